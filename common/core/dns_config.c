@@ -403,7 +403,7 @@ static int opt_apply(struct dns_config *cfg, int idx, const char *value, const s
 		return 0;
 	case DNS_OPT_UINT:
 	case DNS_OPT_SIZE:
-		if (lo == 0 && hi == 0)
+		if (hi == 0)
 			hi = opt->type == DNS_OPT_UINT ? UINT_MAX : UINT64_MAX;
 		if (opt->type == DNS_OPT_UINT && hi > UINT_MAX)
 			hi = UINT_MAX;

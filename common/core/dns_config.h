@@ -63,7 +63,7 @@ struct dns_opt {
 	const char *metavar;      /* argument name in --help ("ADDR@PORT"); NULL picks one from type */
 	const char *help;         /* one-line description for --help */
 	void *target;             /* where the value goes (see enum dns_opt_type) */
-	uint64_t min, max;        /* DNS_OPT_UINT / DNS_OPT_SIZE range; both 0 means no limit */
+	uint64_t min, max;        /* DNS_OPT_UINT / DNS_OPT_SIZE range; max 0 means no upper limit */
 	uint16_t default_port;    /* DNS_OPT_ADDR: port used when the value has no '@PORT' */
 	dns_opt_cb cb;            /* DNS_OPT_CALLBACK: called with each value */
 	void *cb_ctx;             /* DNS_OPT_CALLBACK: first argument of cb */
