@@ -1,0 +1,1 @@
+cairn_unit_test(test_xfr test_xfr.c cairn_auth_core)
