@@ -1,0 +1,532 @@
+/*
+ * auth_answer.c -- the answer state machine (see auth_answer.h).
+ *
+ * Everything lives in one struct on the caller's stack; the zone snapshot
+ * already holds what a lookup needs (hash of names, per-node flags, closest
+ * cut, wildcard child, additional-section targets), so answering is a few
+ * hash probes and memcpy's into the writer.
+ */
+#include "auth_answer.h"
+#include "auth_zone_impl.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "dns_err.h"
+#include "dns_name.h"
+#include "dns_pkt.h"
+#include "dns_writer.h"
+
+#define ADDL_MAX 32       /* nodes whose addresses may go in additional */
+#define ANSWERED_MAX (AUTH_CHAIN_MAX + 4)
+#define OPT_LEN 11        /* an OPT RR without options */
+#define RCODE_YXDOMAIN 6  /* RFC 2136; RFC 6672 2.2: DNAME result too long */
+
+/* The whole state of one answer. */
+struct actx {
+	const struct auth_zoneset *set;
+	const struct dns_query *q;
+	const struct auth_client *client;
+	const struct auth_hooks *hooks;
+	struct dns_writer w;
+	struct dns_writer_mark after_q;   /* right after the question */
+	const struct auth_zone *z;        /* zone of the current name */
+	const uint8_t *name;              /* current name, case as it will be written */
+	uint8_t lname[DNS_NAME_MAX];      /* current name, lower case */
+	size_t llen;                      /* its length */
+	uint8_t synth[2][DNS_NAME_MAX];   /* DNAME-synthesised names (ping-pong) */
+	unsigned nsynth;
+	const struct auth_node *ce;       /* closest encloser of the current name */
+	const struct auth_node *node;     /* node answering (exact or wildcard) */
+	const struct auth_node *cut;      /* DELEG: the zone cut */
+	const struct auth_rrset *rrset;   /* HIT: the RRset; FOLLOW: the CNAME/DNAME */
+	bool exact;                       /* the current name exists */
+	bool full;                        /* optional data stopped fitting */
+	unsigned hops;                    /* CNAME/DNAME followed */
+	uint16_t aa;                      /* DNS_FLAG_AA or 0 */
+	uint16_t rcode;                   /* RCODE (extended) */
+	bool tc;                          /* TC */
+	enum auth_state last;             /* last state before DONE */
+	const struct auth_rrset *answered[ANSWERED_MAX]; /* RRsets in the answer */
+	unsigned nanswered;
+	const struct auth_node *addl[ADDL_MAX]; /* additional-section candidates */
+	unsigned naddl;
+};
+
+const char *auth_state_name(enum auth_state s)
+{
+	switch (s) {
+	case AUTH_STATE_LOOKUP: return "LOOKUP";
+	case AUTH_STATE_HIT: return "HIT";
+	case AUTH_STATE_FOLLOW: return "FOLLOW";
+	case AUTH_STATE_DELEG: return "DELEG";
+	case AUTH_STATE_NODATA: return "NODATA";
+	case AUTH_STATE_NXDOMAIN: return "NXDOMAIN";
+	case AUTH_STATE_TRUNC: return "TRUNC";
+	case AUTH_STATE_DONE: return "DONE";
+	}
+	return "?";
+}
+
+bool auth_is_notify(const uint8_t *pkt, size_t len)
+{
+	if (len < DNS_HEADER_LEN)
+		return false;
+	uint16_t flags = (uint16_t)(pkt[2] << 8 | pkt[3]);
+	return !(flags & DNS_FLAG_QR) && DNS_OPCODE(flags) == DNS_OP_NOTIFY;
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+static void set_name(struct actx *a, const uint8_t *name)
+{
+	a->name = name;
+	a->llen = dns_name_lower(a->lname, name);
+}
+
+static bool was_answered(const struct actx *a, const struct auth_rrset *rs)
+{
+	for (unsigned i = 0; i < a->nanswered; i++)
+		if (a->answered[i] == rs)
+			return true;
+	return false;
+}
+
+static void note_answered(struct actx *a, const struct auth_rrset *rs)
+{
+	if (a->nanswered < ANSWERED_MAX)
+		a->answered[a->nanswered++] = rs;
+}
+
+/*
+ * Remember the targets of an NS/MX/SRV RRset for the additional section
+ * (RFC 1035 3.3.9, 3.3.11, RFC 2782). Glue (data below a cut) only for NS,
+ * as NSD does: an MX or SRV must not point into a delegated zone.
+ */
+static void queue_targets(struct actx *a, const struct auth_rrset *rs)
+{
+	bool glue_ok = rs->type == DNS_T_NS;
+	if (rs->type != DNS_T_NS && rs->type != DNS_T_MX && rs->type != DNS_T_SRV)
+		return;
+	for (uint16_t i = 0; i < rs->count; i++) {
+		const struct auth_node *t = rs->rr[i].target;
+		if (!t || (!glue_ok && (t->flags & AUTH_NODE_NONAUTH)))
+			continue;
+		unsigned j;
+		for (j = 0; j < a->naddl; j++)
+			if (a->addl[j] == t)
+				break;
+		if (j == a->naddl && a->naddl < ADDL_MAX)
+			a->addl[a->naddl++] = t;
+	}
+}
+
+/* Write a whole RRset (all or nothing). DNS_E_SPACE when it does not fit. */
+static int put_rrset(struct actx *a, const uint8_t *owner, const struct auth_rrset *rs)
+{
+	struct dns_writer_mark m;
+	dns_writer_mark(&a->w, &m);
+	for (uint16_t i = 0; i < rs->count; i++) {
+		const struct auth_rdata *rd = &rs->rr[i];
+		int r = dns_writer_rr(&a->w, owner, rs->type, DNS_CLASS_IN, rd->ttl,
+			rd->data, rd->len);
+		if (r < 0) {
+			dns_writer_rollback(&a->w, &m);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * ANY (RFC 8482 4.2): answer one RRset. Which one is ours to choose; this
+ * order reproduces what NSD 4.6.1 picks (observed: SOA at the apex, then A,
+ * MX, AAAA, PTR, SRV, TXT, CAA), then the lowest type left.
+ */
+static const struct auth_rrset *any_pick(const struct auth_node *n)
+{
+	static const uint16_t pref[] = { DNS_T_SOA, DNS_T_A, DNS_T_MX, DNS_T_AAAA,
+		DNS_T_PTR, DNS_T_SRV, DNS_T_TXT, DNS_T_CAA };
+	for (size_t i = 0; i < sizeof(pref) / sizeof(pref[0]); i++) {
+		const struct auth_rrset *rs = auth_node_rrset(n, pref[i]);
+		if (rs)
+			return rs;
+	}
+	return n->nrrsets ? &n->rrsets[0] : NULL;
+}
+
+/* ---- states ----------------------------------------------------------------- */
+
+/*
+ * RFC 1034 4.3.2 step 3: find the closest encloser walking the name's
+ * suffixes through the hash, then decide between a cut, a DNAME, an exact
+ * match, a wildcard and a name error.
+ */
+static enum auth_state st_lookup(struct actx *a)
+{
+	const struct auth_zone *z = a->z;
+	unsigned extra = dns_name_labels(a->lname) - z->origin_labels;
+	const struct auth_node *n = NULL;
+	unsigned s;
+	uint16_t qtype = a->q->qtype;
+
+	for (s = 0; s <= extra; s++) {
+		const uint8_t *suf = dns_name_strip(a->lname, s);
+		n = auth_zone_lookup(z, suf, a->llen - (size_t)(suf - a->lname));
+		if (n)
+			break;
+	}
+	require(n); /* the apex always exists */
+	a->ce = n;
+	a->exact = s == 0;
+
+	/* A DS query at a cut is answered by the parent side (RFC 4035 3.1.4.1). */
+	if (n->cut && !(a->exact && n->cut == n && qtype == DNS_T_DS)) {
+		a->cut = n->cut;
+		return AUTH_STATE_DELEG;
+	}
+	if (!a->exact) {
+		if (n->flags & AUTH_NODE_DNAME) {
+			a->rrset = auth_node_rrset(n, DNS_T_DNAME);
+			return AUTH_STATE_FOLLOW;
+		}
+		/* RFC 4592 3.3.1: the source of synthesis is "*" below the closest
+		 * encloser; the name itself does not exist (else exact). */
+		if (!n->wildcard)
+			return AUTH_STATE_NXDOMAIN;
+		a->node = n->wildcard;
+		if (a->node->cut) {
+			a->cut = a->node->cut;
+			return AUTH_STATE_DELEG;
+		}
+	} else {
+		a->node = n;
+	}
+
+	const struct auth_node *node = a->node;
+	if (qtype == DNS_T_ANY) {
+		a->rrset = any_pick(node);
+		return a->rrset ? AUTH_STATE_HIT : AUTH_STATE_NODATA;
+	}
+	a->rrset = auth_node_rrset(node, qtype);
+	if (a->rrset)
+		return AUTH_STATE_HIT;
+	if (node->flags & AUTH_NODE_CNAME) {
+		a->rrset = auth_node_rrset(node, DNS_T_CNAME);
+		return AUTH_STATE_FOLLOW;
+	}
+	return AUTH_STATE_NODATA;
+}
+
+static enum auth_state st_hit(struct actx *a)
+{
+	const struct auth_rrset *rs = a->rrset;
+	uint16_t qtype = a->q->qtype;
+
+	if (a->hooks && a->hooks->steer) {
+		/* The door for CDN steering: nothing is steered yet. */
+		struct auth_steer_query sq = {
+			.zone = a->z, .owner = a->lname, .qtype = rs->type,
+			.client = a->client,
+			.ecs = a->q->has_opt && a->q->edns.has_ecs ? &a->q->edns.ecs : NULL,
+		};
+		struct auth_steer_result res = { 0 };
+		(void)a->hooks->steer(a->hooks->ctx, &sq, &res);
+	}
+	if (put_rrset(a, a->name, rs) < 0)
+		return AUTH_STATE_TRUNC;
+	note_answered(a, rs);
+	queue_targets(a, rs);
+
+	/* NSD adds the zone's NS RRset to positive answers, except for ANY and
+	 * for the large DS/DNSKEY answers; it is optional data: if it does not
+	 * fit it is left out without TC (RFC 2181 9). */
+	if (qtype != DNS_T_ANY && qtype != DNS_T_DS && qtype != DNS_T_DNSKEY &&
+	    a->z->ns && !was_answered(a, a->z->ns)) {
+		dns_writer_section(&a->w, DNS_SEC_AUTHORITY);
+		if (put_rrset(a, a->z->origin, a->z->ns) < 0)
+			a->full = true;
+		else
+			queue_targets(a, a->z->ns);
+	}
+	return AUTH_STATE_DONE;
+}
+
+/* Start again at a new name after a CNAME or DNAME (RFC 1034 4.3.2 3.a). */
+static enum auth_state restart(struct actx *a)
+{
+	const struct auth_zone *z = auth_zoneset_find(a->set, a->lname);
+	if (!z)
+		return AUTH_STATE_DONE; /* the target is not ours: the client goes on */
+	a->z = z;
+	return AUTH_STATE_LOOKUP;
+}
+
+static enum auth_state st_follow(struct actx *a)
+{
+	const struct auth_rrset *rs = a->rrset;
+
+	/* A loop: NSD stops at the first RRset already present and adds no
+	 * authority data. */
+	if (was_answered(a, rs) || a->hops >= AUTH_CHAIN_MAX)
+		return AUTH_STATE_DONE;
+	a->hops++;
+
+	if (rs->type == DNS_T_CNAME) {
+		if (put_rrset(a, a->name, rs) < 0)
+			return AUTH_STATE_TRUNC;
+		note_answered(a, rs);
+		set_name(a, rs->rr[0].data);
+		return restart(a);
+	}
+
+	/* DNAME (RFC 6672 2.2 and 3.1): the DNAME, then a CNAME from the query
+	 * name to the name with the DNAME owner's suffix replaced by the target. */
+	const struct auth_node *d = a->ce;
+	const struct auth_rdata *rd = &rs->rr[0];
+	size_t prefix = a->llen - d->namelen;
+	if (prefix + rd->len > DNS_NAME_MAX) {
+		if (put_rrset(a, d->name, rs) < 0)
+			return AUTH_STATE_TRUNC;
+		a->rcode = RCODE_YXDOMAIN;
+		return AUTH_STATE_DONE;
+	}
+	uint8_t *nn = a->synth[a->nsynth++ & 1];
+	memcpy(nn, a->name, prefix);
+	memcpy(nn + prefix, rd->data, rd->len);
+	if (put_rrset(a, d->name, rs) < 0 ||
+	    dns_writer_rr(&a->w, a->name, DNS_T_CNAME, DNS_CLASS_IN, rd->ttl, nn,
+		    (uint16_t)(prefix + rd->len)) < 0)
+		return AUTH_STATE_TRUNC;
+	note_answered(a, rs);
+	set_name(a, nn);
+	return restart(a);
+}
+
+static enum auth_state st_deleg(struct actx *a)
+{
+	const struct auth_rrset *ns = auth_node_rrset(a->cut, DNS_T_NS);
+	/* RFC 1034 4.3.2 3.b: a referral is not authoritative, unless we got
+	 * here through our own CNAME (NSD keeps AA then). */
+	if (a->hops == 0)
+		a->aa = 0;
+	dns_writer_section(&a->w, DNS_SEC_AUTHORITY);
+	if (put_rrset(a, a->cut->name, ns) < 0)
+		return AUTH_STATE_TRUNC;
+	queue_targets(a, ns);
+	return AUTH_STATE_DONE;
+}
+
+/* RFC 2308 3: the SOA in authority, TTL = min(SOA TTL, MINIMUM). */
+static enum auth_state put_soa(struct actx *a)
+{
+	const struct auth_rdata *rd = &a->z->soa->rr[0];
+	dns_writer_section(&a->w, DNS_SEC_AUTHORITY);
+	if (dns_writer_rr(&a->w, a->z->origin, DNS_T_SOA, DNS_CLASS_IN, a->z->neg_ttl,
+		    rd->data, rd->len) < 0)
+		return AUTH_STATE_TRUNC;
+	return AUTH_STATE_DONE;
+}
+
+static enum auth_state st_nodata(struct actx *a)
+{
+	return put_soa(a);
+}
+
+static enum auth_state st_nxdomain(struct actx *a)
+{
+	/* Also after a CNAME chain (RFC 6604 2.1: the RCODE is about the last name). */
+	a->rcode = DNS_RC_NXDOMAIN;
+	return put_soa(a);
+}
+
+/* Required data did not fit: send the question alone with TC (RFC 2181 9),
+ * as NSD does. */
+static enum auth_state st_trunc(struct actx *a)
+{
+	dns_writer_rollback(&a->w, &a->after_q);
+	a->tc = true;
+	a->naddl = 0;
+	return AUTH_STATE_DONE;
+}
+
+/* Addresses of the queued targets: all A RRsets, then all AAAA RRsets
+ * (NSD's order); RRsets already in the answer are not repeated. What does
+ * not fit is left out without TC. */
+static void put_additional(struct actx *a)
+{
+	static const uint16_t types[2] = { DNS_T_A, DNS_T_AAAA };
+	if (a->full || !a->naddl)
+		return;
+	dns_writer_section(&a->w, DNS_SEC_ADDITIONAL);
+	for (int t = 0; t < 2; t++) {
+		for (unsigned i = 0; i < a->naddl; i++) {
+			const struct auth_rrset *rs = auth_node_rrset(a->addl[i], types[t]);
+			if (!rs || was_answered(a, rs))
+				continue;
+			if (put_rrset(a, a->addl[i]->name, rs) < 0)
+				return;
+		}
+	}
+}
+
+static void run(struct actx *a)
+{
+	enum auth_state s = AUTH_STATE_LOOKUP;
+	dns_writer_section(&a->w, DNS_SEC_ANSWER);
+	while (s != AUTH_STATE_DONE) {
+		a->last = s;
+		switch (s) {
+		case AUTH_STATE_LOOKUP: s = st_lookup(a); break;
+		case AUTH_STATE_HIT: s = st_hit(a); break;
+		case AUTH_STATE_FOLLOW: s = st_follow(a); break;
+		case AUTH_STATE_DELEG: s = st_deleg(a); break;
+		case AUTH_STATE_NODATA: s = st_nodata(a); break;
+		case AUTH_STATE_NXDOMAIN: s = st_nxdomain(a); break;
+		case AUTH_STATE_TRUNC: s = st_trunc(a); break;
+		case AUTH_STATE_DONE: break;
+		}
+	}
+	if (!a->tc)
+		put_additional(a);
+}
+
+/* ---- entry point ------------------------------------------------------------ */
+
+int auth_answer(const struct auth_zoneset *set, const uint8_t *pkt, size_t len,
+	const struct auth_client *client, const struct auth_hooks *hooks,
+	uint8_t *out, size_t outcap, size_t *outlen, struct auth_answer_info *info)
+{
+	struct dns_query q;
+	struct actx a;
+	struct auth_answer_info dummy;
+	enum dns_query_verdict v;
+	bool tcp = client && client->tcp;
+	bool with_q = true, with_opt;
+
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof(*info));
+	*outlen = 0;
+	if (outcap < DNS_UDP_MIN)
+		return -EINVAL;
+
+	memset(&q.hdr, 0, sizeof(q.hdr));
+	v = dns_query_parse(pkt, len, &q, NULL);
+	info->opcode = DNS_OPCODE(q.hdr.flags);
+	if (v == DNS_QUERY_DROP) {
+		info->dropped = true;
+		return 0;
+	}
+
+	/* Fields used beyond this point; a->z etc. set below. */
+	a.set = set;
+	a.q = &q;
+	a.client = client;
+	a.hooks = hooks;
+	a.z = NULL;
+	a.nsynth = 0;
+	a.ce = a.node = a.cut = NULL;
+	a.rrset = NULL;
+	a.exact = a.full = a.tc = false;
+	a.hops = 0;
+	a.aa = 0;
+	a.rcode = DNS_RC_NOERROR;
+	a.last = AUTH_STATE_DONE;
+	a.nanswered = a.naddl = 0;
+
+	/* Size limit: RFC 1035 4.2.1 without EDNS, RFC 6891 6.2.5 with it. */
+	with_opt = v == DNS_QUERY_OK && q.has_opt;
+	size_t limit = DNS_UDP_MIN;
+	if (tcp) {
+		limit = DNS_MSG_MAX;
+	} else if (with_opt) {
+		limit = q.edns.udp_size;
+		if (limit < DNS_UDP_MIN)
+			limit = DNS_UDP_MIN;
+		if (limit > AUTH_EDNS_SIZE)
+			limit = AUTH_EDNS_SIZE;
+	}
+	if (limit > outcap)
+		limit = outcap;
+	dns_writer_init(&a.w, out, limit - (with_opt ? OPT_LEN : 0));
+
+	if (v != DNS_QUERY_OK) {
+		/* FORMERR, with the question when it parsed. */
+		a.rcode = DNS_RC_FORMERR;
+		with_q = q.qname_len > 0;
+		info->qtype = with_q ? q.qtype : 0;
+		goto finish;
+	}
+	info->qtype = q.qtype;
+	if (DNS_OPCODE(q.hdr.flags) != DNS_OP_QUERY) {
+		/* NOTIFY included: the io layer takes it before us. */
+		a.rcode = DNS_RC_NOTIMP;
+		goto finish;
+	}
+	if (with_opt && q.edns.version > 0) {
+		/* RFC 6891 6.1.3: BADVERS, answered with an OPT of version 0. */
+		a.rcode = DNS_RC_BADVERS;
+		goto finish;
+	}
+	if (q.qclass != DNS_CLASS_IN) {
+		a.rcode = DNS_RC_REFUSED;
+		goto finish;
+	}
+	if (q.qtype == DNS_T_AXFR || q.qtype == DNS_T_IXFR) {
+		/* Transfers are the io layer's (TCP, with an ACL). What reaches us is
+		 * refused; AXFR over UDP is NOTIMP as in NSD (RFC 5936 4.2). */
+		a.rcode = q.qtype == DNS_T_AXFR && !tcp ? DNS_RC_NOTIMP : DNS_RC_REFUSED;
+		goto finish;
+	}
+
+	set_name(&a, q.qname);
+	a.z = auth_zoneset_find(set, a.lname);
+	if (a.z && q.qtype == DNS_T_DS && a.llen == a.z->origin_len &&
+	    a.z->origin_labels > 0) {
+		/* DS at a child apex we also serve: the parent answers (RFC 4035
+		 * 3.1.4.1), when we serve the parent. */
+		const struct auth_zone *p = auth_zoneset_find(set,
+			dns_name_strip(a.lname, 1));
+		if (p)
+			a.z = p;
+	}
+	info->zone = a.z;
+	if (!a.z) {
+		a.rcode = DNS_RC_REFUSED;
+		goto finish;
+	}
+	if (dns_writer_question(&a.w, q.qname, q.qtype, q.qclass) < 0) {
+		/* cannot happen: a question always fits in 512 */
+		a.rcode = DNS_RC_SERVFAIL;
+		with_q = false;
+		goto finish_noq;
+	}
+	dns_writer_mark(&a.w, &a.after_q);
+	a.aa = DNS_FLAG_AA;
+	run(&a);
+	goto finish_noq;
+
+finish:
+	if (with_q && dns_writer_question(&a.w, q.qname, q.qtype, q.qclass) < 0)
+		with_q = false;
+finish_noq:
+	if (with_opt) {
+		dns_writer_limit(&a.w, limit);
+		dns_writer_section(&a.w, DNS_SEC_ADDITIONAL);
+		(void)dns_writer_opt(&a.w, AUTH_EDNS_SIZE, (uint8_t)(a.rcode >> 4),
+			q.edns.flags & DNS_EDNS_DO, NULL, 0);
+	}
+	/* RFC 1035 4.1.1: copy the id, opcode and RD; CD and AD are not echoed
+	 * (as NSD). */
+	uint16_t flags = DNS_FLAG_QR | (uint16_t)(q.hdr.flags & 0x7800) |
+		(q.hdr.flags & DNS_FLAG_RD) | a.aa | (a.tc ? DNS_FLAG_TC : 0) |
+		(a.rcode & 0xf);
+	*outlen = dns_writer_finish(&a.w, q.hdr.id, flags);
+	info->rcode = a.rcode;
+	info->aa = a.aa != 0;
+	info->tc = a.tc;
+	info->edns = with_opt;
+	info->last = a.last;
+	return 0;
+}

@@ -1,0 +1,1401 @@
+/*
+ * auth_zone.c -- zone loading (master files via ldns, wire records), load-time
+ * checks, the immutable snapshot and zone sets. See auth_zone.h and
+ * auth_zone_impl.h for the model.
+ */
+#include "auth_zone.h"
+#include "auth_zone_impl.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <ldns/ldns.h>
+
+#include "dns_err.h"
+#include "dns_log.h"
+#include "dns_name.h"
+#include "dns_pkt.h"
+
+#define ARENA_BLOCK (64 * 1024)
+#define INCLUDE_DEPTH_MAX 8
+#define BUILDER_ERR_MAX 4096
+#define ERRS_MAX 50 /* errors reported per zone before giving up listing them */
+
+/* ---- small helpers ----------------------------------------------------------- */
+
+uint32_t auth_name_hash(const uint8_t *name, size_t len)
+{
+	/* FNV-1a: cheap and good enough for short keys. */
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < len; i++) {
+		h ^= name[i];
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/*
+ * Length of the uncompressed wire name at buf[0..len), or -1 when it is not a
+ * valid one (RDATA from AXFR is outside input).
+ */
+static int wire_name_len(const uint8_t *buf, size_t len)
+{
+	size_t pos = 0;
+	for (;;) {
+		if (pos >= len)
+			return -1;
+		uint8_t l = buf[pos];
+		if (l == 0)
+			return pos + 1 > DNS_NAME_MAX ? -1 : (int)(pos + 1);
+		if (l > DNS_LABEL_MAX)
+			return -1;
+		pos += 1 + (size_t)l;
+		if (pos >= DNS_NAME_MAX)
+			return -1;
+	}
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Offset of the target name inside the RDATA of types that carry one for
+ * additional-section processing (RFC 1035 3.3.9, 3.3.11; RFC 2782), else -1. */
+static int target_offset(uint16_t type)
+{
+	switch (type) {
+	case DNS_T_NS:
+		return 0;
+	case DNS_T_MX:
+		return 2;
+	case DNS_T_SRV:
+		return 6;
+	default:
+		return -1;
+	}
+}
+
+/*
+ * Check the names inside RDATA of the types whose RDATA we interpret: the
+ * answer engine reads them without further checks.
+ */
+static bool rdata_ok(uint16_t type, const uint8_t *rd, size_t len)
+{
+	int n, m;
+	switch (type) {
+	case DNS_T_NS:
+	case DNS_T_CNAME:
+	case DNS_T_DNAME:
+	case DNS_T_PTR:
+		n = wire_name_len(rd, len);
+		return n > 0 && (size_t)n == len;
+	case DNS_T_MX:
+		if (len < 3)
+			return false;
+		n = wire_name_len(rd + 2, len - 2);
+		return n > 0 && (size_t)n + 2 == len;
+	case DNS_T_SRV:
+		if (len < 7)
+			return false;
+		n = wire_name_len(rd + 6, len - 6);
+		return n > 0 && (size_t)n + 6 == len;
+	case DNS_T_SOA:
+		n = wire_name_len(rd, len);
+		if (n < 0)
+			return false;
+		m = wire_name_len(rd + n, len - (size_t)n);
+		return m > 0 && (size_t)n + (size_t)m + 20 == len;
+	case DNS_T_A:
+		return len == 4;
+	case DNS_T_AAAA:
+		return len == 16;
+	default:
+		return true;
+	}
+}
+
+static void name_text(const uint8_t *name, char *buf, size_t size)
+{
+	if (dns_name_to_str(name, buf, size) < 0)
+		snprintf(buf, size, "(bad name)");
+}
+
+/* ---- builder --------------------------------------------------------------- */
+
+/* One record collected by a builder. */
+struct brec {
+	const uint8_t *owner;  /* canonical wire, in the builder arena */
+	const uint8_t *rdata;  /* RDATA wire, in the builder arena */
+	const char *file;      /* where it came from (builder arena) */
+	unsigned line;         /* line in file, 0 unknown */
+	uint32_t seq;          /* order of arrival */
+	uint32_t ttl;
+	uint16_t type;
+	uint16_t rdlen;
+	uint8_t ownerlen;
+};
+
+struct auth_zone_builder {
+	const struct dns_mm *mm;
+	struct dns_arena arena;      /* owners, RDATA, file names */
+	uint8_t origin[DNS_NAME_MAX];
+	size_t origin_len;
+	struct brec *recs;
+	size_t nrecs, caprecs;
+	const char *srcname;         /* file named in whole-zone errors */
+	const char *last_file_in;    /* interning cache: caller's pointer ... */
+	const char *last_file;       /* ... and our copy */
+	char errs[BUILDER_ERR_MAX];  /* errors met while adding */
+	size_t errpos;
+	unsigned nerrs;
+};
+
+/* Append one "file:line: reason" line to an error buffer. */
+static void err_vadd(char *buf, size_t cap, size_t *pos, unsigned *count,
+	const char *file, unsigned line, const char *fmt, va_list ap)
+{
+	(*count)++;
+	if (cap == 0 || *pos + 1 >= cap)
+		return;
+	if (*count > ERRS_MAX) {
+		if (*count == ERRS_MAX + 1) {
+			int n = snprintf(buf + *pos, cap - *pos, "%s(more errors not shown)",
+				*pos ? "\n" : "");
+			if (n > 0)
+				*pos = *pos + (size_t)n >= cap ? cap - 1 : *pos + (size_t)n;
+		}
+		return;
+	}
+	int n;
+	if (line)
+		n = snprintf(buf + *pos, cap - *pos, "%s%s:%u: ", *pos ? "\n" : "",
+			file ? file : "AXFR", line);
+	else
+		n = snprintf(buf + *pos, cap - *pos, "%s%s: ", *pos ? "\n" : "",
+			file ? file : "AXFR");
+	if (n > 0)
+		*pos = *pos + (size_t)n >= cap ? cap - 1 : *pos + (size_t)n;
+	if (*pos + 1 < cap) {
+		n = vsnprintf(buf + *pos, cap - *pos, fmt, ap);
+		if (n > 0)
+			*pos = *pos + (size_t)n >= cap ? cap - 1 : *pos + (size_t)n;
+	}
+}
+
+static void builder_err(struct auth_zone_builder *b, const char *file,
+	unsigned line, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void builder_err(struct auth_zone_builder *b, const char *file,
+	unsigned line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err_vadd(b->errs, sizeof(b->errs), &b->errpos, &b->nerrs, file, line, fmt, ap);
+	va_end(ap);
+}
+
+int auth_zone_builder_new(const struct dns_mm *mm, const uint8_t *origin,
+	struct auth_zone_builder **out)
+{
+	struct auth_zone_builder *b;
+	*out = NULL;
+	if (!mm)
+		mm = dns_mm_std();
+	b = mm_calloc(mm, 1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->mm = mm;
+	dns_arena_init(&b->arena, mm, ARENA_BLOCK);
+	b->origin_len = dns_name_lower(b->origin, origin);
+	*out = b;
+	return 0;
+}
+
+void auth_zone_builder_free(struct auth_zone_builder *b)
+{
+	if (!b)
+		return;
+	dns_arena_deinit(&b->arena);
+	mm_free(b->mm, b->recs);
+	mm_free(b->mm, b);
+}
+
+static const char *intern_file(struct auth_zone_builder *b, const char *file)
+{
+	if (!file)
+		return NULL;
+	if (file == b->last_file_in && b->last_file)
+		return b->last_file;
+	char *copy = dns_arena_memdup(&b->arena, file, strlen(file) + 1);
+	if (!copy)
+		return NULL;
+	b->last_file_in = file;
+	b->last_file = copy;
+	return copy;
+}
+
+int auth_zone_builder_add_rr(struct auth_zone_builder *b, const uint8_t *owner,
+	uint16_t type, uint16_t rclass, uint32_t ttl, const uint8_t *rdata,
+	uint16_t rdlen, const char *file, unsigned line)
+{
+	char tbuf[16];
+	const char *f = intern_file(b, file);
+	if (file && !f)
+		return -ENOMEM;
+	if (!b->srcname)
+		b->srcname = f;
+	int olen = wire_name_len(owner, DNS_NAME_MAX);
+	if (olen < 0) {
+		builder_err(b, f, line, "invalid owner name");
+		return DNS_E_ZONE;
+	}
+	if (rclass != DNS_CLASS_IN) {
+		builder_err(b, f, line, "class %u not supported (only IN)", rclass);
+		return DNS_E_ZONE;
+	}
+	if (type == DNS_T_OPT || type == DNS_T_TSIG || type == DNS_T_TKEY ||
+	    type == DNS_T_AXFR || type == DNS_T_IXFR || type == DNS_T_ANY ||
+	    type == DNS_T_MAILA || type == DNS_T_MAILB) {
+		builder_err(b, f, line, "type %s cannot appear in a zone",
+			dns_type_name(type, tbuf));
+		return DNS_E_ZONE;
+	}
+	if (!rdata_ok(type, rdata, rdlen)) {
+		builder_err(b, f, line, "malformed %s RDATA", dns_type_name(type, tbuf));
+		return DNS_E_ZONE;
+	}
+	if (b->nrecs == b->caprecs) {
+		size_t ncap = b->caprecs ? b->caprecs * 2 : 64;
+		struct brec *n = mm_alloc(b->mm, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		if (b->nrecs)
+			memcpy(n, b->recs, b->nrecs * sizeof(*n));
+		mm_free(b->mm, b->recs);
+		b->recs = n;
+		b->caprecs = ncap;
+	}
+	uint8_t *o = dns_arena_alloc(&b->arena, (size_t)olen);
+	uint8_t *r = rdlen ? dns_arena_memdup(&b->arena, rdata, rdlen) : NULL;
+	if (!o || (rdlen && !r))
+		return -ENOMEM;
+	dns_name_lower(o, owner);
+	struct brec *rec = &b->recs[b->nrecs];
+	rec->owner = o;
+	rec->ownerlen = (uint8_t)olen;
+	rec->rdata = r;
+	rec->rdlen = rdlen;
+	rec->type = type;
+	rec->ttl = ttl;
+	rec->file = f;
+	rec->line = line;
+	rec->seq = (uint32_t)b->nrecs;
+	b->nrecs++;
+	return 0;
+}
+
+/* Canonical RDATA order (RFC 4034 6.3): octet-wise, a prefix first. */
+static int rdata_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	size_t n = alen < blen ? alen : blen;
+	int c = n ? memcmp(a, b, n) : 0;
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+static int brec_cmp(const void *pa, const void *pb)
+{
+	const struct brec *a = pa, *b = pb;
+	int c = dns_name_cmp(a->owner, b->owner);
+	if (c)
+		return c;
+	if (a->type != b->type)
+		return a->type < b->type ? -1 : 1;
+	c = rdata_cmp(a->rdata, a->rdlen, b->rdata, b->rdlen);
+	if (c)
+		return c;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int nameptr_cmp(const void *pa, const void *pb)
+{
+	const uint8_t *const *a = pa, *const *b = pb;
+	return dns_name_cmp(*a, *b);
+}
+
+/* State of a finish() run. */
+struct finish_ctx {
+	struct auth_zone_builder *b;
+	char *err;
+	size_t errlen, errpos;
+	unsigned nerrs;
+};
+
+static void fin_err(struct finish_ctx *fc, const char *file, unsigned line,
+	const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void fin_err(struct finish_ctx *fc, const char *file, unsigned line,
+	const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	err_vadd(fc->err, fc->errlen, &fc->errpos, &fc->nerrs, file, line, fmt, ap);
+	va_end(ap);
+}
+
+static const struct auth_node *lookup_in(const struct auth_node *nodes,
+	const uint32_t *hash, uint32_t mask, const uint8_t *lname, size_t len)
+{
+	uint32_t h = auth_name_hash(lname, len);
+	for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+		uint32_t v = hash[i];
+		if (!v)
+			return NULL;
+		const struct auth_node *n = &nodes[v - 1];
+		if (n->hash == h && n->namelen == len && memcmp(n->name, lname, len) == 0)
+			return n;
+	}
+}
+
+const struct auth_node *auth_zone_lookup(const struct auth_zone *z,
+	const uint8_t *lname, size_t len)
+{
+	return lookup_in(z->nodes, z->hash, z->hash_mask, lname, len);
+}
+
+const struct auth_rrset *auth_node_rrset(const struct auth_node *n, uint16_t type)
+{
+	/* Nodes hold few RRsets: a linear scan beats a binary search here. */
+	for (uint16_t i = 0; i < n->nrrsets; i++)
+		if (n->rrsets[i].type == type)
+			return &n->rrsets[i];
+	return NULL;
+}
+
+static void zone_free(struct auth_zone *z)
+{
+	const struct dns_mm *mm = z->mm;
+	dns_arena_deinit(&z->arena);
+	mm_free(mm, z);
+}
+
+/* The record of an rrset that came first in the input (for TTL and messages). */
+static const struct brec *first_rec(const struct brec *r, size_t n)
+{
+	const struct brec *f = r;
+	for (size_t i = 1; i < n; i++)
+		if (r[i].seq < f->seq)
+			f = &r[i];
+	return f;
+}
+
+static const struct brec *second_rec(const struct brec *r, size_t n)
+{
+	/* The record of r[0..n) that arrived second, n >= 2. */
+	const struct brec *f = first_rec(r, n), *s = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (&r[i] != f && (!s || r[i].seq < s->seq))
+			s = &r[i];
+	return s;
+}
+
+int auth_zone_builder_finish(struct auth_zone_builder *b, struct auth_zone **out,
+	char *err, size_t errlen)
+{
+	struct finish_ctx fc = { .b = b, .err = err, .errlen = errlen };
+	struct auth_zone *z = NULL;
+	const uint8_t **names = NULL;
+	struct brec *recs = b->recs;
+	size_t n = b->nrecs, i, j;
+	char nbuf[DNS_NAME_TEXT_MAX], nbuf2[DNS_NAME_TEXT_MAX], tbuf[16];
+	const char *src = b->srcname ? b->srcname : "AXFR";
+	int rc = DNS_E_ZONE;
+
+	*out = NULL;
+	if (err && errlen)
+		err[0] = 0;
+	if (b->nerrs) {
+		/* Parse errors: the rest of the checks would only add noise. */
+		if (err && errlen)
+			snprintf(err, errlen, "%s", b->errs);
+		goto out;
+	}
+
+	qsort(recs, n, sizeof(*recs), brec_cmp);
+
+	/* Merge identical duplicates silently (as NSD does), keep the first; drop
+	 * records outside the zone with an error. */
+	size_t m = 0;
+	for (i = 0; i < n; i++) {
+		if (!dns_name_is_sub(recs[i].owner, b->origin)) {
+			name_text(recs[i].owner, nbuf, sizeof(nbuf));
+			name_text(b->origin, nbuf2, sizeof(nbuf2));
+			fin_err(&fc, recs[i].file, recs[i].line,
+				"%s is outside the zone %s", nbuf, nbuf2);
+			continue;
+		}
+		if (m && recs[m - 1].type == recs[i].type &&
+		    dns_name_eq(recs[m - 1].owner, recs[i].owner) &&
+		    rdata_cmp(recs[m - 1].rdata, recs[m - 1].rdlen, recs[i].rdata,
+			    recs[i].rdlen) == 0)
+			continue; /* sorted by seq inside equal keys: keep the earlier */
+		recs[m++] = recs[i];
+	}
+	n = m;
+
+	/* Names: every owner, its ancestors down to the apex (empty non-terminals
+	 * exist, RFC 4592 2.2.2) and the apex itself. Suffix pointers into owners
+	 * are names too, no copy needed. */
+	size_t nnames = 1;
+	for (i = 0; i < n; i++)
+		nnames += dns_name_labels(recs[i].owner) - dns_name_labels(b->origin) + 1;
+	names = mm_alloc(b->mm, nnames * sizeof(*names));
+	if (!names) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	size_t k = 0;
+	names[k++] = b->origin;
+	unsigned olabels = dns_name_labels(b->origin);
+	for (i = 0; i < n; i++) {
+		if (i && recs[i - 1].owner == recs[i].owner)
+			continue;
+		unsigned extra = dns_name_labels(recs[i].owner) - olabels;
+		for (unsigned s = 0; s < extra; s++)
+			names[k++] = dns_name_strip(recs[i].owner, s);
+	}
+	qsort(names, k, sizeof(*names), nameptr_cmp);
+	m = 0;
+	for (i = 0; i < k; i++)
+		if (!m || dns_name_cmp(names[m - 1], names[i]) != 0)
+			names[m++] = names[i];
+	size_t nnodes = m;
+
+	/* Count RRsets. */
+	size_t nrrsets = 0;
+	for (i = 0; i < n; i++)
+		if (!i || recs[i].type != recs[i - 1].type ||
+		    !dns_name_eq(recs[i].owner, recs[i - 1].owner))
+			nrrsets++;
+
+	z = mm_calloc(b->mm, 1, sizeof(*z));
+	if (!z) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	z->mm = b->mm;
+	atomic_init(&z->refs, 1);
+	dns_arena_init(&z->arena, b->mm, ARENA_BLOCK);
+	uint32_t slots = 16;
+	while (slots < nnodes * 2)
+		slots <<= 1;
+	struct auth_node *nodes = dns_arena_alloc(&z->arena, nnodes * sizeof(*nodes));
+	struct auth_rrset *rrsets = dns_arena_alloc(&z->arena,
+		(nrrsets ? nrrsets : 1) * sizeof(*rrsets));
+	struct auth_rdata *rds = dns_arena_alloc(&z->arena, (n ? n : 1) * sizeof(*rds));
+	uint32_t *hash = dns_arena_alloc(&z->arena, slots * sizeof(*hash));
+	if (!nodes || !rrsets || !rds || !hash) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	memset(nodes, 0, nnodes * sizeof(*nodes));
+	memset(hash, 0, slots * sizeof(*hash));
+	z->nodes = nodes;
+	z->nnodes = nnodes;
+	z->hash = hash;
+	z->hash_mask = slots - 1;
+	z->rr_count = n;
+
+	/* Fill nodes, RRsets and records in one merge walk (both sorted alike). */
+	size_t ri = 0, si = 0;
+	for (i = 0; i < nnodes; i++) {
+		struct auth_node *nd = &nodes[i];
+		size_t len = dns_name_len(names[i]);
+		uint8_t *nm = dns_arena_memdup(&z->arena, names[i], len);
+		if (!nm) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		nd->name = nm;
+		nd->namelen = (uint8_t)len;
+		nd->labels = (uint8_t)dns_name_labels(nm);
+		nd->hash = auth_name_hash(nm, len);
+		if (dns_name_is_wildcard(nm))
+			nd->flags |= AUTH_NODE_WILDCARD;
+		nd->rrsets = &rrsets[si];
+		while (ri < n && dns_name_cmp(recs[ri].owner, nm) == 0) {
+			j = ri + 1;
+			while (j < n && recs[j].type == recs[ri].type &&
+			       dns_name_eq(recs[j].owner, recs[ri].owner))
+				j++;
+			struct auth_rrset *rs = &rrsets[si++];
+			const struct brec *first = first_rec(&recs[ri], j - ri);
+			rs->type = recs[ri].type;
+			rs->count = (uint16_t)(j - ri);
+			rs->ttl = first->ttl;
+			rs->rr = &rds[ri];
+			if (j - ri > 65535) {
+				fin_err(&fc, first->file, first->line, "RRset too large");
+				goto out;
+			}
+			for (size_t x = ri; x < j; x++) {
+				struct auth_rdata *rd = &rds[x];
+				rd->len = recs[x].rdlen;
+				rd->ttl = recs[x].ttl;
+				rd->data = recs[x].rdlen ?
+					dns_arena_memdup(&z->arena, recs[x].rdata, recs[x].rdlen) :
+					nm; /* any valid pointer: len is 0 */
+				if (!rd->data) {
+					rc = -ENOMEM;
+					goto out;
+				}
+				if (recs[x].ttl != rs->ttl) {
+					/* RFC 2181 5.2: TTLs of an RRset must match. Like NSD,
+					 * warn and go on; we serve the first record's TTL. */
+					name_text(nm, nbuf, sizeof(nbuf));
+					log_warn("%s:%u: TTL %u of %s %s differs from the RRset's %u (RFC 2181 5.2); using %u",
+						recs[x].file ? recs[x].file : "AXFR", recs[x].line,
+						recs[x].ttl, nbuf, dns_type_name(rs->type, tbuf),
+						rs->ttl, rs->ttl);
+				}
+			}
+			switch (rs->type) {
+			case DNS_T_CNAME:
+				nd->flags |= AUTH_NODE_CNAME;
+				break;
+			case DNS_T_DNAME:
+				nd->flags |= AUTH_NODE_DNAME;
+				break;
+			case DNS_T_A:
+			case DNS_T_AAAA:
+				nd->flags |= AUTH_NODE_ADDR;
+				break;
+			}
+			nd->nrrsets++;
+			ri = j;
+		}
+		for (uint32_t h = nd->hash & z->hash_mask;; h = (h + 1) & z->hash_mask) {
+			if (!hash[h]) {
+				hash[h] = (uint32_t)i + 1;
+				break;
+			}
+		}
+	}
+	require(ri == n && si == nrrsets);
+
+	struct auth_node *apex = &nodes[0];
+	apex->flags |= AUTH_NODE_APEX;
+	z->apex = apex;
+	z->origin = apex->name;
+	z->origin_len = apex->namelen;
+	z->origin_labels = apex->labels;
+
+	/* Walk the nodes in canonical order: a subtree is contiguous, so the
+	 * current zone cut and DNAME are tracked with one pointer each. */
+	const struct auth_node *cut = NULL, *dname = NULL;
+	for (i = 0; i < nnodes; i++) {
+		struct auth_node *nd = &nodes[i];
+		const struct brec *nrec = NULL; /* first record of this node */
+		for (j = 0; j < nd->nrrsets; j++) {
+			const struct auth_rrset *rs = &nd->rrsets[j];
+			const struct brec *r = &recs[rs->rr - rds];
+			const struct brec *f = first_rec(r, rs->count);
+			if (!nrec || f->seq < nrec->seq)
+				nrec = f;
+		}
+		if (cut && !dns_name_is_sub(nd->name, cut->name))
+			cut = NULL;
+		if (dname && !dns_name_is_sub(nd->name, dname->name))
+			dname = NULL;
+		if (cut) {
+			nd->flags |= AUTH_NODE_NONAUTH;
+			nd->cut = cut;
+		} else if (i && auth_node_rrset(nd, DNS_T_NS)) {
+			nd->flags |= AUTH_NODE_DELEG;
+			nd->cut = nd;
+			cut = nd;
+		}
+		if (dname && nrec) {
+			/* RFC 6672 2.3: no data below a DNAME. */
+			name_text(nd->name, nbuf, sizeof(nbuf));
+			name_text(dname->name, nbuf2, sizeof(nbuf2));
+			fin_err(&fc, nrec->file, nrec->line,
+				"%s is below the DNAME at %s (RFC 6672 2.3)", nbuf, nbuf2);
+		}
+		if (!dname && (nd->flags & AUTH_NODE_DNAME))
+			dname = nd;
+
+		/* SOA only at the apex, exactly one. */
+		const struct auth_rrset *soa = auth_node_rrset(nd, DNS_T_SOA);
+		if (soa && i) {
+			const struct brec *r = first_rec(&recs[soa->rr - rds], soa->count);
+			name_text(nd->name, nbuf, sizeof(nbuf));
+			fin_err(&fc, r->file, r->line, "SOA record at %s, not at the zone apex",
+				nbuf);
+		} else if (soa && soa->count > 1) {
+			const struct brec *r = second_rec(&recs[soa->rr - rds], soa->count);
+			fin_err(&fc, r->file, r->line, "more than one SOA record at the apex");
+		}
+
+		/* CNAME: alone (RFC 1034 3.6.2; RRSIG and NSEC may accompany it,
+		 * RFC 4035 2.5), and only one. */
+		const struct auth_rrset *cn = auth_node_rrset(nd, DNS_T_CNAME);
+		if (cn) {
+			const struct brec *cr = &recs[cn->rr - rds];
+			name_text(nd->name, nbuf, sizeof(nbuf));
+			if (cn->count > 1) {
+				const struct brec *r = second_rec(cr, cn->count);
+				fin_err(&fc, r->file, r->line, "more than one CNAME record at %s",
+					nbuf);
+			}
+			const struct brec *cf = first_rec(cr, cn->count);
+			for (j = 0; j < nd->nrrsets; j++) {
+				const struct auth_rrset *rs = &nd->rrsets[j];
+				if (rs->type == DNS_T_CNAME || rs->type == DNS_T_RRSIG ||
+				    rs->type == DNS_T_NSEC)
+					continue;
+				const struct brec *of = first_rec(&recs[rs->rr - rds], rs->count);
+				/* blame whichever came later in the input */
+				const struct brec *bl = of->seq > cf->seq ? of : cf;
+				fin_err(&fc, bl->file, bl->line,
+					"CNAME and other data (%s) at %s (RFC 1034 3.6.2)",
+					dns_type_name(rs->type, tbuf), nbuf);
+			}
+		}
+	}
+
+	/* Whole-zone checks. */
+	name_text(z->origin, nbuf2, sizeof(nbuf2));
+	z->soa = auth_node_rrset(apex, DNS_T_SOA);
+	z->ns = auth_node_rrset(apex, DNS_T_NS);
+	if (!z->soa)
+		fin_err(&fc, src, 0, "no SOA record at the zone apex %s", nbuf2);
+	if (!z->ns) {
+		if (z->soa) {
+			const struct brec *r = first_rec(&recs[z->soa->rr - rds], z->soa->count);
+			fin_err(&fc, r->file, r->line, "no NS records at the zone apex %s", nbuf2);
+		} else {
+			fin_err(&fc, src, 0, "no NS records at the zone apex %s", nbuf2);
+		}
+	}
+
+	/* Wildcard parents, additional-section targets, glue. Needs the hash. */
+	for (i = 0; i < nnodes; i++) {
+		struct auth_node *nd = &nodes[i];
+		if ((nd->flags & AUTH_NODE_WILDCARD) && i) {
+			const uint8_t *parent = dns_name_strip(nd->name, 1);
+			const struct auth_node *p = lookup_in(nodes, hash, z->hash_mask,
+				parent, dns_name_len(parent));
+			if (p)
+				((struct auth_node *)p)->wildcard = nd;
+		}
+		for (j = 0; j < nd->nrrsets; j++) {
+			struct auth_rrset *rs = (struct auth_rrset *)&nd->rrsets[j];
+			int off = target_offset(rs->type);
+			if (off < 0)
+				continue;
+			/* NS records below a cut are occluded: not checked, not used. */
+			bool check_glue = rs->type == DNS_T_NS && !(nd->flags & AUTH_NODE_NONAUTH);
+			for (uint16_t x = 0; x < rs->count; x++) {
+				struct auth_rdata *rd = (struct auth_rdata *)&rs->rr[x];
+				uint8_t t[DNS_NAME_MAX];
+				size_t tl = dns_name_lower(t, rd->data + off);
+				const struct auth_node *tn = NULL;
+				if (dns_name_is_sub(t, z->origin))
+					tn = lookup_in(nodes, hash, z->hash_mask, t, tl);
+				if (tn && (tn->flags & AUTH_NODE_ADDR))
+					rd->target = tn;
+				if (check_glue && dns_name_is_sub(t, z->origin) && !rd->target) {
+					const struct brec *r = &recs[rd - rds];
+					name_text(t, nbuf, sizeof(nbuf));
+					name_text(nd->name, nbuf2, sizeof(nbuf2));
+					fin_err(&fc, r->file, r->line,
+						"name server %s of %s is inside the zone but has no A/AAAA record (missing glue)",
+						nbuf, nbuf2);
+				}
+			}
+		}
+	}
+
+	if (fc.nerrs)
+		goto out;
+
+	/* SOA fields: rdata checked at add time (two names + 20 octets). */
+	{
+		const struct auth_rdata *rd = &z->soa->rr[0];
+		int n1 = wire_name_len(rd->data, rd->len);
+		int n2 = wire_name_len(rd->data + n1, rd->len - (size_t)n1);
+		const uint8_t *p = rd->data + n1 + n2;
+		z->soa_fields.ttl = z->soa->ttl;
+		z->soa_fields.serial = rd32(p);
+		z->soa_fields.refresh = rd32(p + 4);
+		z->soa_fields.retry = rd32(p + 8);
+		z->soa_fields.expire = rd32(p + 12);
+		z->soa_fields.minimum = rd32(p + 16);
+		z->neg_ttl = z->soa_fields.ttl < z->soa_fields.minimum ?
+			z->soa_fields.ttl : z->soa_fields.minimum;
+	}
+	*out = z;
+	z = NULL;
+	rc = 0;
+out:
+	if (z)
+		zone_free(z);
+	if (names)
+		mm_free(b->mm, names);
+	auth_zone_builder_free(b);
+	return rc;
+}
+
+/* ---- master files -------------------------------------------------------- */
+
+/* Per-file loader state. */
+struct loadctx {
+	struct auth_zone_builder *b;
+	const char *fname;      /* file name for messages */
+	const char *text;       /* the whole file */
+	size_t len;
+	int depth;              /* $INCLUDE nesting */
+	uint32_t default_ttl;   /* $TTL, 0 = none yet (ldns then uses 3600) */
+	ldns_rdf *origin;       /* current $ORIGIN (owned) */
+	size_t line_pos;        /* counted lines up to this offset ... */
+	unsigned line;          /* ... this is the line number at line_pos */
+};
+
+static int load_text(struct auth_zone_builder *b, const char *fname,
+	const char *text, size_t len, const ldns_rdf *origin, uint32_t ttl, int depth);
+
+/* Line number of offset pos (pos only grows between calls). */
+static unsigned line_at(struct loadctx *lc, size_t pos)
+{
+	for (; lc->line_pos < pos && lc->line_pos < lc->len; lc->line_pos++)
+		if (lc->text[lc->line_pos] == '\n')
+			lc->line++;
+	return lc->line;
+}
+
+/* Offset of the first character that is neither blank nor comment from pos. */
+static size_t skip_blank(const struct loadctx *lc, size_t pos)
+{
+	while (pos < lc->len) {
+		char c = lc->text[pos];
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+			pos++;
+		} else if (c == ';') {
+			while (pos < lc->len && lc->text[pos] != '\n')
+				pos++;
+		} else {
+			break;
+		}
+	}
+	return pos;
+}
+
+/* Split the directive line at pos into whitespace-separated words (quotes
+ * allowed for a file name); stops at ';' or end of line. Returns the count
+ * and the offset after the line. */
+static int directive_words(const struct loadctx *lc, size_t pos, char words[3][1024],
+	size_t *end)
+{
+	int nw = 0;
+	while (pos < lc->len && lc->text[pos] != '\n') {
+		char c = lc->text[pos];
+		if (c == ' ' || c == '\t' || c == '\r') {
+			pos++;
+			continue;
+		}
+		if (c == ';') {
+			while (pos < lc->len && lc->text[pos] != '\n')
+				pos++;
+			break;
+		}
+		if (nw == 3)
+			return -1;
+		size_t w = 0;
+		bool quoted = c == '"';
+		if (quoted)
+			pos++;
+		while (pos < lc->len && lc->text[pos] != '\n') {
+			c = lc->text[pos];
+			if (quoted ? c == '"' : (c == ' ' || c == '\t' || c == '\r' || c == ';'))
+				break;
+			if (w + 1 < 1024)
+				words[nw][w++] = c;
+			pos++;
+		}
+		if (quoted && pos < lc->len && lc->text[pos] == '"')
+			pos++;
+		words[nw][w] = 0;
+		nw++;
+	}
+	*end = pos < lc->len ? pos + 1 : pos;
+	return nw;
+}
+
+/* A name from a directive: relative names are relative to the current origin. */
+static int directive_name(struct loadctx *lc, const char *word, ldns_rdf **out)
+{
+	uint8_t wire[DNS_NAME_MAX];
+	size_t wl;
+	int rc;
+	if (strcmp(word, "@") == 0) {
+		*out = ldns_rdf_clone(lc->origin);
+		return *out ? 0 : -ENOMEM;
+	}
+	rc = dns_name_from_str(word, ldns_rdf_data(lc->origin), wire, &wl);
+	if (rc < 0)
+		return rc;
+	*out = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, wl, wire);
+	return *out ? 0 : -ENOMEM;
+}
+
+static int read_file(const char *path, char **text, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+	if (!fp)
+		return -errno;
+	for (;;) {
+		if (n + 4096 + 1 > cap) {
+			size_t ncap = cap ? cap * 2 : 65536;
+			char *nb = realloc(buf, ncap);
+			if (!nb) {
+				free(buf);
+				fclose(fp);
+				return -ENOMEM;
+			}
+			buf = nb;
+			cap = ncap;
+		}
+		size_t r = fread(buf + n, 1, cap - n - 1, fp);
+		n += r;
+		if (r == 0)
+			break;
+	}
+	int e = ferror(fp) ? -EIO : 0;
+	fclose(fp);
+	if (e) {
+		free(buf);
+		return e;
+	}
+	buf[n] = 0;
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+static int do_include(struct loadctx *lc, unsigned line, const char *file,
+	const char *origin_word)
+{
+	char path[4096];
+	char *text = NULL;
+	size_t len;
+	ldns_rdf *org = NULL;
+	int rc;
+
+	if (lc->depth + 1 >= INCLUDE_DEPTH_MAX) {
+		builder_err(lc->b, lc->fname, line, "$INCLUDE nested too deeply");
+		return DNS_E_ZONE;
+	}
+	/* Relative to the including file's directory. */
+	const char *slash = strrchr(lc->fname, '/');
+	if (file[0] == '/' || !slash)
+		snprintf(path, sizeof(path), "%s", file);
+	else
+		snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - lc->fname),
+			lc->fname, file);
+	if (origin_word && origin_word[0]) {
+		rc = directive_name(lc, origin_word, &org);
+		if (rc == -ENOMEM)
+			return rc;
+		if (rc < 0) {
+			builder_err(lc->b, lc->fname, line, "bad origin '%s' in $INCLUDE",
+				origin_word);
+			return DNS_E_ZONE;
+		}
+	}
+	rc = read_file(path, &text, &len);
+	if (rc < 0) {
+		builder_err(lc->b, lc->fname, line, "cannot read $INCLUDE file %s: %s",
+			path, strerror(-rc));
+		ldns_rdf_deep_free(org);
+		return rc == -ENOMEM ? rc : DNS_E_ZONE;
+	}
+	/* RFC 1035 5.1: the origin given applies to the included file only. */
+	rc = load_text(lc->b, path, text, len, org ? org : lc->origin, lc->default_ttl,
+		lc->depth + 1);
+	free(text);
+	ldns_rdf_deep_free(org);
+	return rc;
+}
+
+static int add_ldns_rr(struct loadctx *lc, const ldns_rr *rr, unsigned line)
+{
+	uint8_t rdata[65535];
+	size_t rl = 0;
+	for (size_t i = 0; i < ldns_rr_rd_count(rr); i++) {
+		const ldns_rdf *f = ldns_rr_rdf(rr, i);
+		size_t fl = ldns_rdf_size(f);
+		if (rl + fl > sizeof(rdata)) {
+			builder_err(lc->b, lc->fname, line, "RDATA longer than 65535 octets");
+			return DNS_E_ZONE;
+		}
+		memcpy(rdata + rl, ldns_rdf_data(f), fl);
+		rl += fl;
+	}
+	const ldns_rdf *o = ldns_rr_owner(rr);
+	return auth_zone_builder_add_rr(lc->b, ldns_rdf_data(o), ldns_rr_get_type(rr),
+		ldns_rr_get_class(rr), ldns_rr_ttl(rr), rdata, (uint16_t)rl, lc->fname, line);
+}
+
+/*
+ * Read text record by record. Directives are handled here (ldns's $ORIGIN does
+ * not make relative names relative, and its $INCLUDE gives no file name);
+ * records go to ldns, which deals with parentheses, quotes and comments. The
+ * line of a record is that of its first significant character, found from the
+ * stream offsets before the call.
+ */
+static int load_text(struct auth_zone_builder *b, const char *fname,
+	const char *text, size_t len, const ldns_rdf *origin, uint32_t ttl, int depth)
+{
+	struct loadctx lc = { .b = b, .fname = fname, .text = text, .len = len,
+		.depth = depth, .default_ttl = ttl, .line = 1 };
+	ldns_rdf *prev = NULL;
+	FILE *fp = NULL;
+	int rc = 0;
+
+	lc.origin = ldns_rdf_clone(origin);
+	if (!lc.origin)
+		return -ENOMEM;
+	if (len == 0)
+		goto out;
+	fp = fmemopen((void *)text, len, "r");
+	if (!fp) {
+		rc = -errno;
+		goto out;
+	}
+	for (;;) {
+		long p0 = ftell(fp);
+		if (p0 < 0) {
+			rc = -EIO;
+			goto out;
+		}
+		size_t start = skip_blank(&lc, (size_t)p0);
+		if (start >= len)
+			break;
+		unsigned line = line_at(&lc, start);
+		/* Give ldns the record from the start of its line: leading blanks
+		 * mean "same owner as before" (RFC 1035 5.1). */
+		size_t ls = start;
+		while (ls > (size_t)p0 && text[ls - 1] != '\n')
+			ls--;
+		if (text[start] == '$') {
+			char w[3][1024];
+			size_t end;
+			int nw = directive_words(&lc, start, w, &end);
+			if (fseek(fp, (long)end, SEEK_SET) != 0) {
+				rc = -EIO;
+				goto out;
+			}
+			if (nw < 0) {
+				builder_err(b, fname, line, "too many words in directive");
+			} else if (strcasecmp(w[0], "$ORIGIN") == 0 && nw == 2) {
+				ldns_rdf *no = NULL;
+				int r = directive_name(&lc, w[1], &no);
+				if (r == -ENOMEM) {
+					rc = r;
+					goto out;
+				}
+				if (r < 0) {
+					builder_err(b, fname, line, "bad $ORIGIN name '%s'", w[1]);
+				} else {
+					ldns_rdf_deep_free(lc.origin);
+					lc.origin = no;
+				}
+			} else if (strcasecmp(w[0], "$TTL") == 0 && nw == 2) {
+				const char *endp = NULL;
+				uint32_t t = ldns_str2period(w[1], &endp);
+				if (!endp || *endp)
+					builder_err(b, fname, line, "bad $TTL value '%s'", w[1]);
+				else
+					lc.default_ttl = t;
+			} else if (strcasecmp(w[0], "$INCLUDE") == 0 && (nw == 2 || nw == 3)) {
+				int r = do_include(&lc, line, w[1], nw == 3 ? w[2] : NULL);
+				if (r == -ENOMEM) {
+					rc = r;
+					goto out;
+				}
+			} else {
+				builder_err(b, fname, line, "unknown or malformed directive %s", w[0]);
+			}
+			continue;
+		}
+		if (fseek(fp, (long)ls, SEEK_SET) != 0) {
+			rc = -EIO;
+			goto out;
+		}
+		p0 = (long)ls;
+		ldns_rr *rr = NULL;
+		uint32_t t = lc.default_ttl;
+		int dummy = 0;
+		ldns_rdf *org = lc.origin;
+		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &t, &org, &prev, &dummy);
+		if (org != lc.origin)
+			lc.origin = org; /* cannot happen: directives never reach ldns */
+		if (s == LDNS_STATUS_OK) {
+			int r = add_ldns_rr(&lc, rr, line);
+			ldns_rr_free(rr);
+			if (r == -ENOMEM) {
+				rc = r;
+				goto out;
+			}
+		} else if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_TTL ||
+			   s == LDNS_STATUS_SYNTAX_ORIGIN) {
+			/* nothing */
+		} else if (s == LDNS_STATUS_MEM_ERR) {
+			rc = -ENOMEM;
+			goto out;
+		} else {
+			builder_err(b, fname, line, "%s", ldns_get_errorstr_by_id(s));
+		}
+		long p1 = ftell(fp);
+		if (feof(fp))
+			break;
+		if (p1 <= p0) {
+			/* no progress: do not loop forever */
+			builder_err(b, fname, line, "cannot parse the record");
+			break;
+		}
+	}
+out:
+	if (fp)
+		fclose(fp);
+	ldns_rdf_deep_free(prev);
+	ldns_rdf_deep_free(lc.origin);
+	return rc;
+}
+
+static int load_common(const struct dns_mm *mm, const uint8_t *origin,
+	const char *name, const char *text, size_t len, struct auth_zone **out,
+	char *err, size_t errlen)
+{
+	struct auth_zone_builder *b = NULL;
+	ldns_rdf *org = NULL;
+	int rc;
+
+	*out = NULL;
+	rc = auth_zone_builder_new(mm, origin, &b);
+	if (rc < 0)
+		return rc;
+	b->srcname = intern_file(b, name);
+	org = ldns_rdf_new_frm_data(LDNS_RDF_TYPE_DNAME, b->origin_len, b->origin);
+	if (!org || !b->srcname) {
+		auth_zone_builder_free(b);
+		ldns_rdf_deep_free(org);
+		return -ENOMEM;
+	}
+	/* ldns's default TTL when no $TTL was seen is 3600, as NSD's. */
+	rc = load_text(b, name, text, len, org, 0, 0);
+	ldns_rdf_deep_free(org);
+	if (rc < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: %s", name, dns_strerror(rc));
+		auth_zone_builder_free(b);
+		return rc;
+	}
+	return auth_zone_builder_finish(b, out, err, errlen);
+}
+
+int auth_zone_load_file(const struct dns_mm *mm, const uint8_t *origin,
+	const char *path, struct auth_zone **out, char *err, size_t errlen)
+{
+	char *text = NULL;
+	size_t len = 0;
+	*out = NULL;
+	int rc = read_file(path, &text, &len);
+	if (rc < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = load_common(mm, origin, path, text, len, out, err, errlen);
+	free(text);
+	return rc;
+}
+
+int auth_zone_load_string(const struct dns_mm *mm, const uint8_t *origin,
+	const char *text, const char *name, struct auth_zone **out, char *err,
+	size_t errlen)
+{
+	return load_common(mm, origin, name ? name : "(string)", text, strlen(text),
+		out, err, errlen);
+}
+
+int auth_zone_check_file(const char *origin, const char *path, char *err,
+	size_t errlen)
+{
+	uint8_t wire[DNS_NAME_MAX];
+	size_t wl;
+	struct auth_zone *z = NULL;
+	int rc = dns_name_from_str(origin, NULL, wire, &wl);
+	if (rc < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "bad zone origin '%s'", origin);
+		return DNS_E_SYNTAX;
+	}
+	rc = auth_zone_load_file(dns_mm_std(), wire, path, &z, err, errlen);
+	if (rc < 0)
+		return rc;
+	if (err && errlen) {
+		char nb[DNS_NAME_TEXT_MAX];
+		name_text(z->origin, nb, sizeof(nb));
+		snprintf(err, errlen, "zone %s serial %u: %zu records", nb,
+			z->soa_fields.serial, z->rr_count);
+	}
+	auth_zone_unref(z);
+	return 0;
+}
+
+/* ---- snapshot accessors -------------------------------------------------------- */
+
+struct auth_zone *auth_zone_ref(struct auth_zone *z)
+{
+	atomic_fetch_add_explicit(&z->refs, 1, memory_order_relaxed);
+	return z;
+}
+
+void auth_zone_unref(struct auth_zone *z)
+{
+	if (!z)
+		return;
+	if (atomic_fetch_sub_explicit(&z->refs, 1, memory_order_acq_rel) == 1)
+		zone_free(z);
+}
+
+const uint8_t *auth_zone_origin(const struct auth_zone *z)
+{
+	return z->origin;
+}
+
+void auth_zone_soa(const struct auth_zone *z, struct auth_soa *soa)
+{
+	*soa = z->soa_fields;
+}
+
+uint32_t auth_zone_serial(const struct auth_zone *z)
+{
+	return z->soa_fields.serial;
+}
+
+size_t auth_zone_rr_count(const struct auth_zone *z)
+{
+	return z->rr_count;
+}
+
+void auth_zone_iter_init(struct auth_zone_iter *it, const struct auth_zone *z)
+{
+	memset(it, 0, sizeof(*it));
+	it->z = z;
+}
+
+static void view_of(struct auth_rr_view *v, const struct auth_node *n,
+	const struct auth_rrset *rs, size_t i)
+{
+	v->owner = n->name;
+	v->type = rs->type;
+	v->rclass = DNS_CLASS_IN;
+	v->ttl = rs->ttl;
+	v->rdata = rs->rr[i].data;
+	v->rdlen = rs->rr[i].len;
+}
+
+bool auth_zone_iter_next(struct auth_zone_iter *it, struct auth_rr_view *rr)
+{
+	const struct auth_zone *z = it->z;
+	switch (it->phase) {
+	case 0:
+		view_of(rr, z->apex, z->soa, 0);
+		it->phase = 1;
+		return true;
+	case 1:
+		while (it->node < z->nnodes) {
+			const struct auth_node *n = &z->nodes[it->node];
+			if (it->rrset >= n->nrrsets) {
+				it->node++;
+				it->rrset = 0;
+				it->rr = 0;
+				continue;
+			}
+			const struct auth_rrset *rs = &n->rrsets[it->rrset];
+			if (rs->type == DNS_T_SOA && n == z->apex) {
+				it->rrset++;
+				continue;
+			}
+			if (it->rr >= rs->count) {
+				it->rrset++;
+				it->rr = 0;
+				continue;
+			}
+			view_of(rr, n, rs, it->rr++);
+			return true;
+		}
+		it->phase = 2;
+		/* fall through */
+	case 2:
+		view_of(rr, z->apex, z->soa, 0);
+		it->phase = 3;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* ---- zone sets -------------------------------------------------------------- */
+
+struct auth_zoneset {
+	atomic_uint refs;           /* references; the last unref frees */
+	const struct dns_mm *mm;
+	size_t n;                   /* zones */
+	struct auth_zone **zones;   /* sorted by origin, canonical order */
+};
+
+struct auth_zoneset_builder {
+	const struct dns_mm *mm;
+	size_t n, cap;
+	struct auth_zone **zones;
+};
+
+int auth_zoneset_builder_new(const struct dns_mm *mm, struct auth_zoneset_builder **out)
+{
+	if (!mm)
+		mm = dns_mm_std();
+	*out = mm_calloc(mm, 1, sizeof(**out));
+	if (!*out)
+		return -ENOMEM;
+	(*out)->mm = mm;
+	return 0;
+}
+
+int auth_zoneset_builder_add(struct auth_zoneset_builder *b, struct auth_zone *z)
+{
+	for (size_t i = 0; i < b->n; i++)
+		if (dns_name_eq(b->zones[i]->origin, z->origin))
+			return DNS_E_EXISTS;
+	if (b->n == b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 8;
+		struct auth_zone **nz = mm_alloc(b->mm, ncap * sizeof(*nz));
+		if (!nz)
+			return -ENOMEM;
+		if (b->n)
+			memcpy(nz, b->zones, b->n * sizeof(*nz));
+		mm_free(b->mm, b->zones);
+		b->zones = nz;
+		b->cap = ncap;
+	}
+	b->zones[b->n++] = auth_zone_ref(z);
+	return 0;
+}
+
+void auth_zoneset_builder_free(struct auth_zoneset_builder *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; i < b->n; i++)
+		auth_zone_unref(b->zones[i]);
+	mm_free(b->mm, b->zones);
+	mm_free(b->mm, b);
+}
+
+static int zoneptr_cmp(const void *pa, const void *pb)
+{
+	const struct auth_zone *const *a = pa, *const *b = pb;
+	return dns_name_cmp((*a)->origin, (*b)->origin);
+}
+
+int auth_zoneset_builder_finish(struct auth_zoneset_builder *b, struct auth_zoneset **out)
+{
+	struct auth_zoneset *s = mm_calloc(b->mm, 1, sizeof(*s));
+	*out = NULL;
+	if (!s) {
+		auth_zoneset_builder_free(b);
+		return -ENOMEM;
+	}
+	atomic_init(&s->refs, 1);
+	s->mm = b->mm;
+	s->n = b->n;
+	s->zones = b->zones; /* the references move to the set */
+	if (s->n)
+		qsort(s->zones, s->n, sizeof(*s->zones), zoneptr_cmp);
+	mm_free(b->mm, b);
+	*out = s;
+	return 0;
+}
+
+struct auth_zoneset *auth_zoneset_ref(struct auth_zoneset *s)
+{
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	return s;
+}
+
+void auth_zoneset_unref(struct auth_zoneset *s)
+{
+	if (!s)
+		return;
+	if (atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		auth_zone_unref(s->zones[i]);
+	mm_free(s->mm, s->zones);
+	mm_free(s->mm, s);
+}
+
+static struct auth_zone *set_exact(const struct auth_zoneset *s, const uint8_t *lname)
+{
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = dns_name_cmp(s->zones[mid]->origin, lname);
+		if (c == 0)
+			return s->zones[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+struct auth_zone *auth_zoneset_find(const struct auth_zoneset *s, const uint8_t *name)
+{
+	if (!s || !s->n)
+		return NULL;
+	if (s->n == 1)
+		return dns_name_is_sub(name, s->zones[0]->origin) ? s->zones[0] : NULL;
+	unsigned labels = dns_name_labels(name);
+	for (unsigned i = 0; i <= labels; i++) {
+		struct auth_zone *z = set_exact(s, dns_name_strip(name, i));
+		if (z)
+			return z;
+	}
+	return NULL;
+}
+
+struct auth_zone *auth_zoneset_get(const struct auth_zoneset *s, const uint8_t *origin)
+{
+	return set_exact(s, origin);
+}
+
+size_t auth_zoneset_count(const struct auth_zoneset *s)
+{
+	return s->n;
+}
+
+struct auth_zone *auth_zoneset_at(const struct auth_zoneset *s, size_t i)
+{
+	return i < s->n ? s->zones[i] : NULL;
+}
