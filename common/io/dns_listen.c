@@ -526,10 +526,10 @@ static void tcp_connection_cb(uv_stream_t *server, int status)
 		uv_tcp_t *t = malloc(sizeof(*t));
 		if (t == NULL)
 			return;
+		STAT_ADD(l, tcp_refused, 1); /* counted first: the client may look as soon as it is closed */
 		uv_tcp_init(l->loop, t);
 		uv_accept(server, (uv_stream_t *)t);
 		uv_close((uv_handle_t *)t, refused_close_cb);
-		STAT_ADD(l, tcp_refused, 1);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -605,7 +605,9 @@ static int socket_open(const struct sockaddr *addr, int type, bool reuseport, in
 	fd = socket(addr->sa_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
+	/* TCP: rebind across TIME_WAIT. Not for UDP, where on Linux it would let a
+	 * second server share the port silently. */
+	if (type == SOCK_STREAM && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0)
 		goto fail;
 	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
 		goto fail;
