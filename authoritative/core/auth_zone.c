@@ -546,6 +546,7 @@ int auth_zone_builder_finish(struct auth_zone_builder *b, struct auth_zone **out
 				struct auth_rdata *rd = &rds[x];
 				rd->len = recs[x].rdlen;
 				rd->ttl = recs[x].ttl;
+				rd->target = NULL;
 				rd->data = recs[x].rdlen ?
 					dns_arena_memdup(&z->arena, recs[x].rdata, recs[x].rdlen) :
 					nm; /* any valid pointer: len is 0 */
