@@ -118,6 +118,7 @@ struct http_conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer;
 	uv_write_t wr;
+	uv_shutdown_t shut;
 	struct dns_metrics *m;
 	struct http_conn *next, *prev;
 	char req[HTTP_REQ_MAX];
@@ -162,10 +163,35 @@ static void http_close(struct http_conn *c)
 	uv_close((uv_handle_t *)&c->timer, http_handle_close_cb);
 }
 
+static void http_alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void http_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+static void http_shutdown_cb(uv_shutdown_t *sr, int status)
+{
+	struct http_conn *c = sr->data;
+	if (status < 0 || c->closing) {
+		http_close(c);
+		return;
+	}
+	/* read and drop what the client still sends until its EOF (or the timer):
+	 * closing with unread bytes would reset the connection and could destroy
+	 * the response before the client read it */
+	c->len = 0;
+	if (uv_read_start((uv_stream_t *)&c->tcp, http_alloc_cb, http_read_cb) < 0)
+		http_close(c);
+}
+
 static void http_write_cb(uv_write_t *wr, int status)
 {
-	/* HTTP/1.0 style: one response per connection */
-	http_close(wr->data);
+	struct http_conn *c = wr->data;
+	/* HTTP/1.0 style: one response per connection, then FIN */
+	if (status < 0 || c->closing) {
+		http_close(c);
+		return;
+	}
+	c->shut.data = c;
+	if (uv_shutdown(&c->shut, (uv_stream_t *)&c->tcp, http_shutdown_cb) < 0)
+		http_close(c);
 }
 
 static void http_respond(struct http_conn *c, int status, const char *reason, const char *type,
@@ -248,8 +274,12 @@ static void http_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		http_close(c);
 		return;
 	}
-	if (nread == 0 || c->responded)
+	if (nread == 0)
 		return;
+	if (c->responded) {
+		c->len = 0; /* draining after the response */
+		return;
+	}
 	c->len += (size_t)nread;
 	c->req[c->len] = '\0';
 	if (strstr(c->req, "\r\n\r\n") != NULL || strstr(c->req, "\n\n") != NULL) {

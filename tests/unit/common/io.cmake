@@ -2,7 +2,7 @@
 # tests/unit/common/CMakeLists.txt.
 cairn_unit_test(test_config test_config.c cairn_common)
 if(TARGET cairn_common_io)
-  foreach(t test_listen test_metrics)
+  foreach(t test_listen test_metrics test_rand)
     if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/${t}.c)
       cairn_unit_test(${t} ${t}.c cairn_common_io)
     endif()
