@@ -502,6 +502,29 @@ int auth_xfr_reply_write(uint8_t *buf, size_t cap, const struct dns_query *q,
 	return (int)dns_writer_finish(&w, q->hdr.id, flags);
 }
 
+int auth_xfr_soa_only_write(uint8_t *buf, size_t cap, const struct dns_query *q,
+	const struct auth_zone *z)
+{
+	struct dns_writer w;
+	struct auth_zone_iter it;
+	struct auth_rr_view soa;
+	int r;
+
+	if (cap < DNS_HEADER_LEN)
+		return DNS_E_SPACE;
+	dns_writer_init(&w, buf, cap);
+	if ((r = dns_writer_question(&w, q->qname, q->qtype, q->qclass)) < 0)
+		return r;
+	dns_writer_section(&w, DNS_SEC_ANSWER);
+	auth_zone_iter_init(&it, z);
+	if (auth_zone_iter_next(&it, &soa) &&
+	    (r = dns_writer_rr(&w, soa.owner, soa.type, soa.rclass, soa.ttl, soa.rdata,
+		     soa.rdlen)) < 0)
+		return r;
+	return (int)dns_writer_finish(&w, q->hdr.id, DNS_FLAG_QR | DNS_FLAG_AA |
+		(q->hdr.flags & DNS_FLAG_RD));
+}
+
 /* ---- kept copy ------------------------------------------------------------------ */
 
 /* RFC 3597 5 generic form: "owner TTL CLASS TYPEnnn \# len hex". */

@@ -184,6 +184,14 @@ int auth_xfr_soa_reply_parse(const uint8_t *msg, size_t len, uint16_t id,
 int auth_xfr_reply_write(uint8_t *buf, size_t cap, const struct dns_query *q,
 	uint8_t rcode);
 
+/*
+ * The answer to an IXFR over UDP (RFC 1995 2, 4): the zone's current SOA alone
+ * (AA, question echoed), which tells the client to come back over TCP, where
+ * it gets the whole zone AXFR-style. Returns the length or DNS_E_SPACE.
+ */
+int auth_xfr_soa_only_write(uint8_t *buf, size_t cap, const struct dns_query *q,
+	const struct auth_zone *z);
+
 /* ---- kept copy -------------------------------------------------------------------- */
 
 /*

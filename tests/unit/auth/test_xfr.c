@@ -523,6 +523,24 @@ static void test_soa_query_reply(void **state)
 	/* Truncated. */
 	assert_int_equal(auth_xfr_soa_reply_parse(rep, 5, 77, origin, &serial, &rcode),
 		DNS_E_FORMAT);
+
+	/* IXFR over UDP gets the SOA alone, which our own parser reads. */
+	struct auth_zone *z = load("example.test.", zone_text);
+	dns_writer_init(&w, buf, sizeof(buf));
+	dns_writer_question(&w, origin, DNS_T_IXFR, DNS_CLASS_IN);
+	size_t ql = dns_writer_finish(&w, 5, 0);
+	assert_int_equal(dns_query_parse(buf, ql, &q, NULL), DNS_QUERY_OK);
+	int sl = auth_xfr_soa_only_write(rep, sizeof(rep), &q, z);
+	assert_true(sl > 0);
+	struct dns_header h;
+	dns_header_parse(rep, (size_t)sl, &h);
+	assert_int_equal(h.ancount, 1);
+	assert_true(h.flags & DNS_FLAG_AA);
+	rep[DNS_HEADER_LEN + 15] = DNS_T_SOA; /* pretend it was a SOA question */
+	assert_int_equal(auth_xfr_soa_reply_parse(rep, (size_t)sl, 5, origin, &serial,
+		&rcode), 0);
+	assert_int_equal(serial, 7);
+	auth_zone_unref(z);
 }
 
 static void test_rr_text_round_trip(void **state)
