@@ -430,7 +430,10 @@ int authd_server_init(struct authd_server *s, const struct authd_config *cfg)
 	if ((r = uv_loop_init(&s->loop)) < 0)
 		return r;
 	s->loop_ready = true;
-	s->workers = calloc(cfg->threads, sizeof(*s->workers));
+	/* Workers are cache-line aligned so threads never share a line. */
+	s->workers = aligned_alloc(64, cfg->threads * sizeof(*s->workers));
+	if (s->workers)
+		memset(s->workers, 0, cfg->threads * sizeof(*s->workers));
 	s->files = calloc(cfg->n_zones, sizeof(*s->files));
 	if (!s->workers || !s->files)
 		return -ENOMEM;
