@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -30,6 +32,8 @@
 /* First size of a connection's read buffer; grown to the frame being read. */
 #define TCP_RBUF_INITIAL 2048
 #define TCP_BACKLOG 1024
+/* Replies queued on a connection beyond which reading pauses (a client that does not read). */
+#define TCP_WRITE_HIGH (256 * 1024)
 
 /* Single writer (the loop thread), any reader: relaxed atomics keep readers tear-free. */
 #define STAT_ADD(l, field, n) \
@@ -375,13 +379,23 @@ static void conn_dispatch(struct tcp_conn *c, const uint8_t *msg, size_t len)
 	l->opts.query_cb(l->opts.ctx, req, msg, len);
 }
 
-/* Hand every complete frame in the read buffer to the application (RFC 7766 6.2.1). */
-static void process_frames(struct tcp_conn *c)
+/* Too much outstanding on this connection to take more queries now? */
+static bool conn_busy(const struct tcp_conn *c)
+{
+	return c->pending >= c->l->opts.tcp_max_pending || c->tcp.write_queue_size > TCP_WRITE_HIGH;
+}
+
+/*
+ * Hand every complete frame in the read buffer to the application (RFC 7766 6.2.1).
+ * Returns true when it stopped (and paused reading) because the connection is busy.
+ */
+static bool process_frames(struct tcp_conn *c)
 {
 	size_t off = 0;
+	bool blocked = false;
 
 	if (c->in_process)
-		return;
+		return false;
 	c->in_process = true;
 	while (!c->closing && c->rlen - off >= 2) {
 		size_t flen = ((size_t)c->rbuf[off] << 8) | c->rbuf[off + 1];
@@ -391,9 +405,11 @@ static void process_frames(struct tcp_conn *c)
 		}
 		if (c->rlen - off < 2 + flen)
 			break;
-		if (c->pending >= c->l->opts.tcp_max_pending) {
-			/* too many queries outstanding: stop reading until some are done */
+		if (conn_busy(c)) {
+			/* too many queries outstanding or replies unread: stop reading until they drain */
 			conn_read_pause(c);
+			STAT_ADD(c->l, tcp_pauses, 1);
+			blocked = true;
 			break;
 		}
 		/* the frame stays where it is during the call: nothing moves rbuf meanwhile */
@@ -405,6 +421,16 @@ static void process_frames(struct tcp_conn *c)
 		c->rlen -= off;
 	}
 	c->in_process = false;
+	return blocked;
+}
+
+/* Reading was paused for a busy connection: serve what is buffered, then read again. */
+static void conn_maybe_resume(struct tcp_conn *c)
+{
+	if (c->closing || c->in_process || c->reading || conn_busy(c))
+		return;
+	if (!process_frames(c) && !c->closing)
+		conn_read_resume(c);
 }
 
 static void conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
@@ -451,6 +477,7 @@ static void tcp_write_cb(uv_write_t *wr, int status)
 		conn_close(c);
 		return;
 	}
+	conn_maybe_resume(c);
 	conn_maybe_finish(c);
 }
 
@@ -581,12 +608,7 @@ void dns_listen_done(struct dns_listen_req *req)
 		req_put(req);
 		require(c->pending > 0);
 		c->pending--;
-		if (!c->closing && !c->in_process && c->pending < c->l->opts.tcp_max_pending && !c->reading) {
-			/* reading was paused for outstanding queries: serve what is buffered, then read */
-			process_frames(c);
-			if (!c->closing && c->pending < c->l->opts.tcp_max_pending)
-				conn_read_resume(c);
-		}
+		conn_maybe_resume(c);
 		conn_maybe_finish(c);
 		conn_unref(c);
 		return;
@@ -624,6 +646,14 @@ fail:
 	return rc;
 }
 
+static pthread_once_t sigpipe_once = PTHREAD_ONCE_INIT;
+
+static void sigpipe_ignore(void)
+{
+	/* libuv writes with write(2): a peer gone away must give EPIPE, not kill the process */
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static void listener_close_cb(uv_handle_t *h)
 {
 	listener_unref(h->data);
@@ -638,6 +668,7 @@ int dns_listener_start(struct dns_listener **out, uv_loop_t *loop, const struct 
 
 	if (opts->query_cb == NULL || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
 		return -EINVAL;
+	pthread_once(&sigpipe_once, sigpipe_ignore);
 	l = calloc(1, sizeof(*l));
 	if (l == NULL)
 		return -ENOMEM;
@@ -738,6 +769,7 @@ void dns_listener_stats(const struct dns_listener *l, struct dns_listener_stats 
 	out->tcp_refused = STAT_GET(l, tcp_refused);
 	out->tcp_timeouts = STAT_GET(l, tcp_timeouts);
 	out->tcp_conns = STAT_GET(l, tcp_conns);
+	out->tcp_pauses = STAT_GET(l, tcp_pauses);
 }
 
 /* ---- server ---- */
@@ -971,6 +1003,7 @@ void dns_listen_server_stats(const struct dns_listen_server *srv, struct dns_lis
 			out->tcp_refused += s.tcp_refused;
 			out->tcp_timeouts += s.tcp_timeouts;
 			out->tcp_conns += s.tcp_conns;
+			out->tcp_pauses += s.tcp_pauses;
 		}
 	}
 }

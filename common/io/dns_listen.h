@@ -27,6 +27,9 @@
  * uv_loop and its own UDP and TCP sockets on every address, bound with
  * SO_REUSEPORT so the kernel spreads clients over the workers.
  *
+ * Starting a listener sets SIGPIPE to be ignored in the process (writes to a
+ * client that went away must fail with EPIPE, not kill the server).
+ *
  * Threading: a request, a listener and their accessors belong to the loop
  * thread they were created on; call dns_listen_reply()/dns_listen_done() only
  * on that thread (use uv_async_send to come back to it from elsewhere).
@@ -83,6 +86,7 @@ struct dns_listener_stats {
 	uint64_t tcp_refused; /* connections closed at once for the connection limit */
 	uint64_t tcp_timeouts;/* connections closed as idle */
 	uint64_t tcp_conns;   /* connections open now */
+	uint64_t tcp_pauses;  /* times reading paused for outstanding queries or unread replies */
 };
 
 /*

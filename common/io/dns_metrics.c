@@ -4,6 +4,7 @@
 #include "dns_metrics.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -350,6 +351,8 @@ int dns_metrics_start(struct dns_metrics **out, uv_loop_t *loop, const struct so
 	struct dns_metrics *m;
 	int rc, len;
 
+	/* libuv writes with write(2): a scraper gone away must give EPIPE, not kill the process */
+	signal(SIGPIPE, SIG_IGN);
 	m = calloc(1, sizeof(*m));
 	if (m == NULL)
 		return -ENOMEM;

@@ -11,6 +11,8 @@
  * worker thread (each row on its own cache lines). A worker adds to its own row
  * without locks or atomic read-modify-write; a scrape sums the rows.
  *
+ * Starting an endpoint sets SIGPIPE to be ignored in the process.
+ *
  * Glossary: a "scrape" is one GET /metrics by Prometheus.
  */
 #ifndef CAIRN_DNS_METRICS_H

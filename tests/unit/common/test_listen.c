@@ -27,6 +27,7 @@
 
 #include "dns_config.h"
 #include "dns_listen.h"
+#include "dns_udp.h"
 
 #define MAX_THREADS 4
 #define BIG 60000
@@ -128,6 +129,19 @@ static void app_query_cb(void *ctx, struct dns_listen_req *req, const uint8_t *p
 			if (dns_listen_reply(req, big, BIG) < 0)
 				break;
 		free(big);
+		dns_listen_done(req);
+		return;
+	}
+	case 'R': /* the query back as it is */
+		assert_int_equal(dns_listen_reply(req, pkt, len), 0);
+		dns_listen_done(req);
+		return;
+	case 'I': { /* first a reply with another ID, then the right one */
+		uint8_t other[512];
+		memcpy(other, pkt, len);
+		other[0] = 'i';
+		assert_int_equal(dns_listen_reply(req, other, len), 0);
+		assert_int_equal(dns_listen_reply(req, pkt, len), 0);
 		dns_listen_done(req);
 		return;
 	}
@@ -459,6 +473,71 @@ static void test_tcp_framing_pipelining(void **state)
 	server_stop(srv);
 }
 
+static void test_tcp_backpressure(void **state)
+{
+	static const char *addrs[] = { "127.31.0.10@0", NULL };
+	struct dns_listen_server *srv = server_start(addrs, 1, 0, 0);
+	struct sockaddr_storage sa;
+	uint8_t out[100 * 8], r[1024];
+	size_t len = 0;
+	ssize_t n;
+
+	dns_listen_server_addr(srv, 0, &sa);
+	int fd = tcp_client(&sa);
+
+	/* 100 queries answered later, more than the 64 allowed outstanding: reading
+	 * pauses at 64 and resumes as answers go out; all 100 are answered */
+	for (int i = 0; i < 100; i++) {
+		char q[8];
+		snprintf(q, sizeof(q), "A%03d", i);
+		len = frame(out, len, q);
+	}
+	send_all(fd, out, len);
+	bool seen[100] = { false };
+	for (int i = 0; i < 100; i++) {
+		n = read_frame(fd, r, sizeof(r));
+		assert_int_equal(n, 10);
+		int k = atoi((const char *)r + 7);
+		assert_true(k >= 0 && k < 100 && !seen[k]);
+		seen[k] = true;
+	}
+	uint64_t pauses = stats_of(srv).tcp_pauses;
+	assert_true(pauses >= 1);
+
+	/* 200 big answers (12 MB) to a client that reads only afterwards: the server stops
+	 * reading while replies pile up, then serves the rest as the client drains them */
+	close(fd);
+	int small = 4096;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	set_timeout(fd);
+	/* a small receive window, so kernel buffers cannot swallow all replies */
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, ss_len(&sa)), 0);
+	len = 0;
+	for (int i = 0; i < 200; i++)
+		len = frame(out, len, "L");
+	send_all(fd, out, len);
+	/* not reading yet: the server must stop taking queries once replies pile up */
+	for (int i = 0; i < 5000 && stats_of(srv).tcp_pauses == pauses; i++)
+		sleep_ms(1);
+	assert_true(stats_of(srv).tcp_pauses > pauses);
+	uint8_t *big = malloc(BIG);
+	assert_non_null(big);
+	for (int i = 0; i < 200; i++) {
+		assert_int_equal(read_frame(fd, big, BIG), BIG);
+		assert_int_equal(big[BIG - 1], (uint8_t)((BIG - 1) * 7 + 1));
+	}
+	free(big);
+	assert_true(stats_of(srv).tcp_pauses > pauses);
+	len = frame(out, 0, "Eend");
+	send_all(fd, out, len);
+	n = read_frame(fd, r, sizeof(r));
+	check_echo(r, n, 'E', 'T', port_of(&sa), local_port(fd), "end");
+	close(fd);
+	server_stop(srv);
+}
+
 static void test_tcp_close_rules(void **state)
 {
 	static const char *addrs[] = { "127.31.0.3@0", NULL };
@@ -737,11 +816,87 @@ static void test_listener_on_own_loop(void **state)
 	assert_int_equal(dns_listener_start(&l, &loop, (struct sockaddr *)&sa, DNS_TRANSPORT_TCP, &opts, 0), -EINVAL);
 }
 
+/* ---- one-shot UDP exchanges (NOTIFY-style) ---- */
+
+struct once_result {
+	int calls;
+	int status;
+	uint8_t reply[64];
+	size_t len;
+};
+
+static void once_cb(void *ctx, int status, const uint8_t *reply, size_t len)
+{
+	struct once_result *r = ctx;
+	r->calls++;
+	r->status = status;
+	r->len = len;
+	if (reply != NULL && len <= sizeof(r->reply))
+		memcpy(r->reply, reply, len);
+}
+
+static void test_udp_send_once(void **state)
+{
+	uv_loop_t loop;
+	struct dns_listener *l;
+	struct sockaddr_storage sa, bound, closed;
+	struct dns_listen_opts opts = { .query_cb = app_query_cb, .ctx = &APP };
+	struct once_result ok = { 0 }, wrong_id = { 0 }, timeout = { 0 }, cancelled = { 0 }, refused = { 0 };
+	struct dns_udp_once *q = NULL;
+
+	memset(&APP, 0, sizeof(APP));
+	assert_int_equal(uv_loop_init(&loop), 0);
+	assert_int_equal(dns_addr_parse("127.31.0.9@0", 0, &sa), 0);
+	assert_int_equal(dns_listener_start(&l, &loop, (struct sockaddr *)&sa, DNS_TRANSPORT_UDP, &opts, 0), 0);
+	dns_listener_addr(l, &bound);
+
+	/* a port nobody listens on: bind a socket for a port number, then close it */
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	socklen_t slen = sizeof(closed);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(struct sockaddr_in)), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&closed, &slen), 0);
+	close(fd);
+
+	const struct sockaddr *to = (struct sockaddr *)&bound;
+	assert_int_equal(dns_udp_send_once(&loop, to, (const uint8_t *)"R1hello", 7, 5000, once_cb, &ok, NULL), 0);
+	assert_int_equal(dns_udp_send_once(&loop, to, (const uint8_t *)"I2abc", 5, 5000, once_cb, &wrong_id, NULL), 0);
+	assert_int_equal(dns_udp_send_once(&loop, to, (const uint8_t *)"Z3", 2, 50, once_cb, &timeout, NULL), 0);
+	assert_int_equal(dns_udp_send_once(&loop, to, (const uint8_t *)"Z4", 2, 5000, once_cb, &cancelled, &q), 0);
+	assert_int_equal(dns_udp_send_once(&loop, (struct sockaddr *)&closed, (const uint8_t *)"R5", 2, 5000,
+					   once_cb, &refused, NULL), 0);
+	dns_udp_once_cancel(q);
+	assert_int_equal(cancelled.calls, 1);
+	assert_int_equal(cancelled.status, -ECANCELED);
+	/* a message too short to have an ID is refused and never calls back */
+	assert_int_equal(dns_udp_send_once(&loop, to, (const uint8_t *)"x", 1, 50, once_cb, &cancelled, NULL), -EINVAL);
+
+	/* run until every exchange ended, then close the listener */
+	while (ok.calls + wrong_id.calls + timeout.calls + refused.calls < 4)
+		uv_run(&loop, UV_RUN_ONCE);
+	dns_listener_close(l);
+	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
+	assert_int_equal(uv_loop_close(&loop), 0);
+
+	assert_int_equal(ok.calls, 1);
+	assert_int_equal(ok.status, 0);
+	assert_int_equal(ok.len, 7);
+	assert_memory_equal(ok.reply, "R1hello", 7);
+	assert_int_equal(wrong_id.calls, 1);
+	assert_int_equal(wrong_id.status, 0);
+	assert_memory_equal(wrong_id.reply, "I2abc", 5); /* the reply with the wrong ID was skipped */
+	assert_int_equal(timeout.calls, 1);
+	assert_int_equal(timeout.status, -ETIMEDOUT);
+	assert_int_equal(cancelled.calls, 1);
+	assert_int_equal(refused.calls, 1);
+	assert_int_equal(refused.status, -ECONNREFUSED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udp_echo_and_async),
 		cmocka_unit_test(test_tcp_framing_pipelining),
+		cmocka_unit_test(test_tcp_backpressure),
 		cmocka_unit_test(test_tcp_close_rules),
 		cmocka_unit_test(test_tcp_connection_limit),
 		cmocka_unit_test(test_tcp_client_goes_away),
@@ -750,6 +905,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_bind_error),
 		cmocka_unit_test(test_listener_on_own_loop),
+		cmocka_unit_test(test_udp_send_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
