@@ -71,6 +71,17 @@ axfr_count() {
 	printf '%s\n' "$out" | grep -v '^;' | grep -c .
 }
 
+# bulk PREFIX N: N host records with long TXT data, so a transfer of the zone
+# needs several messages (each at most 64 KiB).
+bulk() {
+	local i f
+	for ((i = 0; i < $2; i++)); do
+		printf -v f 'filler-%04d-' "$i"
+		printf '%s%d A 10.1.%d.%d\n' "$1" "$i" $((i / 256)) $((i % 256))
+		printf '%s%d TXT "%s"\n' "$1" "$i" "$f$f$f$f$f$f$f$f"
+	done
+}
+
 # ---- zones ----------------------------------------------------------------------
 
 # p.test.: served by cairn-auth (primary). REFRESH 86400: NSD would not look
@@ -214,14 +225,19 @@ n=$(axfr_count "$AUTH" p.test. -b "$NSD")
 out=$(dig @"$AUTH" -p "$PORT" +tcp +nocookie -b "$NSD" p.test. IXFR=0 2>&1 | grep -v '^;' | grep -c .)
 [ "$out" = 11 ] || fail "IXFR over TCP: $out records, wanted the whole zone (11)"
 
-# A new version: SIGHUP -> reload -> NOTIFY -> NSD checks the SOA and fetches.
-write_p_zone 2 "new     A     192.0.2.77"
+# A new version, big enough for a multi-message transfer: SIGHUP -> reload ->
+# NOTIFY -> NSD checks the SOA and fetches.
+write_p_zone 2 "new     A     192.0.2.77
+$(bulk h 1500)"
 kill -HUP "$auth_pid"
 poll_for "cairn-auth serves p.test. serial 2 after SIGHUP" 2 serial_of "$AUTH" p.test.
 poll_for "NSD fetched serial 2 after NOTIFY" 2 serial_of "$NSD" p.test.
 [ "$(dig_short "$NSD" new.p.test. A)" = 192.0.2.77 ] || fail "NSD's copy lacks new.p.test."
+[ "$(dig_short "$NSD" h1499.p.test. A)" = 10.1.5.219 ] || fail "NSD's copy lacks h1499.p.test."
 poll_for "NSD acknowledged the NOTIFY" yes \
 	sh -c "grep -qF 'NOTIFY serial 2 acknowledged by $NSD@$PORT' '$tmp/auth/auth.log' && echo yes"
+grep -qE "zone p.test.: AXFR to $NSD@[0-9]+: serial 2, 3012 records in [2-9] messages" \
+	"$tmp/auth/auth.log" || fail "serial 2 did not go out as a multi-message AXFR"
 say "1. ok: NSD followed serial 1 -> 2 on NOTIFY"
 
 # ---- 2. knotd primary -> cairn-auth secondary --------------------------------------------
@@ -233,13 +249,32 @@ poll_for "cairn-auth fetched k.test. serial 1 from knotd" 1 serial_of "$AUTH" k.
 log_has "$tmp/auth/auth.log" "zone k.test.: serial 1 from $KNOT@$PORT" ||
 	fail "the transfer was not logged"
 
-write_k_zone 2 "fresh   A     192.0.2.99"
+# A NOTIFY from an address that is not the primary is refused, and one for a
+# zone that is not a secondary here gets NOTAUTH (RFC 1996 4.7).
+udpsend=$CAIRN_BIN/cairn-udpsend
+if [ -x "$udpsend" ]; then
+	# id cafe, opcode NOTIFY + AA, question k.test./SOA/IN (sent from 127.0.0.1).
+	echo 'cafe 2400 0001 0000 0000 0000 016b 0474657374 00 0006 0001' >"$tmp/notify-k.hex"
+	echo 'cafe 2400 0001 0000 0000 0000 0170 0474657374 00 0006 0001' >"$tmp/notify-p.hex"
+	out=$("$udpsend" "$AUTH" "$PORT" "$tmp/notify-k.hex")
+	case $out in *rcode=REFUSED*) ;; *) fail "NOTIFY from a stranger: $out" ;; esac
+	out=$("$udpsend" "$AUTH" "$PORT" "$tmp/notify-p.hex")
+	case $out in *rcode=NOTAUTH*) ;; *) fail "NOTIFY for a zone we are primary of: $out" ;; esac
+else
+	say "cairn-udpsend not built: NOTIFY refusals not checked"
+fi
+
+write_k_zone 2 "fresh   A     192.0.2.99
+$(bulk k 1500)"
 knotc -c "$tmp/knot/knot.conf" zone-reload k.test. >/dev/null || fail "knotc zone-reload"
 poll_for "knotd serves k.test. serial 2" 2 serial_of "$KNOT" k.test.
 poll_for "cairn-auth fetched serial 2 after knotd's NOTIFY" 2 serial_of "$AUTH" k.test.
 [ "$(dig_short "$AUTH" fresh.k.test. A)" = 192.0.2.99 ] || fail "cairn-auth's copy lacks fresh.k.test."
 log_has "$tmp/auth/auth.log" "zone k.test.: NOTIFY from $KNOT@" ||
 	fail "cairn-auth did not log knotd's NOTIFY"
+[ "$(dig_short "$AUTH" k1499.k.test. A)" = 10.1.5.219 ] || fail "cairn-auth's copy lacks k1499.k.test."
+grep -qE "zone k.test.: serial 2 from $KNOT@$PORT \(3006 records, ([2-9]|[1-9][0-9]+) messages" \
+	"$tmp/auth/auth.log" || fail "serial 2 did not come as a multi-message AXFR"
 grep -q 'fresh.k.test.' "$tmp/auth/k.test.zone" || fail "the kept copy was not updated"
 say "2. ok: cairn-auth followed knotd serial 1 -> 2 on NOTIFY"
 
@@ -253,6 +288,8 @@ auth_pid=$LAST_BG_PID
 wait_udp "$AUTH" "$PORT" k.test.
 [ "$(serial_of "$AUTH" k.test.)" = 2 ] || fail "after restart k.test. serial is '$(serial_of "$AUTH" k.test.)', not 2"
 [ "$(dig_short "$AUTH" fresh.k.test. A)" = 192.0.2.99 ] || fail "the kept copy lacks fresh.k.test."
+[ "$(dig_short "$AUTH" k1499.k.test. TXT)" = '"filler-1499-filler-1499-filler-1499-filler-1499-filler-1499-filler-1499-filler-1499-filler-1499-"' ] ||
+	fail "the kept copy has k1499.k.test. TXT '$(dig_short "$AUTH" k1499.k.test. TXT)'"
 log_has "$tmp/auth/auth2.log" "serving kept serial 2" || fail "start-up did not report the kept copy"
 # The failed check against the dead primary does not drop the copy.
 poll_for "cairn-auth notices knotd is down" yes \
