@@ -29,6 +29,7 @@
 #define AXFR_IDLE_MS 15000      /* a transfer with no data this long fails */
 #define NOTIFY_TIMEOUT_MS 1000  /* first NOTIFY retry; doubles each time */
 #define NOTIFY_TRIES 5          /* NOTIFYs sent before giving up (RFC 1996 3.6) */
+#define AXFR_MAX_BYTES (1024u * 1024 * 1024) /* a transfer larger than this fails */
 #define TCP_BUF (2 + DNS_MSG_MAX) /* one framed message */
 #define TEXT_LINE_MAX (2 * 65535 + 4096) /* one record in presentation form */
 
@@ -547,6 +548,11 @@ static void tcp_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	t->len += (size_t)nread;
 	t->bytes += (size_t)nread;
+	if (t->bytes > AXFR_MAX_BYTES) {
+		/* Everything bounded: a primary cannot make us buffer without end. */
+		axfr_fail(t, "transfer larger than 1 GiB", NULL);
+		return;
+	}
 	uv_timer_again(&t->sz->io_timer);
 	/* RFC 1035 4.2.2: each message is preceded by its two-byte length. */
 	while (t->len - off >= 2) {
