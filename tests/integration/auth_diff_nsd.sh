@@ -59,6 +59,11 @@ if [ "$MODE" = 0 ]; then
 	# through the rest of the answer.
 	dnsdiff_allow edns '*' \
 		"each server advertises its own EDNS UDP payload size (RFC 6891 §6.2.3)"
+	# RFC 8914 §3 makes Extended DNS Errors optional: NSD 4.6 adds EDE 20
+	# (Not Authoritative) to REFUSED and EDE 21 (Not Supported) to other
+	# classes; cairn-auth's REFUSED carries the RCODE alone.
+	dnsdiff_allow ede '*' \
+		"Extended DNS Error options are optional (RFC 8914 §3); the RCODE is compared"
 	# RFC 8482 §4.1: a server may answer ANY with one RRset of its choice (or
 	# a synthesised HINFO, §4.2) instead of all of them; NSD and cairn-auth
 	# may pick different RRsets. The non-empty answer is asserted separately.
@@ -227,11 +232,17 @@ gen_queries() {
 	for name in big.diff.test. txt.big.diff.test. mx.big.diff.test. \
 		diff.test. txt.diff.test. BiG.DiFf.TeSt.; do
 		for t in A AAAA TXT MX DNSKEY; do
-			for o in udp,noedns udp,edns=512 udp,edns=1232 udp,edns=4096 \
+			for o in udp,noedns udp,edns=256 udp,edns=512 udp,edns=1232 udp,edns=4096 \
 				tcp,noedns tcp,edns=1232; do
 				echo "$name $t $o"
 			done
 		done
+	done
+	# Class CH (RFC 1035 §3.2.4): not served, whatever the name. NSD runs
+	# with hide-version and hide-identity (lib/common.sh nsd_start), so it
+	# does not answer version.bind/id.server (RFC 4892) either.
+	for q in "diff.test. SOA" "version.bind. TXT" "id.server. TXT" "www.diff.test. A"; do
+		echo "$q udp,edns=1232,ch"
 	done
 	# DO bit on data that has RRSIGs/NSECs served as plain data.
 	for q in "signed.diff.test. A" "signed.diff.test. RRSIG" "nsec.diff.test. NSEC" \
@@ -307,6 +318,8 @@ while read -r q; do
 		same=$((same + 1))
 		continue
 	fi
+	# A server under test that died fails at once, with its log.
+	grep -qx 'H timeout' "$tmp/t" && check_alive "$TEST_PID"
 	bad=()
 	why=()
 	while read -r c; do
@@ -345,6 +358,8 @@ while read -r q; do
 		if [ "${CAIRN_DIFF_VERBOSE:-0}" = 1 ]; then
 			printf '\nOK*   %s\n' "$q"
 			printf '  explained:   %s\n' "${why[@]}"
+			diff -u --label "nsd ($REF_ADDR)" --label "$TEST_NAME ($TEST_ADDR)" \
+				"$tmp/r" "$tmp/t" | tail -n +3 | sed 's/^/    /'
 		fi
 	fi
 done <"$tmp/queries"

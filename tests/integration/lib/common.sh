@@ -222,7 +222,7 @@ nsd_start() {
 		printf '  server-count: 1\n  do-ip6: no\n  verbosity: 1\n'
 		printf '  database: ""\n  zonelistfile: ""\n  username: ""\n'
 		printf '  pidfile: ""\n  xfrdfile: ""\n  xfrdir: "%s"\n' "$state"
-		printf '  zonesdir: "%s"\n  hide-version: yes\n' "$dir"
+		printf '  zonesdir: "%s"\n  hide-version: yes\n  hide-identity: yes\n' "$dir"
 		[ -n "${NSD_EXTRA:-}" ] && printf '%s\n' "$NSD_EXTRA"
 		printf 'remote-control:\n  control-enable: no\n'
 		for z in "$@"; do

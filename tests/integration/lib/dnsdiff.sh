@@ -9,6 +9,7 @@
 #   edns=N | noedns     EDNS0 with payload size N (RFC 6891), or none
 #   rd                  set RD (default: clear)
 #   do                  set the DO bit (RFC 3225)
+#   ch                  class CH instead of IN
 # e.g. "WwW.diff.test. A udp,edns=1232" or "big.diff.test. A tcp,noedns".
 #
 # dnsdiff_query ADDR PORT QUERY OUTFILE   run dig and write the normalised
@@ -19,6 +20,7 @@
 # Categories (TEST is the program under test, REF the reference peer):
 #   timeout-test / timeout-ref   one side did not answer
 #   opcode status flags edns opt warn question   a header/pseudo-section field
+#   ede                Extended DNS Error lines (RFC 8914) differ
 #   S-order            section S (an, ns, ar) has the same RRs in another
 #                      RRset order
 #   S-case             section S has the same RRs but some names differ in
@@ -42,7 +44,7 @@ DNSDIFF_GLOBS=()
 DNSDIFF_REASONS=()
 
 dnsdiff_query() {
-	local addr=$1 port=$2 q=$3 out=$4 name type opts o
+	local addr=$1 port=$2 q=$3 out=$4 name type opts o class=IN
 	local args=(+tries=1 +time=3 +nocookie +noadflag +ignore +noidnin +noidnout
 		+noall +comments +question +answer +authority +additional +norec)
 	read -r name type opts <<<"$q"
@@ -55,11 +57,13 @@ dnsdiff_query() {
 		edns=*) args+=(+edns=0 "+bufsize=${o#edns=}") ;;
 		rd) args+=(+rec) ;;
 		do) args+=(+dnssec) ;;
+		ch) class=CH ;;
 		*) fail "unknown query option '$o' in '$q'" ;;
 		esac
 	done
 	unset IFS
-	dig @"$addr" -p "$port" "${args[@]}" "$name" "$type" 2>&1 |
+	# Positional NAME CLASS TYPE: dig mis-parses "-c CLASS" before the name.
+	dig @"$addr" -p "$port" "${args[@]}" "$name" "$class" "$type" 2>&1 |
 		awk -f "$DNSDIFF_DIR/dignorm.awk" >"$out"
 }
 
@@ -81,7 +85,11 @@ dnsdiff_classify() {
 		[ "$(grep "^H $f " "$t")" = "$(grep "^H $f " "$r")" ] || echo "$f"
 	done
 	[ "$(grep '^E ' "$t")" = "$(grep '^E ' "$r")" ] || echo edns
-	[ "$(grep '^O ' "$t")" = "$(grep '^O ' "$r")" ] || echo opt
+	# Extended DNS Errors (RFC 8914) are optional: told apart from the
+	# other OPT pseudo-section lines so that a rule can name them alone.
+	[ "$(grep '^O ' "$t" | grep -v '^O ; EDE:')" = \
+		"$(grep '^O ' "$r" | grep -v '^O ; EDE:')" ] || echo opt
+	[ "$(grep '^O ; EDE:' "$t")" = "$(grep '^O ; EDE:' "$r")" ] || echo ede
 	[ "$(grep '^W ' "$t")" = "$(grep '^W ' "$r")" ] || echo warn
 	[ "$(grep '^Q ' "$t")" = "$(grep '^Q ' "$r")" ] || echo question
 	for S in AN NS AR; do
