@@ -10,7 +10,9 @@
 # Ratios are against NSD. The table goes to stdout and to bench/results/auth-<date>.md.
 #
 # Environment:
-#   BENCH_SECONDS   seconds of load per server (default 15)
+#   BENCH_SECONDS   seconds of load per server and round (default 15)
+#   BENCH_ROUNDS    rounds, each running every server once, order reversed every other
+#                   round (default 1); the table sums the rounds
 #   BENCH_NAMES     names in the generated zone (default 5000)
 #   BENCH_QUERIES   queries in the generated query file (default 20000)
 #   BENCH_CLIENTS, BENCH_OUTSTANDING   dnsperf -c and -q (default 4 and 200)
@@ -23,6 +25,7 @@ set -eu
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 SECONDS_EACH=${BENCH_SECONDS:-15}
+ROUNDS=${BENCH_ROUNDS:-1}
 NAMES=${BENCH_NAMES:-5000}
 NQUERIES=${BENCH_QUERIES:-20000}
 CLIENTS=${BENCH_CLIENTS:-4}
@@ -243,36 +246,65 @@ ran=""
 skipped=""
 addr_of() { case $1 in cairn-auth) echo 127.55.1.1 ;; nsd) echo 127.55.1.2 ;; knotd) echo 127.55.1.3 ;; esac; }
 
-for s in $SERVERS; do
-	ADDR=$(addr_of "$s")
-	[ -n "$ADDR" ] || die "unknown server $s"
-	if [ "$s" = cairn-auth ] && [ ! -x "$CAIRN_AUTH" ]; then
-		say "skipping cairn-auth: $CAIRN_AUTH not built (make build)"
-		skipped="$skipped cairn-auth"
-		continue
-	fi
-	say "$s on $ADDR@$PORT (CPU $SERVER_CPU), dnsperf on CPU $LOAD_CPU for ${SECONDS_EACH}s"
+# One measured run of server $1 on $ADDR; adds to the totals of the server.
+measure() {
+	local s=$1 out c0 c1 run
+	say "$s on $ADDR@$PORT (CPU $SERVER_CPU), dnsperf on CPU $LOAD_CPU for ${SECONDS_EACH}s (round $round)"
 	"start_$s" "$ADDR"
 	if ! wait_ready "$s" "$ADDR"; then
 		stop_server
-		skipped="$skipped $s"
-		continue
+		return 1
 	fi
-	PROBES[$s]=$(probe)
+	[ -n "${PROBES[$s]:-}" ] || PROBES[$s]=$(probe)
+	out="$WORK/dnsperf-$s-$round.txt"
 	c0=$(cpu_ticks)
-	out="$WORK/dnsperf-$s.txt"
 	timeout $((SECONDS_EACH + 30)) taskset -c "$LOAD_CPU" dnsperf -s "$ADDR" -p "$PORT" \
 		-d "$QUERIES" -l "$SECONDS_EACH" -c "$CLIENTS" -q "$OUTSTANDING" -e -t 2 \
 		>"$out" 2>&1 || say "dnsperf against $s exited with $?"
 	c1=$(cpu_ticks)
 	stop_server
-	COMPLETED[$s]=$(awk '/Queries completed:/ { print $3 }' "$out")
-	QPS[$s]=$(awk '/Queries per second:/ { printf "%.0f", $4 }' "$out")
-	LAT[$s]=$(awk '/Average Latency \(s\):/ { printf "%.3f", $4 * 1000 }' "$out")
-	LOST[$s]=$(awk '/Queries lost:/ { print $3 }' "$out")
-	RCODES[$s]=$(sed -n 's/^ *Response codes: *//p' "$out")
-	CPU[$s]=$(awk -v t=$((c1 - c0)) -v hz="$TICK" 'BEGIN { printf "%.2f", t / hz }')
-	APC[$s]=$(awk -v n="${COMPLETED[$s]:-0}" -v t=$((c1 - c0)) -v hz="$TICK" \
+	grep -q 'Queries completed:' "$out" || { say "no dnsperf result for $s:"; tail -n 5 "$out" >&2; return 1; }
+	run=$(awk '/Queries completed:/ { n = $3 } /Queries lost:/ { l = $3 }
+		/Run time \(s\):/ { t = $4 } /Average Latency \(s\):/ { a = $4 }
+		END { printf "%d %d %.6f %.9f", n, l, t, a }' "$out")
+	set -- $run
+	COMPLETED[$s]=$(( ${COMPLETED[$s]:-0} + $1 ))
+	LOST[$s]=$(( ${LOST[$s]:-0} + $2 ))
+	TIME[$s]=$(awk -v a="${TIME[$s]:-0}" -v b="$3" 'BEGIN { printf "%.6f", a + b }')
+	LATSUM[$s]=$(awk -v a="${LATSUM[$s]:-0}" -v n="$1" -v l="$4" 'BEGIN { printf "%.6f", a + n * l }')
+	TICKS[$s]=$(( ${TICKS[$s]:-0} + c1 - c0 ))
+	RCODES[$s]="${RCODES[$s]:+${RCODES[$s]}; }$(sed -n 's/^ *Response codes: *//p' "$out")"
+}
+
+declare -A TIME LATSUM TICKS
+order=""
+for s in $SERVERS; do
+	[ -n "$(addr_of "$s")" ] || die "unknown server $s"
+	if [ "$s" = cairn-auth ] && [ ! -x "$CAIRN_AUTH" ]; then
+		say "skipping cairn-auth: $CAIRN_AUTH not built (make build)"
+		skipped="$skipped cairn-auth"
+		continue
+	fi
+	order="$order $s"
+done
+# Several rounds alternate the order, so that a burst of noise on the machine does not
+# always fall on the same server.
+for round in $(seq "$ROUNDS"); do
+	list=$order
+	[ $((round % 2)) -eq 0 ] && list=$(printf '%s\n' $order | tac | tr '\n' ' ')
+	for s in $list; do
+		case " $skipped " in *" $s "*) continue ;; esac
+		ADDR=$(addr_of "$s")
+		measure "$s" || { skipped="$skipped $s"; continue; }
+	done
+done
+for s in $order; do
+	case " $skipped " in *" $s "*) continue ;; esac
+	[ -n "${COMPLETED[$s]:-}" ] || continue
+	QPS[$s]=$(awk -v n="${COMPLETED[$s]}" -v t="${TIME[$s]}" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')
+	LAT[$s]=$(awk -v s="${LATSUM[$s]}" -v n="${COMPLETED[$s]}" 'BEGIN { printf "%.3f", (n > 0 ? s / n * 1000 : 0) }')
+	CPU[$s]=$(awk -v t="${TICKS[$s]}" -v hz="$TICK" 'BEGIN { printf "%.2f", t / hz }')
+	APC[$s]=$(awk -v n="${COMPLETED[$s]}" -v t="${TICKS[$s]}" -v hz="$TICK" \
 		'BEGIN { if (t > 0) printf "%.0f", n / (t / hz); else print "n/a" }')
 	ran="$ran $s"
 done
@@ -293,7 +325,8 @@ RESULT="$SRC/bench/results/auth-$(date -u +%Y%m%d-%H%M%S).md"
 	echo "Zone \`$ORIGIN\`: $(grep -vc '^\$' "$ZONE") records ($NAMES names, generated);"
 	echo "$NQUERIES queries (55% A hits, 10% AAAA, 10% NXDOMAIN, 8% CNAME, 6% MX, 5% TXT,"
 	echo "3% referrals, 3% wildcard; EDNS0). dnsperf -c $CLIENTS -q $OUTSTANDING for ${SECONDS_EACH}s"
-	echo "per server on CPU $LOAD_CPU; each server one worker on CPU $SERVER_CPU."
+	echo "per server and round ($ROUNDS round(s), order alternating) on CPU $LOAD_CPU; each server one"
+	echo "worker on CPU $SERVER_CPU."
 	echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)."
 	echo "Versions: $(nsd -v 2>&1 | head -1), $(knotd --version | head -1), $(dnsperf -h 2>&1 | sed -n 's/^Version/dnsperf/p')."
 	echo
