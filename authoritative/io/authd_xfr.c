@@ -147,8 +147,6 @@ static bool sa_eq(const struct sockaddr *a, const struct sockaddr *b, bool with_
 	return false;
 }
 
-static void handle_closed(uv_handle_t *h);
-
 static void xfr_free(struct authd_xfr *x)
 {
 	uv_mutex_destroy(&x->mu);
@@ -166,9 +164,8 @@ static void handle_closed(uv_handle_t *h)
 		xfr_free(x);
 }
 
-static void close_handle(struct authd_xfr *x, uv_handle_t *h)
+static void close_handle(uv_handle_t *h)
 {
-	(void)x;
 	if (!uv_is_closing(h))
 		uv_close(h, handle_closed);
 }
@@ -183,7 +180,6 @@ static uv_udp_t *udp_for(struct authd_xfr *x, const struct sockaddr *to)
 /* A UDP message in flight: the request and a copy of the bytes. */
 struct udp_send {
 	uv_udp_send_t req;
-	size_t len;
 	uint8_t data[];
 };
 
@@ -206,7 +202,6 @@ static int udp_send(struct authd_xfr *x, const struct sockaddr *to, const uint8_
 	if (!s)
 		return -ENOMEM;
 	memcpy(s->data, msg, len);
-	s->len = len;
 	s->req.data = s;
 	uv_buf_t b = uv_buf_init((char *)s->data, (unsigned)len);
 	r = uv_udp_send(&s->req, u, &b, 1, to, udp_sent);
@@ -984,7 +979,7 @@ static int udp_open(struct authd_xfr *x, uv_udp_t *u, int family,
 		(const struct sockaddr *)&any;
 	if ((r = uv_udp_bind(u, b, family == AF_INET6 ? UV_UDP_IPV6ONLY : 0)) < 0 ||
 	    (r = uv_udp_recv_start(u, udp_alloc, udp_recv)) < 0) {
-		close_handle(x, (uv_handle_t *)u);
+		close_handle((uv_handle_t *)u);
 		return r;
 	}
 	return 0;
@@ -1101,17 +1096,17 @@ void authd_xfr_close(struct authd_xfr *x)
 		struct sec_zone *sz = &x->sec[i];
 		if (sz->t)
 			xfr_tcp_abandon(sz->t);
-		close_handle(x, (uv_handle_t *)&sz->timer);
-		close_handle(x, (uv_handle_t *)&sz->io_timer);
+		close_handle((uv_handle_t *)&sz->timer);
+		close_handle((uv_handle_t *)&sz->io_timer);
 	}
 	for (unsigned i = 0; i < x->n_jobs; i++)
-		close_handle(x, (uv_handle_t *)&x->jobs[i].timer);
+		close_handle((uv_handle_t *)&x->jobs[i].timer);
 	if (x->has_udp4)
-		close_handle(x, (uv_handle_t *)&x->udp4);
+		close_handle((uv_handle_t *)&x->udp4);
 	if (x->has_udp6)
-		close_handle(x, (uv_handle_t *)&x->udp6);
+		close_handle((uv_handle_t *)&x->udp6);
 	if (x->async.loop)
-		close_handle(x, (uv_handle_t *)&x->async);
+		close_handle((uv_handle_t *)&x->async);
 	if (x->handles == 0)
 		xfr_free(x);
 }
