@@ -410,7 +410,8 @@ static void conn_close(struct tcp_conn *c)
 /* After the client's EOF: close once every query is answered and written. */
 static void conn_maybe_finish(struct tcp_conn *c)
 {
-	if (c->eof && !c->closing && c->pending == 0 && c->writes == 0)
+	/* not from inside process_frames(): queries still buffered must be served first */
+	if (c->eof && !c->closing && !c->in_process && c->pending == 0 && c->writes == 0)
 		conn_close(c);
 }
 

@@ -485,8 +485,14 @@ static void test_tcp_framing_pipelining(void **state)
 
 	/* a client that half-closes after its query still gets the answer, then EOF */
 	len = frame(out, 0, "Alast");
+	len = frame(out, len, "Eq1");
+	len = frame(out, len, "Eq2");
 	send_all(fd, out, len);
 	shutdown(fd, SHUT_WR);
+	n = read_frame(fd, r, sizeof(r));
+	check_echo(r, n, 'E', 'T', port_of(&sa), me, "q1");
+	n = read_frame(fd, r, sizeof(r));
+	check_echo(r, n, 'E', 'T', port_of(&sa), me, "q2");
 	n = read_frame(fd, r, sizeof(r));
 	check_echo(r, n, 'A', 'T', port_of(&sa), me, "last");
 	expect_closed(fd);
@@ -514,6 +520,8 @@ static void test_tcp_backpressure(void **state)
 		len = frame(out, len, q);
 	}
 	send_all(fd, out, len);
+	/* and the client half-closes at once: queries still buffered are served before the close */
+	shutdown(fd, SHUT_WR);
 	bool seen[100] = { false };
 	for (int i = 0; i < 100; i++) {
 		n = read_frame(fd, r, sizeof(r));
@@ -524,6 +532,7 @@ static void test_tcp_backpressure(void **state)
 	}
 	uint64_t pauses = stats_of(srv).tcp_pauses;
 	assert_true(pauses >= 1);
+	expect_closed(fd);
 
 	/* 200 big answers (12 MB) to a client that reads only afterwards: the server stops
 	 * reading while replies pile up, then serves the rest as the client drains them */
