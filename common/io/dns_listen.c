@@ -50,7 +50,12 @@ struct dns_listen_req {
 	struct tcp_conn *conn;         /* owner (TCP), NULL for UDP */
 	struct sockaddr_storage peer;  /* client address (UDP; TCP uses the connection's) */
 	uint8_t *buf;                  /* reply buffer (see dns_listen_req_buf) */
-	bool buf_owned;                /* buf was allocated for this request */
+	enum {
+		BUF_NONE = 0,          /* no buffer yet */
+		BUF_FIXED,             /* the listener's UDP reply buffer, kept for good */
+		BUF_LENT,              /* the listener's lending buffer, returned at done */
+		BUF_OWNED,             /* allocated for this request, freed at done */
+	} buf_kind;
 	bool busy;                     /* embedded request in use */
 	bool heap;                     /* allocated: free at done */
 };
@@ -86,6 +91,8 @@ struct dns_listener {
 	bool closing;                  /* dns_listener_close() called */
 	struct dns_listen_req req;     /* reused for queries answered inside the callback */
 	uint8_t *reply_buf;            /* UDP: the embedded request's reply buffer */
+	uint8_t *lend_buf;             /* lent to one other request at a time (allocated on first use) */
+	bool lent;                     /* lend_buf is with a request */
 	uint8_t *recv_buf;             /* UDP: recvmmsg buffer */
 	size_t recv_size;
 	struct udp_out out;            /* UDP: replies waiting for sendmmsg */
@@ -131,6 +138,7 @@ static void listener_unref(struct dns_listener *l)
 	if (--l->refs > 0)
 		return;
 	free(l->reply_buf);
+	free(l->lend_buf);
 	free(l->recv_buf);
 	free(l->out.msgs);
 	free(l->out.iov);
@@ -178,10 +186,24 @@ uv_loop_t *dns_listen_req_loop(const struct dns_listen_req *req)
 
 uint8_t *dns_listen_req_buf(struct dns_listen_req *req)
 {
-	if (req->buf == NULL) {
-		req->buf = malloc(DNS_LISTEN_MSG_MAX);
-		req->buf_owned = req->buf != NULL;
+	struct dns_listener *l = req->l;
+
+	if (req->buf != NULL)
+		return req->buf;
+	/* a query answered at once borrows the listener's buffer and gives it back at
+	 * done, so TCP connections and late answers do not each keep 64 KB */
+	if (!l->lent) {
+		if (l->lend_buf == NULL)
+			l->lend_buf = malloc(DNS_LISTEN_MSG_MAX);
+		if (l->lend_buf != NULL) {
+			l->lent = true;
+			req->buf = l->lend_buf;
+			req->buf_kind = BUF_LENT;
+			return req->buf;
+		}
 	}
+	req->buf = malloc(DNS_LISTEN_MSG_MAX);
+	req->buf_kind = req->buf != NULL ? BUF_OWNED : BUF_NONE;
 	return req->buf;
 }
 
@@ -201,14 +223,19 @@ static struct dns_listen_req *req_get(struct dns_listen_req *embedded)
 
 static void req_put(struct dns_listen_req *req)
 {
-	if (req->heap) {
-		if (req->buf_owned)
-			free(req->buf);
-		free(req);
-		return;
+	if (req->buf_kind == BUF_LENT) {
+		req->l->lent = false;
+	} else if (req->buf_kind == BUF_OWNED) {
+		free(req->buf);
 	}
-	/* keep an embedded request's buffer for the next query */
-	req->busy = false;
+	if (req->buf_kind != BUF_FIXED) {
+		req->buf = NULL;
+		req->buf_kind = BUF_NONE;
+	}
+	if (req->heap)
+		free(req);
+	else
+		req->busy = false;
 }
 
 /* ---- UDP ---- */
@@ -377,8 +404,6 @@ static void conn_unref(struct tcp_conn *c)
 	if (--c->refs > 0)
 		return;
 	struct dns_listener *l = c->l;
-	if (c->req.buf_owned)
-		free(c->req.buf);
 	free(c->rbuf);
 	free(c);
 	listener_unref(l);
@@ -812,6 +837,7 @@ int dns_listener_start(struct dns_listener **out, uv_loop_t *loop, const struct 
 			goto fail;
 		}
 		l->req.buf = l->reply_buf; /* owned by the listener, not the request */
+		l->req.buf_kind = BUF_FIXED;
 		if (batch > 1) {
 			l->out.cap = batch;
 			l->out.msgs = calloc(batch, sizeof(*l->out.msgs));

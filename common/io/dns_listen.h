@@ -123,8 +123,10 @@ unsigned dns_listen_req_thread(const struct dns_listen_req *req);
 uv_loop_t *dns_listen_req_loop(const struct dns_listen_req *req);
 /*
  * A DNS_LISTEN_MSG_MAX-byte buffer the application may build its reply in and
- * pass to dns_listen_reply(); belongs to the request until done. NULL when out of
- * memory (only requests answered later have to allocate one).
+ * pass to dns_listen_reply(); belongs to the request until done. It is the
+ * listener's own buffer whenever no other request holds it (always, for queries
+ * answered inside the callback), else one allocated for this request. NULL only
+ * when out of memory.
  */
 uint8_t *dns_listen_req_buf(struct dns_listen_req *req);
 
