@@ -733,7 +733,10 @@ void authd_xfr_zone_changed(struct authd_xfr *x, const struct auth_zone *z)
 		j->active = true;
 		log_info("zone %s: NOTIFY serial %u to %s", j->conf->origin_text, j->serial,
 			addr_text((const struct sockaddr *)&j->to, pa, sizeof(pa)));
-		notify_send(j);
+		/* Sent from the next loop iteration, not from here: the caller may
+		 * not have swapped the new version in yet, and a secondary that
+		 * reacts at once must find it served. */
+		uv_timer_start(&j->timer, notify_timer_cb, 0, 0);
 	}
 }
 
