@@ -330,10 +330,10 @@ RESULT="$SRC/bench/results/auth-$(date -u +%Y%m%d-%H%M%S).md"
 	echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)."
 	echo "Versions: $(nsd -v 2>&1 | head -1), $(knotd --version | head -1), $(dnsperf -h 2>&1 | sed -n 's/^Version/dnsperf/p')."
 	echo
-	echo "| server | qps | mean latency (ms) | lost | server CPU (s) | answers per CPU-second | qps vs $base | per CPU-second vs $base |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| server | qps | mean latency (ms) | lost | server CPU (s) | server busy | answers per CPU-second | qps vs $base | per CPU-second vs $base |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for s in $ran; do
-		echo "| $s | ${QPS[$s]:-?} | ${LAT[$s]:-?} | ${LOST[$s]:-?} | ${CPU[$s]} | ${APC[$s]} | $(ratio "${QPS[$s]:-0}" "${QPS[$base]:-0}") | $(ratio "${APC[$s]}" "${APC[$base]}") |"
+		echo "| $s | ${QPS[$s]:-?} | ${LAT[$s]:-?} | ${LOST[$s]:-?} | ${CPU[$s]} | $(awk -v c="${CPU[$s]}" -v t="${TIME[$s]}" 'BEGIN { if (t > 0) printf "%.0f%%", 100 * c / t; else print "?" }') | ${APC[$s]} | $(ratio "${QPS[$s]:-0}" "${QPS[$base]:-0}") | $(ratio "${APC[$s]}" "${APC[$base]}") |"
 	done
 	[ -z "$skipped" ] || { echo; echo "Skipped:$skipped."; }
 	echo
@@ -354,7 +354,8 @@ RESULT="$SRC/bench/results/auth-$(date -u +%Y%m%d-%H%M%S).md"
 		echo '```'
 	fi
 	echo
-	echo "On 2 CPUs dnsperf saturates its own core before a fast server does: when qps are"
-	echo "close while the CPU times differ, answers per CPU-second is the fair comparison."
+	echo "Server busy = server CPU time / load time: below 100% the server had idle time and"
+	echo "dnsperf (on its own core) was the limit, so qps understate the server; answers per"
+	echo "CPU-second is the fair comparison then."
 } | tee "$RESULT"
 say "written to $RESULT"
