@@ -12,7 +12,8 @@
 #   E version: 0, flags:; udp: 1232     the EDNS line, or "E none"
 #   O <line>                   other OPT pseudo-section lines (NSID, COOKIE...)
 #   W <line>                   dig warnings (e.g. extra bytes at end)
-#   Q <question>               the question, case kept
+#   Q <question>               the question, case kept (dig calls it the
+#                              ZONE section when the opcode is UPDATE)
 #   AN|NS|AR <owner> <ttl> <class> <type> <rdata>   one RR per line
 #
 # Rules: the query id and counts are dropped (the id is random; counts are
@@ -72,9 +73,9 @@ BEGIN { sec = ""; n = 0; key = ""; edns = 0; header = 0 }
 	next
 }
 /^;; OPT PSEUDOSECTION:/ { flush(); sec = "OPT"; next }
-/^;; QUESTION SECTION:/ { flush(); sec = "Q"; next }
-/^;; ANSWER SECTION:/ { flush(); sec = "AN"; next }
-/^;; AUTHORITY SECTION:/ { flush(); sec = "NS"; next }
+/^;; QUESTION SECTION:|^;; ZONE SECTION:/ { flush(); sec = "Q"; next }
+/^;; ANSWER SECTION:|^;; PREREQUISITE SECTION:/ { flush(); sec = "AN"; next }
+/^;; AUTHORITY SECTION:|^;; UPDATE SECTION:/ { flush(); sec = "NS"; next }
 /^;; ADDITIONAL SECTION:/ { flush(); sec = "AR"; next }
 /no servers could be reached|connection timed out|communications error/ {
 	timeout = 1

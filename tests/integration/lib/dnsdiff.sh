@@ -10,6 +10,13 @@
 #   rd                  set RD (default: clear)
 #   do                  set the DO bit (RFC 3225)
 #   ch                  class CH instead of IN
+#   cd | ad             set the CD / AD bit (RFC 4035 §3.2.2, RFC 6840 §5.7)
+#   opcode=N            send opcode N (dig +opcode)
+#   ednsver=N           EDNS version N (RFC 6891 §6.1.3)
+#   ednsopt=CODE:HEX    add an EDNS option
+#   subnet=ADDR/LEN     add an ECS option (RFC 7871)
+#   cookie | nsid       add a client COOKIE (RFC 7873) / NSID request (RFC 5001)
+# Options are applied in order, so "edns=1232,ednsver=1" works.
 # e.g. "WwW.diff.test. A udp,edns=1232" or "big.diff.test. A tcp,noedns".
 #
 # dnsdiff_query ADDR PORT QUERY OUTFILE   run dig and write the normalised
@@ -21,6 +28,8 @@
 #   timeout-test / timeout-ref   one side did not answer
 #   opcode status flags edns opt warn question   a header/pseudo-section field
 #   ede                Extended DNS Error lines (RFC 8914) differ
+#   edns-size          only the OPT record's advertised UDP size differs
+#   edns               the OPT record's presence, version or flags differ
 #   S-order            section S (an, ns, ar) has the same RRs in another
 #                      RRset order
 #   S-case             section S has the same RRs but some names differ in
@@ -45,7 +54,8 @@ DNSDIFF_REASONS=()
 
 dnsdiff_query() {
 	local addr=$1 port=$2 q=$3 out=$4 name type opts o class=IN
-	local args=(+tries=1 +time=3 +nocookie +noadflag +ignore +noidnin +noidnout
+	# Two tries: one lost datagram on a busy machine is not a difference.
+	local args=(+tries=2 +time=2 +nocookie +noadflag +ignore +noidnin +noidnout
 		+noall +comments +question +answer +authority +additional +norec)
 	read -r name type opts <<<"$q"
 	local IFS=,
@@ -58,6 +68,14 @@ dnsdiff_query() {
 		rd) args+=(+rec) ;;
 		do) args+=(+dnssec) ;;
 		ch) class=CH ;;
+		cd) args+=(+cdflag) ;;
+		ad) args+=(+adflag) ;;
+		opcode=*) args+=("+opcode=${o#opcode=}") ;;
+		ednsver=*) args+=("+edns=${o#ednsver=}") ;;
+		ednsopt=*) args+=("+ednsopt=${o#ednsopt=}") ;;
+		subnet=*) args+=("+subnet=${o#subnet=}") ;;
+		cookie) args+=(+cookie) ;;
+		nsid) args+=(+nsid) ;;
 		*) fail "unknown query option '$o' in '$q'" ;;
 		esac
 	done
@@ -84,7 +102,16 @@ dnsdiff_classify() {
 	for f in opcode status flags; do
 		[ "$(grep "^H $f " "$t")" = "$(grep "^H $f " "$r")" ] || echo "$f"
 	done
-	[ "$(grep '^E ' "$t")" = "$(grep '^E ' "$r")" ] || echo edns
+	# The advertised UDP size alone is "edns-size"; presence, version,
+	# flags of the OPT record are "edns".
+	if [ "$(grep '^E ' "$t")" != "$(grep '^E ' "$r")" ]; then
+		if [ "$(grep '^E ' "$t" | sed 's/; udp: [0-9]*$//')" = \
+			"$(grep '^E ' "$r" | sed 's/; udp: [0-9]*$//')" ]; then
+			echo edns-size
+		else
+			echo edns
+		fi
+	fi
 	# Extended DNS Errors (RFC 8914) are optional: told apart from the
 	# other OPT pseudo-section lines so that a rule can name them alone.
 	[ "$(grep '^O ' "$t" | grep -v '^O ; EDE:')" = \
