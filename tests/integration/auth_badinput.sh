@@ -117,7 +117,7 @@ done
 
 # A burst: the whole corpus back to back without waiting for replies, twice
 # over UDP and once over TCP, then the server must still answer.
-for round in 1 2; do
+for _ in 1 2; do
 	for f in "$FIX"/*.hex; do
 		"$CAIRN_UDPSEND" --timeout 1 "$ADDR" "$PORT" "$f" >/dev/null 2>&1
 	done
@@ -144,7 +144,7 @@ health tcp "TCP connections closed mid-frame"
 health udp "TCP connections closed mid-frame"
 
 echo
-echo "=== $SERVER bad input: $total packet sends ($(ls "$FIX"/*.hex | wc -l) packets x udp/tcp)"
+echo "=== $SERVER bad input: $total packet sends ($(find "$FIX" -name "*.hex" | wc -l) packets x udp/tcp)"
 cat "$results"
 
 check_alive "$PID"

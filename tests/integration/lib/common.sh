@@ -10,7 +10,9 @@
 #   pid=$LAST_BG_PID
 #   wait_udp 127.54.9.1 5300 diff.test.      # bounded poll with dig, fails the test
 #   ...
+#   wait_log "$pid" 'serving'    # or: poll its log for a line (bounded)
 #   stop_bg "$pid"               # SIGTERM, bounded wait; returns the exit status
+#   nsd_start ref 127.54.9.2 5300 "$dir" example.=example.zone   # an NSD peer
 #
 # What it guarantees:
 #   - every process started with start_bg runs in its own session/process group
@@ -37,6 +39,9 @@ CAIRN_COMMON_SH=1
 : "${CAIRN_BIN:=$CAIRN_SRC/build/bin}"
 : "${CAIRN_WAIT_SECS:=20}"
 export CAIRN_SRC CAIRN_BIN
+
+# One collation for sort/comm/tr in every test, whatever the caller's locale.
+export LC_ALL=C
 
 # The name of the running test, for messages.
 CAIRN_TEST_NAME=$(basename "${0%.sh}")
@@ -203,6 +208,21 @@ wait_dns() {
 	done
 	for p in "${CAIRN_BG_PIDS[@]}"; do bg_log_tail "$p"; done
 	fail "no DNS answer from $addr@$port ($opt) for $name $type within ${CAIRN_WAIT_SECS}s"
+}
+
+# wait_log PID REGEX: poll PID's log (from start_bg) until a line matches the
+# extended regex REGEX; fails after CAIRN_WAIT_SECS or when PID has died.
+wait_log() {
+	local pid=$1 re=$2 deadline log=${CAIRN_BG_LOGS[$1]:-}
+	[ -n "$log" ] || fail "wait_log: no log recorded for pid $pid"
+	deadline=$((SECONDS + CAIRN_WAIT_SECS))
+	while ((SECONDS < deadline)); do
+		grep -Eq -- "$re" "$log" 2>/dev/null && return 0
+		check_alive "$pid"
+		sleep 0.1
+	done
+	bg_log_tail "$pid"
+	fail "no line matching /$re/ in $log within ${CAIRN_WAIT_SECS}s"
 }
 
 # nsd_start NAME ADDR PORT DIR ORIGIN=FILE...: write DIR/NAME.conf for an NSD

@@ -172,6 +172,7 @@ dnsdiff_allowed() {
 			;;
 		*) [ "$cat" = "$p" ] || continue ;;
 		esac
+		# shellcheck disable=SC2034 # read by the caller
 		DNSDIFF_RULE=$i
 		return 0
 	done
