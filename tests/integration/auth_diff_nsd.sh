@@ -140,6 +140,9 @@ ptr.diff.test.            PTR A
 ptr2.diff.test.           PTR
 caa.diff.test.            CAA A
 signed.diff.test.         A RRSIG AAAA ANY
+types.diff.test.          HINFO NAPTR SSHFP HTTPS LOC RP SRV A SVCB ANY
+_443._tcp.types.diff.test. TLSA A
+_tcp.types.diff.test.     TLSA
 nsec.diff.test.           NSEC A RRSIG
 unk.diff.test.            TYPE65280 TYPE731 A AAAA ANY
 c1.diff.test.             A AAAA CNAME TXT ANY
