@@ -299,6 +299,9 @@ static enum auth_state st_follow(struct actx *a)
 		    (uint16_t)(prefix + rd->len)) < 0)
 		return AUTH_STATE_TRUNC;
 	note_answered(a, rs);
+	/* A CNAME query is answered by the synthesised CNAME itself (as NSD). */
+	if (a->q->qtype == DNS_T_CNAME)
+		return AUTH_STATE_DONE;
 	set_name(a, nn);
 	return restart(a);
 }
