@@ -89,6 +89,13 @@ struct xfr_tcp {
 	bool in_ready;         /* in was initialised */
 };
 
+/* A UDP socket for SOA queries and NOTIFYs leaving from one source address. */
+struct xfr_udp {
+	struct hdata hd;              /* handle data: {x, this} */
+	uv_udp_t h;
+	struct sockaddr_storage src;  /* bound address (port 0) */
+};
+
 struct authd_xfr {
 	struct authd_server *s;
 	uv_loop_t *loop;
@@ -97,12 +104,11 @@ struct authd_xfr {
 	unsigned n_sec;
 	struct notify_job *jobs; /* every (zone, notify address) pair */
 	unsigned n_jobs;
-	uv_udp_t udp4, udp6;   /* SOA queries and NOTIFYs out, their replies in */
-	bool has_udp4, has_udp6;
-	struct sockaddr_storage src4, src6; /* source addresses (port 0) */
+	struct xfr_udp *udps;  /* one UDP socket per source address in use */
+	unsigned n_udps;
 	uv_async_t async;      /* workers -> main loop: NOTIFYs received */
 	uv_mutex_t mu;         /* guards sec[].notified */
-	struct hdata hd;       /* data of udp4, udp6 and async */
+	struct hdata hd;       /* data of async */
 	unsigned handles;      /* handles open (each close callback drops one) */
 	bool closing;
 	uint8_t rbuf[DNS_MSG_MAX]; /* UDP receive buffer */
@@ -152,6 +158,7 @@ static void xfr_free(struct authd_xfr *x)
 	uv_mutex_destroy(&x->mu);
 	free(x->sec);
 	free(x->jobs);
+	free(x->udps);
 	free(x);
 }
 
@@ -170,11 +177,63 @@ static void close_handle(uv_handle_t *h)
 		uv_close(h, handle_closed);
 }
 
+static bool sa_is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	return sa->sa_family == AF_INET6 &&
+		IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+static bool sa_is_wildcard(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return sa->sa_family == AF_INET6 &&
+		IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+}
+
+/*
+ * The source address for talking to dest: a `listen` address of the same
+ * family, so that the peer's ACLs (allow-notify, provide-xfr, acl) can name
+ * the address it knows us by -- a loopback one for a loopback peer, else the
+ * first one that is neither loopback nor a wildcard; the wildcard (the kernel
+ * chooses) when there is none. Port 0.
+ */
+static void pick_source(const struct authd_config *cfg, const struct sockaddr *dest,
+	struct sockaddr_storage *out)
+{
+	bool want_loop = sa_is_loopback(dest);
+
+	memset(out, 0, sizeof(*out));
+	out->ss_family = dest->sa_family;
+	for (size_t i = 0; i < cfg->listen.n; i++) {
+		const struct sockaddr *a = (const struct sockaddr *)
+			&DNS_CONFIG_VEC_AT(&cfg->listen, struct sockaddr_storage, i);
+		if (a->sa_family != dest->sa_family || sa_is_wildcard(a) ||
+		    sa_is_loopback(a) != want_loop)
+			continue;
+		memcpy(out, a, a->sa_family == AF_INET ? sizeof(struct sockaddr_in) :
+			sizeof(struct sockaddr_in6));
+		if (a->sa_family == AF_INET)
+			((struct sockaddr_in *)out)->sin_port = 0;
+		else
+			((struct sockaddr_in6 *)out)->sin6_port = 0;
+		return;
+	}
+}
+
 static uv_udp_t *udp_for(struct authd_xfr *x, const struct sockaddr *to)
 {
-	if (to->sa_family == AF_INET)
-		return x->has_udp4 ? &x->udp4 : NULL;
-	return x->has_udp6 ? &x->udp6 : NULL;
+	struct sockaddr_storage src;
+
+	pick_source(x->cfg, to, &src);
+	for (unsigned i = 0; i < x->n_udps; i++)
+		if (sa_eq((const struct sockaddr *)&x->udps[i].src,
+			  (const struct sockaddr *)&src, true) &&
+		    x->udps[i].src.ss_family == src.ss_family)
+			return &x->udps[i].h;
+	return NULL;
 }
 
 /* A UDP message in flight: the request and a copy of the bytes. */
@@ -197,7 +256,7 @@ static int udp_send(struct authd_xfr *x, const struct sockaddr *to, const uint8_
 	int r;
 
 	if (!u)
-		return -EAFNOSUPPORT;
+		return -ENOTCONN; /* its socket could not be opened at start */
 	s = malloc(sizeof(*s) + len);
 	if (!s)
 		return -ENOMEM;
@@ -640,9 +699,10 @@ static int axfr_start(struct sec_zone *sz)
 	t->conn.data = t;
 	t->sz = sz;
 	sz->t = t;
-	const struct sockaddr_storage *src = p->sa_family == AF_INET ? &x->src4 : &x->src6;
-	if (src->ss_family == p->sa_family &&
-	    (r = uv_tcp_bind(&t->tcp, (const struct sockaddr *)src, 0)) < 0)
+	struct sockaddr_storage src;
+	pick_source(x->cfg, p, &src);
+	if (!sa_is_wildcard((const struct sockaddr *)&src) &&
+	    (r = uv_tcp_bind(&t->tcp, (const struct sockaddr *)&src, 0)) < 0)
 		goto fail;
 	if ((r = uv_tcp_connect(&t->conn, &t->tcp, p, tcp_connected)) < 0)
 		goto fail;
@@ -947,45 +1007,39 @@ out:
 
 /* ---- start and close ------------------------------------------------------------------------- */
 
-/* First `listen` address of the family, port 0 (AF_UNSPEC if none). */
-static void pick_source(const struct authd_config *cfg, int family,
-	struct sockaddr_storage *out)
+/*
+ * Make sure a UDP socket exists for the source address of talking to dest
+ * (see pick_source()). Returns 0 or a negative errno (logged).
+ */
+static int udp_ensure(struct authd_xfr *x, const struct sockaddr *dest)
 {
-	memset(out, 0, sizeof(*out));
-	for (size_t i = 0; i < cfg->listen.n; i++) {
-		const struct sockaddr_storage *a =
-			&DNS_CONFIG_VEC_AT(&cfg->listen, struct sockaddr_storage, i);
-		if (a->ss_family != family)
-			continue;
-		*out = *a;
-		if (family == AF_INET)
-			((struct sockaddr_in *)out)->sin_port = 0;
-		else
-			((struct sockaddr_in6 *)out)->sin6_port = 0;
-		return;
-	}
-}
-
-static int udp_open(struct authd_xfr *x, uv_udp_t *u, int family,
-	const struct sockaddr_storage *src, struct hdata *hd)
-{
-	struct sockaddr_storage any;
+	struct xfr_udp *u;
+	char sa[64];
 	int r;
 
-	if ((r = uv_udp_init_ex(x->loop, u, (unsigned)family)) < 0)
-		return r;
+	if (udp_for(x, dest))
+		return 0;
+	u = &x->udps[x->n_udps];
+	pick_source(x->cfg, dest, &u->src);
+	u->hd.x = x;
+	u->hd.owner = u;
+	if ((r = uv_udp_init_ex(x->loop, &u->h, (unsigned)dest->sa_family)) < 0)
+		goto fail;
 	x->handles++;
-	u->data = hd;
-	memset(&any, 0, sizeof(any));
-	any.ss_family = (sa_family_t)family;
-	const struct sockaddr *b = src->ss_family == family ? (const struct sockaddr *)src :
-		(const struct sockaddr *)&any;
-	if ((r = uv_udp_bind(u, b, family == AF_INET6 ? UV_UDP_IPV6ONLY : 0)) < 0 ||
-	    (r = uv_udp_recv_start(u, udp_alloc, udp_recv)) < 0) {
-		close_handle((uv_handle_t *)u);
-		return r;
+	u->h.data = &u->hd;
+	x->n_udps++;
+	if ((r = uv_udp_bind(&u->h, (const struct sockaddr *)&u->src,
+		     dest->sa_family == AF_INET6 ? UV_UDP_IPV6ONLY : 0)) < 0 ||
+	    (r = uv_udp_recv_start(&u->h, udp_alloc, udp_recv)) < 0) {
+		/* Keep the entry (closed at the end); sends through it fail. */
+		uv_udp_recv_stop(&u->h);
+		goto fail;
 	}
 	return 0;
+fail:
+	log_err("replication: cannot open a UDP socket on %s: %s",
+		addr_text((const struct sockaddr *)&u->src, sa, sizeof(sa)), uv_strerror(r));
+	return r;
 }
 
 int authd_xfr_start(struct authd_server *s, struct authd_xfr **out)
@@ -1015,20 +1069,12 @@ int authd_xfr_start(struct authd_server *s, struct authd_xfr **out)
 	}
 	x->sec = calloc(n_sec + 1, sizeof(*x->sec));
 	x->jobs = calloc(n_jobs + 1, sizeof(*x->jobs));
-	if (!x->sec || !x->jobs) {
+	x->udps = calloc(n_sec + n_jobs + 1, sizeof(*x->udps));
+	if (!x->sec || !x->jobs || !x->udps) {
 		xfr_free(x);
 		return -ENOMEM;
 	}
 
-	pick_source(cfg, AF_INET, &x->src4);
-	pick_source(cfg, AF_INET6, &x->src6);
-	if ((r = udp_open(x, &x->udp4, AF_INET, &x->src4, self)) < 0) {
-		log_err("replication: cannot open a UDP socket: %s", uv_strerror(r));
-		goto fail;
-	}
-	x->has_udp4 = true;
-	if (udp_open(x, &x->udp6, AF_INET6, &x->src6, self) == 0)
-		x->has_udp6 = true; /* no IPv6 on the machine is fine */
 	if ((r = uv_async_init(x->loop, &x->async, async_cb)) < 0)
 		goto fail;
 	x->handles++;
@@ -1049,6 +1095,7 @@ int authd_xfr_start(struct authd_server *s, struct authd_xfr **out)
 			x->handles++;
 			j->timer.data = hd;
 			x->n_jobs++;
+			udp_ensure(x, (const struct sockaddr *)&j->to); /* failure logged */
 		}
 		if (!c->has_primary)
 			continue;
@@ -1064,6 +1111,7 @@ int authd_xfr_start(struct authd_server *s, struct authd_xfr **out)
 		sz->timer.data = hd;
 		sz->io_timer.data = hd;
 		x->n_sec++;
+		udp_ensure(x, (const struct sockaddr *)&c->primary); /* failure logged */
 
 		struct auth_zone *z = zs ? auth_zoneset_get(zs, c->origin) : NULL;
 		char pa[64];
@@ -1104,10 +1152,8 @@ void authd_xfr_close(struct authd_xfr *x)
 	}
 	for (unsigned i = 0; i < x->n_jobs; i++)
 		close_handle((uv_handle_t *)&x->jobs[i].timer);
-	if (x->has_udp4)
-		close_handle((uv_handle_t *)&x->udp4);
-	if (x->has_udp6)
-		close_handle((uv_handle_t *)&x->udp6);
+	for (unsigned i = 0; i < x->n_udps; i++)
+		close_handle((uv_handle_t *)&x->udps[i].h);
 	if (x->async.loop)
 		close_handle((uv_handle_t *)&x->async);
 	if (x->handles == 0)

@@ -7,9 +7,11 @@
  * (the zone's file, written atomically) so a restart serves the last good copy.
  *
  * The protocol logic is in authoritative/core/auth_xfr.h; this file sends,
- * receives and keeps time. Outgoing queries and NOTIFYs leave from the first
- * configured `listen` address of the right family (so peers' ACLs can name
- * it), or from the wildcard address when that is a wildcard too.
+ * receives and keeps time. Outgoing queries, transfers and NOTIFYs leave from
+ * a configured `listen` address of the peer's family, so the peer's ACLs can
+ * name the address it knows us by: a loopback one for a loopback peer, else
+ * the first that is neither loopback nor a wildcard; when there is none the
+ * kernel chooses.
  *
  * Threads: authd_xfr_start/close/zone_changed run on the main thread (the
  * server's main loop); authd_xfr_on_notify/on_axfr run on worker threads and
