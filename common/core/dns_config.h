@@ -128,7 +128,8 @@ int dns_config_parse_argv(struct dns_config *cfg, int argc, char **argv);
 /*
  * Read one config file as if named with --config. Values apply as file values
  * (overridden by options already set on the command line). A `config FILE` line
- * includes another file (up to 8 deep). Returns 0, DNS_E_CONFIG, -errno.
+ * includes another file (up to 8 deep; a relative FILE is taken from the working
+ * directory, like every path on the command line). Returns 0, DNS_E_CONFIG, -errno.
  */
 int dns_config_parse_file(struct dns_config *cfg, const char *path);
 /* Parse config-file text; `name` stands for the file name in messages. Same returns. */

@@ -16,6 +16,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -111,6 +113,7 @@ struct tcp_conn {
 	unsigned refs;                 /* open handles + requests held */
 	unsigned pending;              /* requests given to the application and not done */
 	unsigned writes;               /* uv_write requests in flight */
+	size_t last_unsent;            /* conn_unsent() at the last idle check */
 	bool closing;                  /* handles being closed */
 	bool reading;                  /* uv_read_start active */
 	bool eof;                      /* client shut its side; close when all is answered */
@@ -578,12 +581,29 @@ static void conn_read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	process_frames(c);
 }
 
+/* Reply bytes not yet taken by the client: queued in libuv plus unsent in the kernel. */
+static size_t conn_unsent(struct tcp_conn *c)
+{
+	int fd, outq = 0;
+	size_t n = c->tcp.write_queue_size;
+	if (uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0 && ioctl(fd, SIOCOUTQ, &outq) == 0 && outq > 0)
+		n += (size_t)outq;
+	return n;
+}
+
 static void conn_timer_cb(uv_timer_t *t)
 {
 	struct tcp_conn *c = t->data;
 	/* RFC 7766 6.2.3: idle means no query outstanding; the timer repeats until then */
 	if (c->pending > 0)
 		return;
+	/* a long answer (AXFR) still flowing to a slow reader is not idle; one that has not
+	 * moved for a whole period is */
+	size_t unsent = conn_unsent(c);
+	if (unsent > 0 && unsent != c->last_unsent) {
+		c->last_unsent = unsent;
+		return;
+	}
 	STAT_ADD(c->l, tcp_timeouts, 1);
 	conn_close(c);
 }

@@ -22,8 +22,10 @@
  * TCP (RFC 7766): every message is preceded by a two-byte length (RFC 1035 4.2.2);
  * several queries may arrive on one connection, in one segment or split across
  * segments (section 6.2.1); replies are sent in the order the application gives
- * them (section 7 allows any order). A connection idle for tcp_idle_ms with no
- * query outstanding is closed (section 6.2.3); beyond tcp_max_conns connections
+ * them (section 7 allows any order). A connection idle for tcp_idle_ms -- nothing
+ * read, no query outstanding, no reply bytes taken by the client -- is closed
+ * (section 6.2.3), so a long AXFR to a slow reader goes on while a client that
+ * stops reading is dropped; beyond tcp_max_conns connections
  * per listener new ones are closed at once (section 6.2.2). A zero-length frame
  * or a read error closes the connection.
  *

@@ -613,6 +613,29 @@ static void test_tcp_close_rules(void **state)
 	close(fd);
 	assert_int_equal(stats_of(srv).tcp_timeouts, 2);
 
+	/* a long answer read slowly (100 x 60 KB, more than kernel buffers hold, a frame
+	 * every 10 ms) is not idle: write completions count as activity */
+	int small = 4096;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	set_timeout(fd);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	assert_int_equal(connect(fd, (struct sockaddr *)&sa, ss_len(&sa)), 0);
+	len = 0;
+	for (int i = 0; i < 5; i++)
+		len = frame(out, len, "X");
+	send_all(fd, out, len);
+	uint8_t *big = malloc(BIG);
+	assert_non_null(big);
+	for (int i = 0; i < 100; i++) {
+		sleep_ms(10); /* pacing a slow reader, not waiting for readiness */
+		assert_int_equal(read_frame(fd, big, BIG), BIG);
+	}
+	free(big);
+	expect_closed(fd); /* and then idle */
+	close(fd);
+	assert_int_equal(stats_of(srv).tcp_timeouts, 3);
+
 	/* a zero-length frame closes the connection */
 	fd = tcp_client(&sa);
 	send_all(fd, "\0\0", 2);
