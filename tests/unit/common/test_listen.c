@@ -27,6 +27,7 @@
 
 #include "dns_config.h"
 #include "dns_listen.h"
+#include "dns_rng.h"
 #include "dns_udp.h"
 
 #define MAX_THREADS 4
@@ -90,6 +91,11 @@ static void app_query_cb(void *ctx, struct dns_listen_req *req, const uint8_t *p
 	uint8_t *buf;
 	size_t n;
 
+	if (len > 0 && pkt[0] == 'R') { /* the query back as it is, any size */
+		assert_int_equal(dns_listen_reply(req, pkt, len), 0);
+		dns_listen_done(req);
+		return;
+	}
 	if (len == 0 || len > 500) {
 		dns_listen_done(req);
 		return;
@@ -140,10 +146,6 @@ static void app_query_cb(void *ctx, struct dns_listen_req *req, const uint8_t *p
 		dns_listen_done(req);
 		return;
 	}
-	case 'R': /* the query back as it is */
-		assert_int_equal(dns_listen_reply(req, pkt, len), 0);
-		dns_listen_done(req);
-		return;
 	case 'I': { /* first a reply with another ID, then the right one */
 		uint8_t other[512];
 		memcpy(other, pkt, len);
@@ -588,6 +590,60 @@ static void test_tcp_backpressure(void **state)
 	server_stop(srv);
 }
 
+/* Frames of random sizes (up to 20000 bytes) cut at random points: every reply comes back intact. */
+static void test_tcp_random_splits(void **state)
+{
+	static const char *addrs[] = { "127.31.0.11@0", NULL };
+	struct dns_listen_server *srv = server_start(addrs, 1, 0, 0);
+	struct sockaddr_storage sa;
+	struct dns_rng rng;
+	struct dns_rng_seeded seed;
+	enum { FRAMES = 150 };
+	size_t lens[FRAMES], total = 0;
+
+	dns_rng_seeded_init(&rng, &seed, 7);
+	for (int i = 0; i < FRAMES; i++) {
+		lens[i] = 1 + dns_rng_uniform(&rng, i % 10 == 0 ? 20000 : 600);
+		total += 2 + lens[i];
+	}
+	uint8_t *stream = malloc(total), *back = malloc(20000);
+	assert_non_null(stream);
+	assert_non_null(back);
+	size_t at = 0;
+	for (int i = 0; i < FRAMES; i++) {
+		stream[at] = (uint8_t)(lens[i] >> 8);
+		stream[at + 1] = (uint8_t)lens[i];
+		stream[at + 2] = 'R';
+		for (size_t k = 1; k < lens[i]; k++)
+			stream[at + 2 + k] = (uint8_t)(i + k);
+		at += 2 + lens[i];
+	}
+	dns_listen_server_addr(srv, 0, &sa);
+	int fd = tcp_client(&sa);
+	/* write in pieces of 1..3000 bytes; the ~200 KB stream and its replies fit in the
+	 * socket buffers, so writing it all before reading cannot block */
+	size_t sent = 0;
+	int got = 0;
+	while (sent < total) {
+		size_t piece = 1 + dns_rng_uniform(&rng, 3000);
+		if (piece > total - sent)
+			piece = total - sent;
+		send_all(fd, stream + sent, piece);
+		sent += piece;
+	}
+	at = 0;
+	for (; got < FRAMES; got++) {
+		ssize_t n = read_frame(fd, back, 20000);
+		assert_int_equal(n, (ssize_t)lens[got]);
+		assert_memory_equal(back, stream + at + 2, lens[got]);
+		at += 2 + lens[got];
+	}
+	close(fd);
+	free(stream);
+	free(back);
+	server_stop(srv);
+}
+
 static void test_tcp_close_rules(void **state)
 {
 	static const char *addrs[] = { "127.31.0.3@0", NULL };
@@ -970,6 +1026,7 @@ int main(void)
 		cmocka_unit_test(test_udp_echo_and_async),
 		cmocka_unit_test(test_tcp_framing_pipelining),
 		cmocka_unit_test(test_tcp_backpressure),
+		cmocka_unit_test(test_tcp_random_splits),
 		cmocka_unit_test(test_tcp_close_rules),
 		cmocka_unit_test(test_tcp_connection_limit),
 		cmocka_unit_test(test_tcp_client_goes_away),
