@@ -148,8 +148,7 @@ struct auth_zone_builder {
 	struct brec *recs;
 	size_t nrecs, caprecs;
 	const char *srcname;         /* file named in whole-zone errors */
-	const char *last_file_in;    /* interning cache: caller's pointer ... */
-	const char *last_file;       /* ... and our copy */
+	const char *last_file;       /* interning cache: last file name copied */
 	char errs[BUILDER_ERR_MAX];  /* errors met while adding */
 	size_t errpos;
 	unsigned nerrs;
@@ -228,12 +227,12 @@ static const char *intern_file(struct auth_zone_builder *b, const char *file)
 {
 	if (!file)
 		return NULL;
-	if (file == b->last_file_in && b->last_file)
+	/* Compare by content: include paths live in reused stack buffers. */
+	if (b->last_file && (file == b->last_file || strcmp(file, b->last_file) == 0))
 		return b->last_file;
 	char *copy = dns_arena_memdup(&b->arena, file, strlen(file) + 1);
 	if (!copy)
 		return NULL;
-	b->last_file_in = file;
 	b->last_file = copy;
 	return copy;
 }

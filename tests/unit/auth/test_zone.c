@@ -236,6 +236,8 @@ static void test_include_errors(void **state)
 	assert_non_null(strstr(err, CAIRN_FIXTURES "/inc/broken.inc:3: "));
 	/* the missing file, at the line of the $INCLUDE */
 	assert_non_null(strstr(err, CAIRN_FIXTURES "/include-bad.zone:6: cannot read $INCLUDE file "));
+	/* a second include names its own file */
+	assert_non_null(strstr(err, CAIRN_FIXTURES "/inc/broken2.inc:2: "));
 }
 
 static void test_load_duplicates_and_ttls(void **state)
@@ -272,6 +274,9 @@ static void test_check_parse_error(void **state)
 	snprintf(text, sizeof(text), "%s\n; comment\nbad A 300.1.2.3\n", SOA_NS);
 	/* line 1 $TTL, 2 SOA, 3 NS, 4 ns1, 5 empty, 6 comment, 7 bad */
 	expect_error(text, "t.zone:7: Syntax error, could not parse the RR's rdata");
+	/* a multi-line record is reported at its first line */
+	snprintf(text, sizeof(text), "%sok A 192.0.2.9\nx A (\n ; c\n 300.1.2.3\n )\n", SOA_NS);
+	expect_error(text, "t.zone:6: ");
 	snprintf(text, sizeof(text), "%sx 300 IN BOGUS 1\n", SOA_NS);
 	expect_error(text, "t.zone:5: ");
 	snprintf(text, sizeof(text), "%s$FOO bar\n", SOA_NS);
