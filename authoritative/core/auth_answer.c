@@ -292,7 +292,8 @@ static enum auth_state st_follow(struct actx *a)
 		return AUTH_STATE_DONE;
 	}
 	uint8_t *nn = a->synth[a->nsynth++ & 1];
-	memcpy(nn, a->name, prefix);
+	/* the prefix in lower case, as NSD writes it */
+	memcpy(nn, a->lname, prefix);
 	memcpy(nn + prefix, rd->data, rd->len);
 	if (put_rrset(a, d->name, rs) < 0 ||
 	    dns_writer_rr(&a->w, a->name, DNS_T_CNAME, DNS_CLASS_IN, rd->ttl, nn,
