@@ -999,7 +999,7 @@ void authd_xfr_on_axfr(struct authd_xfr *x, struct dns_listen_req *req,
 			o.msgs, dns_strerror(n < 0 ? n : r));
 	else
 		log_info("zone %s: %s to %s: serial %u, %zu records in %zu messages", name,
-			what, pa, auth_zone_serial(z), o.rrs, o.msgs);
+			what, pa, auth_zone_serial(z), auth_zone_rr_count(z), o.msgs);
 out:
 	auth_zoneset_unref(zs);
 	dns_listen_done(req);

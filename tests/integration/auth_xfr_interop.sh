@@ -238,7 +238,7 @@ poll_for "NSD fetched serial 2 after NOTIFY" 2 serial_of "$NSD" p.test.
 [ "$(dig_short "$NSD" h1499.p.test. A)" = 10.1.5.219 ] || fail "NSD's copy lacks h1499.p.test."
 poll_for "NSD acknowledged the NOTIFY" yes \
 	sh -c "grep -qF 'NOTIFY serial 2 acknowledged by $NSD@$PORT' '$tmp/auth/auth.log' && echo yes"
-grep -qE "zone p.test.: (AXFR|IXFR) to $NSD@[0-9]+: serial 2, 3012 records in [2-9] messages" \
+grep -qE "zone p.test.: (AXFR|IXFR) to $NSD@[0-9]+: serial 2, 3011 records in [2-9] messages" \
 	"$tmp/auth/auth.log" || fail "serial 2 did not go out as a multi-message transfer"
 say "1. ok: NSD followed serial 1 -> 2 on NOTIFY"
 
