@@ -558,7 +558,7 @@ int auth_xfr_rr_text(const struct auth_rr_view *rr, char *buf, size_t size)
 	size_t ol = dns_name_len(rr->owner);
 	size_t wl = ol + 10 + rr->rdlen, pos = 0;
 	uint8_t *wire = NULL;
-	ldns_rr *lr = NULL;
+	ldns_rr *lr = NULL, *back = NULL;
 	char *s = NULL;
 	int r;
 
@@ -574,11 +574,15 @@ int auth_xfr_rr_text(const struct auth_rr_view *rr, char *buf, size_t size)
 	p[8] = (uint8_t)(rr->rdlen >> 8), p[9] = (uint8_t)rr->rdlen;
 	if (rr->rdlen)
 		memcpy(p + 10, rr->rdata, rr->rdlen);
-	/* ldns prints what it can parse; anything it cannot gets the generic form,
-	 * which every RFC 3597 reader (ours included) loads back unchanged. */
+	/* ldns prints what it can parse, and the text must read back to the same
+	 * record (a kept copy that does not load is lost at restart); anything
+	 * else gets the generic form, which every RFC 3597 reader loads back
+	 * unchanged. */
 	if (ldns_wire2rr(&lr, wire, wl, &pos, LDNS_SECTION_ANSWER) != LDNS_STATUS_OK ||
-	    pos != wl || !(s = ldns_rr2str(lr)) || strstr(s, "Error") ||
-	    strchr(s, '\n') != s + strlen(s) - 1) {
+	    pos != wl || !(s = ldns_rr2str(lr)) || strstr(s, "Error") || !s[0] ||
+	    strchr(s, '\n') != s + strlen(s) - 1 ||
+	    ldns_rr_new_frm_str(&back, s, 0, NULL, NULL) != LDNS_STATUS_OK ||
+	    ldns_rr_compare(lr, back) != 0) {
 		r = rr_text_generic(rr, buf, size);
 		goto out;
 	}
@@ -592,6 +596,7 @@ int auth_xfr_rr_text(const struct auth_rr_view *rr, char *buf, size_t size)
 out:
 	free(s);
 	ldns_rr_free(lr);
+	ldns_rr_free(back);
 	free(wire);
 	return r;
 }

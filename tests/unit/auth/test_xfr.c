@@ -54,7 +54,14 @@ static const char zone_text[] =
 	"unk TYPE65280 \\# 4 0a000001\n"
 	"sub NS ns.sub\n"
 	"ns.sub A 192.0.2.53\n"
-	"*.wild A 192.0.2.9\n";
+	"*.wild A 192.0.2.9\n"
+	"naptr NAPTR 100 10 \"S\" \"SIP+D2U\" \"\" _sip._udp\n"
+	"sshfp SSHFP 1 1 123456789abcdef67890123456789abcdef67890\n"
+	"tlsa TLSA 3 1 1 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n"
+	"quote TXT \"a \\\"quoted\\\" word; and a semicolon\" \"\\010\"\n"
+	"loc LOC 52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m\n"
+	"hinfo HINFO \"PC\" \"Linux\"\n"
+	"ds DS 12345 8 2 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n";
 
 static struct auth_zone *load(const char *origin_text, const char *text)
 {
