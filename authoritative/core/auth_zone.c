@@ -555,12 +555,12 @@ int auth_zone_builder_finish(struct auth_zone_builder *b, struct auth_zone **out
 				}
 				if (recs[x].ttl != rs->ttl) {
 					/* RFC 2181 5.2: TTLs of an RRset must match. Like NSD,
-					 * warn and go on; we serve the first record's TTL. */
+					 * warn and go on; each record keeps its TTL. */
 					name_text(nm, nbuf, sizeof(nbuf));
-					log_warn("%s:%u: TTL %u of %s %s differs from the RRset's %u (RFC 2181 5.2); using %u",
+					log_warn("%s:%u: TTL %u of %s %s differs from the RRset's %u (RFC 2181 5.2)",
 						recs[x].file ? recs[x].file : "AXFR", recs[x].line,
 						recs[x].ttl, nbuf, dns_type_name(rs->type, tbuf),
-						rs->ttl, rs->ttl);
+						rs->ttl);
 				}
 			}
 			switch (rs->type) {
@@ -1209,7 +1209,7 @@ static void view_of(struct auth_rr_view *v, const struct auth_node *n,
 	v->owner = n->name;
 	v->type = rs->type;
 	v->rclass = DNS_CLASS_IN;
-	v->ttl = rs->ttl;
+	v->ttl = rs->rr[i].ttl;
 	v->rdata = rs->rr[i].data;
 	v->rdlen = rs->rr[i].len;
 }

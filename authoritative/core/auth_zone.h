@@ -68,8 +68,8 @@ int auth_zone_builder_add_rr(struct auth_zone_builder *b, const uint8_t *owner,
  * CNAME beside other data (RRSIG/NSEC allowed, RFC 1034 3.6.2, RFC 4035
  * 2.5); more than one CNAME at a name; data below a DNAME (RFC 6672 2.3);
  * missing glue for in-zone name servers. TTLs differing inside one RRset
- * (RFC 2181 5.2) are not an error: like NSD the first record's TTL is used
- * for the whole RRset and a warning line is logged.
+ * (RFC 2181 5.2) are not an error: like NSD a warning is logged and each
+ * record keeps (and is served with) its own TTL.
  * On success *out holds a snapshot with one reference. The builder is freed
  * in every case. Returns 0, -ENOMEM or DNS_E_ZONE.
  */

@@ -30,7 +30,7 @@ struct auth_node;
 struct auth_rdata {
 	const uint8_t *data;             /* uncompressed RDATA wire */
 	uint16_t len;                    /* RDATA length */
-	uint32_t ttl;                    /* TTL as loaded (see auth_rrset.ttl) */
+	uint32_t ttl;                    /* TTL as loaded; answers use it (NSD does) */
 	const struct auth_node *target;  /* NS/MX/SRV: node of the target name in
 	                                    this zone if it has A/AAAA, else NULL */
 };
@@ -39,7 +39,8 @@ struct auth_rdata {
 struct auth_rrset {
 	uint16_t type;                /* RR type */
 	uint16_t count;               /* number of records (>= 1) */
-	uint32_t ttl;                 /* TTL of the RRset: the first record's (RFC 2181 5.2) */
+	uint32_t ttl;                 /* the first record's TTL (RFC 2181 5.2 wants one per
+	                                 RRset; records that differ were warned about) */
 	const struct auth_rdata *rr;  /* records, in canonical RDATA order */
 };
 
