@@ -9,8 +9,9 @@
 # timeout, or a TCP connection closed or left silent). Every reply must have
 # QR set and copy the query's ID. After each packet a normal query (dig) must
 # still be answered, over the same transport. Then the whole corpus is sent
-# as a burst, TCP connections are abused (closed mid-frame, opened and left
-# empty), and at the end the server must stop cleanly on SIGTERM with no
+# as a burst, 1500 randomly damaged variants of the well-formed queries
+# follow (fixed seeds), TCP connections are abused (closed mid-frame, opened
+# and left empty), and at the end the server must stop cleanly on SIGTERM with no
 # sanitizer report in its log.
 #
 #   CAIRN_BADINPUT_SELFTEST=1   run the corpus against NSD instead and only
@@ -127,6 +128,18 @@ for f in "$FIX"/*.hex; do
 done
 health udp "a burst of the whole corpus"
 health tcp "a burst of the whole corpus"
+
+# Random damage (deterministic seeds): 1 to 4 bytes replaced, sometimes cut
+# short, 300 variants of each well-formed query; the server may answer or
+# drop each, but must live and keep answering.
+seed=1
+for f in "$FIX"/*-ok-*.hex; do
+	out=$("$CAIRN_UDPSEND" --mutate 300 "$seed" "$ADDR" "$PORT" "$f" 2>&1) ||
+		fail "cairn-udpsend --mutate on $f: $out"
+	say "$(basename "$f" .hex): $out"
+	seed=$((seed + 1))
+	health udp "mutations of $(basename "$f")"
+done
 
 # TCP framing abuse (RFC 7766 §8): a length prefix promising 100 bytes
 # followed by 5 and a close; a lone first byte of a length prefix; a

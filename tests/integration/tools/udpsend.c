@@ -17,6 +17,13 @@
  * bytes over UDP, a zero length prefix over TCP). Over TCP the message gets
  * the 2-byte length prefix of RFC 1035 §4.2.2 / RFC 7766 §8.
  *
+ *   cairn-udpsend --mutate N SEED [--timeout MS] ADDR PORT FILE
+ *
+ *   sends N variants of the message over UDP, each with 1 to 4 random bytes
+ *   replaced and, one time in four, cut at a random length (a xorshift
+ *   generator seeded with SEED: the same run every time); waits up to MS
+ *   (default 20) ms for each reply and prints "mutated sent=N replies=R".
+ *
  * rcode is the full 12-bit extended RCODE (RFC 6891 §6.1.3) when the reply
  * carries an OPT record, so BADVERS (16) is reported as such.
  * Exit status: 0 reply, 2 timeout/closed, 1 usage or system error.
@@ -237,10 +244,57 @@ static void print_reply(const uint8_t *m, size_t len)
 	       m[6] << 8 | m[7], m[8] << 8 | m[9], m[10] << 8 | m[11], len);
 }
 
+/* xorshift32: a deterministic sequence for --mutate, not for security. */
+static uint32_t xs_next(uint32_t *s)
+{
+	uint32_t x = *s;
+
+	x ^= x << 13;
+	x ^= x >> 17;
+	x ^= x << 5;
+	*s = x;
+	return x;
+}
+
+/* --mutate: send n variants of msg[0..len) over the connected UDP socket. */
+static int send_mutations(int fd, const uint8_t *msg, size_t len, long n,
+			  uint32_t seed, int timeout_ms)
+{
+	static uint8_t buf[MSG_MAX], reply[MSG_MAX];
+	long i, replies = 0;
+	uint32_t st = seed ? seed : 1;
+
+	for (i = 0; i < n; i++) {
+		size_t blen = len;
+		unsigned k, flips = 1 + xs_next(&st) % 4;
+		struct timespec dl;
+
+		memcpy(buf, msg, len);
+		for (k = 0; k < flips && len > 0; k++)
+			buf[xs_next(&st) % len] = (uint8_t)xs_next(&st);
+		if (len > 0 && xs_next(&st) % 4 == 0)
+			blen = xs_next(&st) % len;
+		if (send(fd, buf, blen, 0) < 0 && errno != ECONNREFUSED) {
+			perror("send");
+			return 1;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &dl);
+		dl.tv_nsec += (long)timeout_ms * 1000000;
+		dl.tv_sec += dl.tv_nsec / 1000000000;
+		dl.tv_nsec %= 1000000000;
+		if (wait_readable(fd, &dl) > 0 &&
+		    recv(fd, reply, sizeof(reply), 0) > 0)
+			replies++;
+	}
+	printf("mutated sent=%ld replies=%ld\n", n, replies);
+	return 0;
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: cairn-udpsend [--tcp] [--timeout MS] ADDR PORT FILE\n");
+		"usage: cairn-udpsend [--tcp] [--timeout MS] ADDR PORT FILE\n"
+		"       cairn-udpsend --mutate N SEED [--timeout MS] ADDR PORT FILE\n");
 	return 1;
 }
 
@@ -252,7 +306,9 @@ int main(int argc, char **argv)
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	struct timespec deadline;
 	socklen_t slen;
-	int tcp = 0, timeout_ms = 700, fd = -1, rc, i, ret = 1;
+	int tcp = 0, timeout_ms = -1, fd = -1, rc, i, ret = 1;
+	long mutate = 0;
+	uint32_t seed = 0;
 	size_t len = 0;
 	ssize_t r;
 
@@ -261,6 +317,10 @@ int main(int argc, char **argv)
 			tcp = 1;
 		else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
 			timeout_ms = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--mutate") == 0 && i + 2 < argc) {
+			mutate = atol(argv[++i]);
+			seed = (uint32_t)strtoul(argv[++i], NULL, 0);
+		}
 		else
 			return usage();
 	}
@@ -286,6 +346,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	if (timeout_ms < 0)
+		timeout_ms = mutate > 0 ? 20 : 700;
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout_ms / 1000;
 	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
@@ -297,6 +359,10 @@ int main(int argc, char **argv)
 	fd = socket(ss.ss_family, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, slen) < 0) {
 		perror("socket/connect");
+		goto out;
+	}
+	if (mutate > 0 && !tcp) {
+		ret = send_mutations(fd, msg + 2, len, mutate, seed, timeout_ms);
 		goto out;
 	}
 	if (tcp) {
