@@ -32,6 +32,7 @@ static const struct dns_mm tmm = { t_alloc, t_free, NULL };
 static struct auth_zoneset *both;   /* example. + other.test. */
 static struct auth_zoneset *alone;  /* example. only */
 static struct auth_zoneset *family; /* example. + its child sub.example. */
+static struct auth_zoneset *edgeset; /* edge.test.: size and length limits */
 
 static const uint8_t *wname(const char *s)
 {
@@ -77,6 +78,25 @@ static int setup(void **state)
 	if (auth_zone_load_string(&tmm, wname("sub.example."), subtext, "sub", &sub,
 		    err, sizeof(err)))
 		fail_msg("%s", err);
+	/* edge.test.: limits (long DNAME, long CNAME chain, sizes) */
+	static char edge[8192];
+	size_t n = (size_t)snprintf(edge, sizeof(edge),
+		"$TTL 60\n@ SOA ns h 1 1 1 1 1\n@ NS ns\nns A 192.0.2.1\n"
+		"long DNAME %s.%s.%s.\n"
+		"fit TXT \"%0200d\" \"%0200d\" \"%060d\"\n",
+		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+		"ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", 0, 0, 0);
+	for (int i = 0; i < 20; i++)
+		n += (size_t)snprintf(edge + n, sizeof(edge) - n, "c%d CNAME c%d\n", i, i + 1);
+	n += (size_t)snprintf(edge + n, sizeof(edge) - n, "c20 A 192.0.2.20\n");
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(edge + n, sizeof(edge) - n, "wide NS ns%02d.example.net.\n", i);
+	struct auth_zone *ez = NULL;
+	if (auth_zone_load_string(&tmm, wname("edge.test."), edge, "edge", &ez, err, sizeof(err)))
+		fail_msg("%s", err);
+	edgeset = mkset(&ez, 1);
+	auth_zone_unref(ez);
 	struct auth_zone *z2[2] = { ex, other };
 	both = mkset(z2, 2);
 	alone = mkset(&ex, 1);
@@ -94,6 +114,7 @@ static int teardown(void **state)
 	auth_zoneset_unref(both);
 	auth_zoneset_unref(alone);
 	auth_zoneset_unref(family);
+	auth_zoneset_unref(edgeset);
 	return 0;
 }
 
@@ -691,6 +712,41 @@ static void test_any(void **state)
 	expect(LDNS_RCODE_NOERROR, false, false);
 }
 
+static void test_limits(void **state)
+{
+	(void)state;
+	/* RFC 6672 2.2: a synthesised name longer than 255 octets: YXDOMAIN */
+	ask_in(edgeset, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb.long.edge.test.",
+		DNS_T_A, NULL);
+	assert_int_equal(ldns_pkt_get_rcode(R.p), 6 /* YXDOMAIN */);
+	assert_string_equal(ANSWER(),
+		"long.edge.test. 60 in dname aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa."
+		"bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb."
+		"ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.");
+	/* a CNAME chain is followed AUTH_CHAIN_MAX hops, then left to the client */
+	struct qopt tcp = { .tcp = true };
+	ask_in(edgeset, "c0.edge.test.", DNS_T_A, &tcp);
+	expect(LDNS_RCODE_NOERROR, true, false);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(R.p)), AUTH_CHAIN_MAX);
+	ask_in(edgeset, "c10.edge.test.", DNS_T_A, &tcp);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(R.p)), 11);
+	/* the answer fits 512 but the zone's NS does not: left out, no TC
+	 * (optional data, RFC 2181 9; NSD does the same) */
+	ask_in(edgeset, "fit.edge.test.", DNS_T_TXT, NULL);
+	expect(LDNS_RCODE_NOERROR, true, false);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(R.p)), 1);
+	assert_string_equal(AUTHORITY(), "");
+	assert_string_equal(ADDITIONAL(), "");
+	assert_true(R.len <= 512);
+	/* a referral that does not fit: TC */
+	ask_in(edgeset, "x.wide.edge.test.", DNS_T_A, NULL);
+	expect(LDNS_RCODE_NOERROR, false, true);
+	assert_string_equal(AUTHORITY(), "");
+	ask_in(edgeset, "x.wide.edge.test.", DNS_T_A, &tcp);
+	expect(LDNS_RCODE_NOERROR, false, false);
+	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_authority(R.p)), 40);
+}
+
 static int steer_calls;
 static int steer_cb(void *ctx, const struct auth_steer_query *q, struct auth_steer_result *res)
 {
@@ -750,7 +806,7 @@ int main(void)
 		T(test_ent_and_nxdomain), T(test_referral), T(test_ds_at_delegation),
 		T(test_refused), T(test_transfers_refused), T(test_formerr_and_drop),
 		T(test_notimp), T(test_edns), T(test_truncation), T(test_any),
-		T(test_steer_hook), T(test_state_names),
+		T(test_limits), T(test_steer_hook), T(test_state_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
