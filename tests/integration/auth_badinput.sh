@@ -31,6 +31,7 @@ ADDR=127.54.1.1
 PORT=5300
 tmp=$(make_tmpdir)
 
+wait_port_free "$ADDR" "$PORT"
 if [ "$MODE" = 0 ]; then
 	"$CAIRN_AUTH" --check-zone bad.test. "$FIX/bad.test.zone" ||
 		fail "cairn-auth --check-zone rejects $FIX/bad.test.zone"

@@ -268,6 +268,8 @@ for z in "${ZONES[@]}"; do
 		fail "nsd-checkzone rejects fixture ${z#*=}"
 done
 
+wait_port_free "$REF_ADDR" "$PORT"
+wait_port_free "$TEST_ADDR" "$PORT"
 nsd_start ref "$REF_ADDR" "$PORT" "$FIX" "${ZONES[@]}"
 REF_PID=$LAST_BG_PID
 
@@ -401,6 +403,15 @@ check "TC set when above the EDNS size" "txt.big.diff.test. TXT udp,edns=1232" '
 check "no TC over TCP" "big.diff.test. A tcp,noedns" '^H flags .*\btc\b' '!'
 check "full answer over TCP (40 A)" "big.diff.test. A tcp,noedns" \
 	"^AN big\\.diff\\.test\\. 3600 IN A 198\\.51\\.100\\.40$"
+# A client's own retry: dig without +ignore sees TC over UDP and asks again
+# over TCP (RFC 7766 §5); the final answer holds all 40 records.
+asserts=$((asserts + 1))
+n=$(dig @"$TEST_ADDR" -p "$PORT" +norec +noedns +tries=2 +time=2 +noall +answer \
+	big.diff.test. A 2>&1 | grep -c 'IN[[:space:]]*A[[:space:]]*198\.51\.100\.')
+if [ "$n" != 40 ]; then
+	afail=$((afail + 1))
+	printf '\nASSERT FAILED  TC then TCP retry by dig: %s A records instead of 40\n' "$n"
+fi
 check "no TC when it fits EDNS 1232" "big.diff.test. AAAA udp,edns=1232" '^H flags .*\btc\b' '!'
 check "query case kept in the answer" "WwW.DiFf.TeSt. A udp,edns=1232" '^AN WwW\.DiFf\.TeSt\. '
 check "query case kept in the question" "WwW.DiFf.TeSt. A udp,edns=1232" '^Q WwW\.DiFf\.TeSt\. '

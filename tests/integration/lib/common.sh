@@ -210,6 +210,23 @@ wait_dns() {
 	fail "no DNS answer from $addr@$port ($opt) for $name $type within ${CAIRN_WAIT_SECS}s"
 }
 
+# wait_port_free ADDR PORT: wait (up to CAIRN_PORT_WAIT_SECS, default 180)
+# until nothing listens on ADDR@PORT over UDP or TCP, e.g. while a colleague's
+# run of the same test still holds its fixed address; then fail clearly
+# instead of letting the server die with "Address already in use".
+wait_port_free() {
+	local addr=$1 port=$2 deadline said=0
+	deadline=$((SECONDS + ${CAIRN_PORT_WAIT_SECS:-180}))
+	command -v ss >/dev/null 2>&1 || return 0
+	while [ -n "$(ss -Hlnu src "$addr:$port"; ss -Hlnt src "$addr:$port")" ]; do
+		((SECONDS < deadline)) ||
+			fail "$addr@$port is still in use (another run of this test?)"
+		((said)) || say "waiting for $addr@$port to be free (in use by another process)"
+		said=1
+		sleep 0.5
+	done
+}
+
 # wait_log PID REGEX: poll PID's log (from start_bg) until a line matches the
 # extended regex REGEX; fails after CAIRN_WAIT_SECS or when PID has died.
 wait_log() {
