@@ -33,6 +33,24 @@
  * uv_loop and its own UDP and TCP sockets on every address, bound with
  * SO_REUSEPORT so the kernel spreads clients over the workers.
  *
+ * Use, in short:
+ *
+ *   static void on_query(void *ctx, struct dns_listen_req *req, const uint8_t *pkt, size_t len)
+ *   {
+ *       uint8_t *out = dns_listen_req_buf(req);
+ *       size_t n = answer(ctx, pkt, len, dns_listen_req_peer(req), out, DNS_LISTEN_MSG_MAX);
+ *       if (n > 0)
+ *           dns_listen_reply(req, out, n);
+ *       dns_listen_done(req);
+ *   }
+ *   struct dns_listen_server_config c = { .addrs = addrs, .naddrs = n, .threads = 2,
+ *       .opts = { .query_cb = on_query, .ctx = app } };
+ *   dns_listen_server_start(&srv, &c);  ...  dns_listen_server_stop(srv);
+ *
+ * Wildcard addresses (0.0.0.0, ::) can be listened on, but a UDP reply then
+ * leaves from whatever source address the kernel picks, which may not be the
+ * one the query was sent to on a multi-homed host: list specific addresses.
+ *
  * Starting a listener sets SIGPIPE to be ignored in the process (writes to a
  * client that went away must fail with EPIPE, not kill the server).
  *
