@@ -557,6 +557,15 @@ static void axfr_done(struct xfr_tcp *t)
 		sec_fail(sz);
 		return;
 	}
+	log_info("zone %s: serial %u from %s (%zu records, %u messages, %zu bytes)",
+		sz->conf->origin_text, serial, pa, auth_zone_rr_count(z), msgs, bytes);
+	/* Kept on disk before it is served: whatever clients have seen survives
+	 * a crash right after. A copy that cannot be written is still served. */
+	if ((r = keep_write(sz, z, pa)) < 0)
+		log_err("zone %s: cannot keep a copy in %s: %s", sz->conf->origin_text,
+			sz->conf->file, dns_strerror(r));
+	else if (sz->conf->file)
+		log_info("zone %s: copy kept in %s", sz->conf->origin_text, sz->conf->file);
 	if ((r = authd_server_replace_zone(x->s, z)) < 0) {
 		log_err("zone %s: cannot serve serial %u: %s", sz->conf->origin_text, serial,
 			dns_strerror(r));
@@ -564,13 +573,6 @@ static void axfr_done(struct xfr_tcp *t)
 		sec_fail(sz);
 		return;
 	}
-	log_info("zone %s: serial %u from %s (%zu records, %u messages, %zu bytes)",
-		sz->conf->origin_text, serial, pa, auth_zone_rr_count(z), msgs, bytes);
-	if ((r = keep_write(sz, z, pa)) < 0)
-		log_err("zone %s: cannot keep a copy in %s: %s", sz->conf->origin_text,
-			sz->conf->file, dns_strerror(r));
-	else if (sz->conf->file)
-		log_info("zone %s: copy kept in %s", sz->conf->origin_text, sz->conf->file);
 	struct auth_soa soa;
 	auth_zone_soa(z, &soa);
 	auth_refresh_on_axfr(&sz->r, uv_now(x->loop), &soa);

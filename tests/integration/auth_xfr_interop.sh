@@ -12,6 +12,8 @@
 #      other clients; IXFR over TCP gets the whole zone. Then the zone file
 #      changes, cairn-auth reloads (SIGHUP) and NOTIFYs NSD, which fetches the
 #      new serial. NSD's SOA REFRESH is a day, so only the NOTIFY explains it.
+#      A second cairn-auth on 127.55.0.4 is a secondary of p.test. too and
+#      follows the same NOTIFY (cairn-auth to cairn-auth).
 #   2. cairn-auth fetches k.test. from knotd at start-up. knotd reloads a new
 #      version and NOTIFYs cairn-auth, which fetches it (REFRESH is a day too).
 #   3. knotd stops, cairn-auth restarts: it serves k.test. from its kept copy.
@@ -25,11 +27,12 @@ need_bin cairn-auth
 AUTH=127.55.0.1   # cairn-auth
 NSD=127.55.0.2    # NSD, secondary of cairn-auth for p.test.
 KNOT=127.55.0.3   # knotd, primary of cairn-auth for k.test.
+AUTH2=127.55.0.4  # a second cairn-auth, secondary of the first for p.test.
 OTHER=127.55.0.9  # a client outside allow-transfer
 PORT=5300
 
 tmp=$(make_tmpdir)
-mkdir -p "$tmp/auth" "$tmp/nsd" "$tmp/nsd-state" "$tmp/knot"
+mkdir -p "$tmp/auth" "$tmp/auth2" "$tmp/nsd" "$tmp/nsd-state" "$tmp/knot"
 
 # ---- helpers ------------------------------------------------------------------
 
@@ -171,7 +174,7 @@ poll_for "knotd serves k.test." 1 serial_of "$KNOT" k.test.
 
 auth_args=(--listen "$AUTH@$PORT" --log-level info
 	--zone "p.test.=$tmp/auth/p.test.zone" --notify "p.test.=$NSD@$PORT"
-	--allow-transfer "$NSD/32"
+	--notify "p.test.=$AUTH2@$PORT" --allow-transfer "$NSD/32" --allow-transfer "$AUTH2/32"
 	--zone "k.test.=$tmp/auth/k.test.zone" --primary "k.test.=$KNOT@$PORT")
 start_bg "$tmp/auth/auth.log" "$CAIRN_AUTH" "${auth_args[@]}"
 auth_pid=$LAST_BG_PID
@@ -205,10 +208,17 @@ nsd-checkconf "$tmp/nsd/nsd.conf" || fail "nsd-checkconf"
 BG_CWD=$tmp/nsd start_bg "$tmp/nsd/nsd.log" nsd -d -c "$tmp/nsd/nsd.conf"
 nsd_pid=$LAST_BG_PID
 
+# ---- a second cairn-auth: secondary of p.test. ------------------------------------------
+
+start_bg "$tmp/auth2/auth.log" "$CAIRN_AUTH" --listen "$AUTH2@$PORT" \
+	--zone "p.test.=$tmp/auth2/p.test.zone" --primary "p.test.=$AUTH@$PORT"
+auth2_pid=$LAST_BG_PID
+
 # ---- 1. cairn-auth primary -> NSD secondary ---------------------------------------------
 
 say "1. cairn-auth primary -> NSD secondary"
 poll_for "NSD has p.test. serial 1 from cairn-auth" 1 serial_of "$NSD" p.test.
+poll_for "the second cairn-auth has p.test. serial 1" 1 serial_of "$AUTH2" p.test.
 [ "$(dig_short "$NSD" www.p.test. A)" = 192.0.2.80 ] || fail "NSD's copy lacks www.p.test. A"
 [ "$(dig_short "$NSD" txt.p.test. TXT)" = '"replicated by AXFR" "two strings"' ] ||
 	fail "NSD's copy has a different TXT: $(dig_short "$NSD" txt.p.test. TXT)"
@@ -236,11 +246,17 @@ poll_for "cairn-auth serves p.test. serial 2 after SIGHUP" 2 serial_of "$AUTH" p
 poll_for "NSD fetched serial 2 after NOTIFY" 2 serial_of "$NSD" p.test.
 [ "$(dig_short "$NSD" new.p.test. A)" = 192.0.2.77 ] || fail "NSD's copy lacks new.p.test."
 [ "$(dig_short "$NSD" h1499.p.test. A)" = 10.1.5.219 ] || fail "NSD's copy lacks h1499.p.test."
+poll_for "the second cairn-auth fetched serial 2 after NOTIFY" 2 serial_of "$AUTH2" p.test.
+[ "$(dig_short "$AUTH2" h1499.p.test. TXT)" = "$(dig_short "$AUTH" h1499.p.test. TXT)" ] ||
+	fail "the second cairn-auth's copy differs for h1499.p.test. TXT"
+log_has "$tmp/auth2/auth.log" "zone p.test.: NOTIFY from $AUTH@" ||
+	fail "the second cairn-auth did not log the NOTIFY"
+stop_bg "$auth2_pid" || fail "second cairn-auth exit status $?"
 poll_for "NSD acknowledged the NOTIFY" yes \
 	sh -c "grep -qF 'NOTIFY serial 2 acknowledged by $NSD@$PORT' '$tmp/auth/auth.log' && echo yes"
 grep -qE "zone p.test.: (AXFR|IXFR) to $NSD@[0-9]+: serial 2, 3011 records in [2-9] messages" \
 	"$tmp/auth/auth.log" || fail "serial 2 did not go out as a multi-message transfer"
-say "1. ok: NSD followed serial 1 -> 2 on NOTIFY"
+say "1. ok: NSD and a cairn-auth secondary followed serial 1 -> 2 on NOTIFY"
 
 # ---- 2. knotd primary -> cairn-auth secondary --------------------------------------------
 
