@@ -31,6 +31,7 @@ AUTH2=127.55.0.4  # a second cairn-auth, secondary of the first for p.test.
 OTHER=127.55.0.9  # a client outside allow-transfer
 PORT=5300
 
+for a in "$AUTH" "$NSD" "$KNOT" "$AUTH2"; do wait_port_free "$a" "$PORT"; done
 tmp=$(make_tmpdir)
 mkdir -p "$tmp/auth" "$tmp/auth2" "$tmp/nsd" "$tmp/nsd-state" "$tmp/knot"
 
@@ -65,13 +66,6 @@ poll_for() {
 
 # log_has FILE TEXT: the log file contains the fixed string TEXT.
 log_has() { grep -qF -- "$2" "$1"; }
-
-# wait_log FILE REGEX DESC: poll until the log has a line matching the
-# extended regular expression (a server logs some events just after the
-# peer has seen their effect).
-wait_log() {
-	poll_for "$3" yes sh -c "grep -qE -- \"\$1\" \"\$2\" && echo yes" sh "$2" "$1"
-}
 
 # axfr_count ADDR ZONE [DIG OPTIONS]: records in an AXFR (both SOAs counted);
 # 0 when the transfer failed.
@@ -231,7 +225,8 @@ poll_for "the second cairn-auth has p.test. serial 1" 1 serial_of "$AUTH2" p.tes
 	fail "NSD's copy has a different TXT: $(dig_short "$NSD" txt.p.test. TXT)"
 [ "$(dig_short "$NSD" _sip._tcp.p.test. SRV)" = "10 60 5060 www.p.test." ] ||
 	fail "NSD's copy has a different SRV"
-wait_log "$tmp/auth/auth.log" "zone p\.test\.: AXFR to $NSD@" "cairn-auth logs the AXFR to NSD"
+# (cairn-auth logs a transfer once it is sent: NSD may have it first.)
+wait_log "$auth_pid" "zone p\.test\.: AXFR to $NSD@"
 
 # The ACL: a client outside allow-transfer is refused, one inside gets the zone
 # (10 records + the closing SOA), and IXFR over TCP gets the whole zone too.
@@ -258,11 +253,9 @@ poll_for "the second cairn-auth fetched serial 2 after NOTIFY" 2 serial_of "$AUT
 log_has "$tmp/auth2/auth.log" "zone p.test.: NOTIFY from $AUTH@" ||
 	fail "the second cairn-auth did not log the NOTIFY"
 stop_bg "$auth2_pid" || fail "second cairn-auth exit status $?"
-wait_log "$tmp/auth/auth.log" "NOTIFY serial 2 acknowledged by $NSD@$PORT" \
-	"NSD acknowledged the NOTIFY"
-wait_log "$tmp/auth/auth.log" \
-	"zone p\.test\.: (AXFR|IXFR) to $NSD@[0-9]+: serial 2, 3011 records in [2-9] messages" \
-	"serial 2 goes out to NSD as a multi-message transfer"
+wait_log "$auth_pid" "NOTIFY serial 2 acknowledged by $NSD@$PORT"
+wait_log "$auth_pid" \
+	"zone p\.test\.: (AXFR|IXFR) to $NSD@[0-9]+: serial 2, 3011 records in [2-9] messages"
 say "1. ok: NSD and a cairn-auth secondary followed serial 1 -> 2 on NOTIFY"
 
 # ---- 2. knotd primary -> cairn-auth secondary --------------------------------------------
@@ -317,8 +310,7 @@ wait_udp "$AUTH" "$PORT" k.test.
 	fail "the kept copy has k1499.k.test. TXT '$(dig_short "$AUTH" k1499.k.test. TXT)'"
 log_has "$tmp/auth/auth2.log" "serving kept serial 2" || fail "start-up did not report the kept copy"
 # The failed check against the dead primary does not drop the copy.
-wait_log "$tmp/auth/auth2.log" 'k\.test\.: (no SOA answer|primary .* gave no SOA|cannot send)' \
-	"cairn-auth notices knotd is down"
+wait_log "$auth_pid" 'k\.test\.: (no SOA answer|primary .* gave no SOA|cannot send)'
 [ "$(serial_of "$AUTH" k.test.)" = 2 ] || fail "k.test. lost after the failed check"
 stop_bg "$auth_pid" || fail "cairn-auth exit status $? on SIGTERM"
 stop_bg "$nsd_pid" || true
