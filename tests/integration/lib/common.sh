@@ -215,10 +215,12 @@ wait_dns() {
 # run of the same test still holds its fixed address; then fail clearly
 # instead of letting the server die with "Address already in use".
 wait_port_free() {
-	local addr=$1 port=$2 deadline said=0
+	local addr=$1 port=$2 deadline said=0 sa
 	deadline=$((SECONDS + ${CAIRN_PORT_WAIT_SECS:-180}))
 	command -v ss >/dev/null 2>&1 || return 0
-	while [ -n "$(ss -Hlnu src "$addr:$port"; ss -Hlnt src "$addr:$port")" ]; do
+	sa="$addr:$port"
+	case $addr in *:*) sa="[$addr]:$port" ;; esac
+	while [ -n "$(ss -Hlnu src "$sa"; ss -Hlnt src "$sa")" ]; do
 		((SECONDS < deadline)) ||
 			fail "$addr@$port is still in use (another run of this test?)"
 		((said)) || say "waiting for $addr@$port to be free (in use by another process)"
@@ -242,21 +244,29 @@ wait_log() {
 	fail "no line matching /$re/ in $log within ${CAIRN_WAIT_SECS}s"
 }
 
-# nsd_start NAME ADDR PORT DIR ORIGIN=FILE...: write DIR/NAME.conf for an NSD
-# serving the zones (paths relative to DIR work: DIR is its zonesdir and its
-# working directory, so $INCLUDE paths resolve against DIR), check it with
-# nsd-checkconf and start `nsd -d` with start_bg. Sets LAST_BG_PID. The
-# config state files all live under a fresh temporary directory. Extra
-# `server:` lines may be passed in the NSD_EXTRA variable.
+# nsd_start NAME ADDR PORT DIR ORIGIN=FILE...: write NAME.conf (in a fresh
+# temporary directory) for an NSD serving the zones, check it with
+# nsd-checkconf and start `nsd -d` with start_bg. Sets LAST_BG_PID.
+# ADDR may be a comma-separated list; an item may carry its own port
+# ("127.54.0.2,::1@15355" listens on 127.54.0.2@PORT and ::1@15355); IPv6 is
+# enabled when an item is an IPv6 address. Zone file paths relative to DIR
+# work: DIR is NSD's zonesdir and working directory, so $INCLUDE paths resolve
+# against DIR. Extra `server:` lines may be passed in NSD_EXTRA.
 nsd_start() {
-	local name=$1 addr=$2 port=$3 dir=$4 state conf z
+	local name=$1 addr=$2 port=$3 dir=$4 state conf z a ip6=no
 	shift 4
 	state=$(make_tmpdir)
 	conf=$state/$name.conf
+	case $addr in *:*) ip6=yes ;; esac
 	{
 		printf 'server:\n'
-		printf '  ip-address: %s@%s\n' "$addr" "$port"
-		printf '  server-count: 1\n  do-ip6: no\n  verbosity: 1\n'
+		for a in ${addr//,/ }; do
+			case $a in
+			*@*) printf '  ip-address: %s\n' "$a" ;;
+			*) printf '  ip-address: %s@%s\n' "$a" "$port" ;;
+			esac
+		done
+		printf '  server-count: 1\n  do-ip6: %s\n  verbosity: 1\n' "$ip6"
 		printf '  database: ""\n  zonelistfile: ""\n  username: ""\n'
 		printf '  pidfile: ""\n  xfrdfile: ""\n  xfrdir: "%s"\n' "$state"
 		printf '  zonesdir: "%s"\n  hide-version: yes\n  hide-identity: yes\n' "$dir"
