@@ -424,7 +424,8 @@ int auth_zone_builder_finish(struct auth_zone_builder *b, struct auth_zone **out
 		goto out;
 	}
 
-	qsort(recs, n, sizeof(*recs), brec_cmp);
+	if (n > 1)
+		qsort(recs, n, sizeof(*recs), brec_cmp);
 
 	/* Merge identical duplicates silently (as NSD does), keep the first; drop
 	 * records outside the zone with an error. */
@@ -813,8 +814,6 @@ static int directive_words(const struct loadctx *lc, size_t pos, char words[3][1
 				pos++;
 			break;
 		}
-		if (nw == 3)
-			return -1;
 		size_t w = 0;
 		bool quoted = c == '"';
 		if (quoted)
@@ -823,17 +822,19 @@ static int directive_words(const struct loadctx *lc, size_t pos, char words[3][1
 			c = lc->text[pos];
 			if (quoted ? c == '"' : (c == ' ' || c == '\t' || c == '\r' || c == ';'))
 				break;
-			if (w + 1 < 1024)
+			if (nw < 3 && w + 1 < 1024)
 				words[nw][w++] = c;
 			pos++;
 		}
 		if (quoted && pos < lc->len && lc->text[pos] == '"')
 			pos++;
-		words[nw][w] = 0;
+		if (nw < 3)
+			words[nw][w] = 0;
 		nw++;
 	}
+	/* always past the line, whatever it held */
 	*end = pos < lc->len ? pos + 1 : pos;
-	return nw;
+	return nw > 3 ? -1 : nw;
 }
 
 /* A name from a directive: relative names are relative to the current origin. */

@@ -281,6 +281,9 @@ static void test_check_parse_error(void **state)
 	expect_error(text, "t.zone:5: ");
 	snprintf(text, sizeof(text), "%s$FOO bar\n", SOA_NS);
 	expect_error(text, "t.zone:5: unknown or malformed directive $FOO");
+	/* a directive line with too many words is skipped whole */
+	snprintf(text, sizeof(text), "%s$TTL 300 and more\nok A 192.0.2.1\nbad A x\n", SOA_NS);
+	expect_error(text, "t.zone:5: too many words in directive\nt.zone:7: ");
 	snprintf(text, sizeof(text), "%sx CH TXT \"chaos\"\n", SOA_NS);
 	expect_error(text, "t.zone:5: class 3 not supported (only IN)");
 }
