@@ -48,7 +48,9 @@ int auth_serial_cmp(uint32_t a, uint32_t b);
  * order and packs as many records as fit into each message. Every message has
  * the query's ID, QR and AA set, opcode QUERY, RCODE NOERROR; the question is
  * echoed in the first message only (RFC 5936 2.2.1 allows QDCOUNT 0 after it);
- * names are compressed by the dns_writer. An OPT record is added to each message
+ * names are compressed by the dns_writer (case-insensitively, so a name may go
+ * out in the case of an equal name written before it, e.g. the question's:
+ * the same name for the DNS, RFC 4343). An OPT record is added to each message
  * when the query had one (RFC 6891 7). Plain value; the zone must outlive it.
  */
 struct auth_axfr_out {
