@@ -85,9 +85,11 @@ struct rsv_cache {
 
 static inline uint64_t rd64le(const uint8_t *p)
 {
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
+	uint64_t v;
+	memcpy(&v, p, 8); /* one unaligned load on the usual hosts */
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
 	return v;
 }
 
@@ -339,6 +341,17 @@ void rsv_cache_free(struct rsv_cache *c)
 	}
 	mm_free(c->mm, c->shards);
 	mm_free(c->mm, c);
+}
+
+void rsv_cache_flush(struct rsv_cache *c)
+{
+	for (unsigned i = 0; i <= c->mask; i++) {
+		struct shard *s = &c->shards[i];
+		pthread_mutex_lock(&s->lock);
+		while (s->lru_tail)
+			entry_remove(c, s, s->lru_tail);
+		pthread_mutex_unlock(&s->lock);
+	}
 }
 
 void rsv_cache_stats(struct rsv_cache *c, struct rsv_cache_stats *st)

@@ -169,6 +169,8 @@ int rsv_cache_new(const struct dns_mm *mm, const struct rsv_cache_opts *opts,
 	struct rsv_cache **out);
 /* Free the cache. Views still held by readers stay valid until released. */
 void rsv_cache_free(struct rsv_cache *c);
+/* Drop every entry (counters are kept). Views held by readers stay valid. */
+void rsv_cache_flush(struct rsv_cache *c);
 /* Sum the counters of every shard into *st. */
 void rsv_cache_stats(struct rsv_cache *c, struct rsv_cache_stats *st);
 

@@ -473,7 +473,16 @@ static void test_deleg(void **state)
 	assert_int_equal(ns->owner[0], 0); /* the root */
 	rsv_rrset_release(ns);
 	assert_int_equal(rsv_cache_deleg_find(c, wname("."), DNS_CLASS_IN, 0, &ns, &ttl), 0);
+	/* a flush empties the cache; a view held meanwhile stays readable */
+	rsv_cache_flush(c);
+	assert_int_equal(ns->owner[0], 0);
 	rsv_rrset_release(ns);
+	assert_int_equal(rsv_cache_deleg_find(c, wname("org."), DNS_CLASS_IN, 0, &ns, &ttl),
+		DNS_E_NOTFOUND);
+	struct rsv_cache_stats st;
+	rsv_cache_stats(c, &st);
+	assert_int_equal(st.entries, 0);
+	assert_int_equal(st.bytes, 0);
 	rsv_cache_free(c);
 }
 
