@@ -5,7 +5,9 @@
 # and by Debian's NSD (127.54.0.2@5300). A generated list of > 300 queries
 # (every type present, NXDOMAIN, NODATA, wildcards, CNAME chains, DNAME,
 # delegations with and without glue, ANY, mixed case, answers larger than
-# 512 bytes with and without EDNS, UDP and TCP, RD and DO set) goes to both;
+# 512 bytes with and without EDNS, UDP and TCP, RD, CD, AD and DO set, other
+# opcodes, EDNS version 1, ECS, cookies, class CH; every 8th query and every
+# large answer also over IPv6 on ::1) goes to both;
 # each pair of answers is normalised (lib/dignorm.awk: header fields, EDNS,
 # question, each section's RRs with the order inside an RRset ignored, TTLs
 # and owner-name case compared exactly) and compared section by section.
@@ -24,7 +26,8 @@
 #                               machinery (expected: no difference at all)
 #   CAIRN_DIFF_SELFTEST=mutate  the second NSD serves a copy of the zones
 #                               with records changed: the test must detect it
-#                               (it passes only if differences are found)
+#                               (it passes only if each change is found;
+#                               registered as auth_diff_machinery)
 #   CAIRN_DIFF_VERBOSE=1        also print the explained differences
 #   CAIRN_DIFF_ONLY=GLOB        run only the queries matching GLOB
 set -u
