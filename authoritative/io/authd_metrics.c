@@ -50,6 +50,7 @@ void authd_metrics_cb(void *ctx, struct dns_metrics_buf *b)
 		{"cairn_auth_notify_received_total", "NOTIFY requests received.", AUTHD_C_NOTIFY},
 		{"cairn_auth_xfr_requests_total", "AXFR/IXFR requests received over TCP.", AUTHD_C_XFR},
 		{"cairn_auth_refused_nozone_total", "Queries for names in no configured zone.", AUTHD_C_NOZONE},
+		{"cairn_auth_expired_servfail_total", "SERVFAIL answers for expired secondary zones.", AUTHD_C_EXPIRED},
 	};
 	for (size_t i = 0; i < sizeof(simple) / sizeof(simple[0]); i++) {
 		dns_metrics_header(b, simple[i].name, "counter", simple[i].help);

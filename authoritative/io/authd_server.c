@@ -15,6 +15,7 @@
 #include "dns_err.h"
 #include "dns_log.h"
 #include "dns_pkt.h"
+#include "dns_writer.h"
 
 /* ---- the serving snapshot ------------------------------------------------------ */
 
@@ -27,7 +28,8 @@ static unsigned ptr_hash(const void *p, unsigned mask)
 }
 
 /* Wrap set (taking over its reference) with the zone -> configured index map. */
-static struct authd_serving *serving_new(const struct authd_config *cfg, struct auth_zoneset *set)
+static struct authd_serving *serving_new(const struct authd_config *cfg, const bool *expired,
+	struct auth_zoneset *set)
 {
 	struct authd_serving *sv = calloc(1, sizeof(*sv));
 	unsigned size = 8;
@@ -50,6 +52,7 @@ static struct authd_serving *serving_new(const struct authd_config *cfg, struct 
 			h = (h + 1) & sv->mask;
 		sv->map[h].zone = z;
 		sv->map[h].index = i;
+		sv->map[h].expired = expired[i];
 	}
 	return sv;
 }
@@ -69,22 +72,23 @@ static void serving_release(struct authd_serving *sv)
 	free(sv);
 }
 
-/* Configured index of zone z, or -1. */
-static int serving_zone_index(const struct authd_serving *sv, const struct auth_zone *z)
+/* The slot of zone z (its configured index and state), or NULL. */
+static const struct authd_zone_slot *serving_slot(const struct authd_serving *sv,
+	const struct auth_zone *z)
 {
 	unsigned h = ptr_hash(z, sv->mask);
 	while (sv->map[h].zone) {
 		if (sv->map[h].zone == z)
-			return (int)sv->map[h].index;
+			return &sv->map[h];
 		h = (h + 1) & sv->mask;
 	}
-	return -1;
+	return NULL;
 }
 
 /* Make set the serving one (takes over its reference). Main thread. */
 static int serving_swap(struct authd_server *s, struct auth_zoneset *set)
 {
-	struct authd_serving *sv = serving_new(&s->cfg, set), *old;
+	struct authd_serving *sv = serving_new(&s->cfg, s->expired, set), *old;
 	if (!sv)
 		return -ENOMEM;
 	pthread_mutex_lock(&s->lock);
@@ -149,10 +153,32 @@ int authd_server_replace_zone(struct authd_server *s, struct auth_zone *z)
 	}
 	if ((r = auth_zoneset_builder_finish(b, &set)) < 0)
 		goto out;
+	for (unsigned i = 0; i < s->cfg.n_zones; i++)
+		if (dns_name_eq(s->cfg.zones[i].origin, auth_zone_origin(z)))
+			s->expired[i] = false;
 	r = serving_swap(s, set);
 out:
 	serving_release(sv);
 	return r;
+}
+
+int authd_server_expire_zone(struct authd_server *s, const uint8_t *origin)
+{
+	for (unsigned i = 0; i < s->cfg.n_zones; i++) {
+		if (!dns_name_eq(s->cfg.zones[i].origin, origin))
+			continue;
+		if (s->expired[i])
+			return 0;
+		s->expired[i] = true;
+		/* Same zones, new flags: the workers pick them up like any swap. */
+		struct auth_zoneset *set = authd_server_zones(s);
+		if (!set)
+			return 0;
+		log_err("zone %s: expired, answering SERVFAIL until a fresh copy arrives",
+			s->cfg.zones[i].origin_text);
+		return serving_swap(s, set);
+	}
+	return DNS_E_NOTFOUND;
 }
 
 /* ---- loading ----------------------------------------------------------------------- */
@@ -294,7 +320,7 @@ static unsigned zone_type_bucket(uint16_t type)
 	return AUTHD_ZONE_TYPES - 1;
 }
 
-static void count_answer(struct authd_server *s, unsigned t, const struct authd_serving *sv,
+static void count_answer(struct authd_server *s, unsigned t, const struct authd_zone_slot *slot,
 	const struct auth_answer_info *info, bool tcp)
 {
 	struct dns_counters *c = &s->counters;
@@ -311,12 +337,13 @@ static void count_answer(struct authd_server *s, unsigned t, const struct authd_
 	dns_counter_add(c, t, info->rcode < 24 ? AUTHD_C_RCODE + info->rcode : AUTHD_C_RCODE_OTHER, 1);
 	if (info->tc)
 		dns_counter_add(c, t, AUTHD_C_TC, 1);
-	int zi = info->zone && sv ? serving_zone_index(sv, info->zone) : -1;
-	if (zi < 0) {
+	if (!slot) {
 		dns_counter_add(c, t, AUTHD_C_NOZONE, 1);
 		return;
 	}
-	unsigned base = AUTHD_C_ZONE + (unsigned)zi * AUTHD_ZONE_STRIDE;
+	if (slot->expired)
+		dns_counter_add(c, t, AUTHD_C_EXPIRED, 1);
+	unsigned base = AUTHD_C_ZONE + slot->index * AUTHD_ZONE_STRIDE;
 	dns_counter_add(c, t, base + zone_rcode_bucket(info->rcode), 1);
 	dns_counter_add(c, t, base + AUTHD_ZONE_RCODES + zone_type_bucket(info->qtype), 1);
 }
@@ -338,6 +365,26 @@ static void client_of(const struct sockaddr *sa, bool tcp, struct auth_client *c
 			memcpy(cl->addr, a->s6_addr, 16);
 		}
 	}
+}
+
+/*
+ * SERVFAIL for a well-formed query (the answer engine accepted it): header,
+ * question, and an OPT when the query had one (RFC 6891 7).
+ */
+static size_t servfail_write(const uint8_t *pkt, size_t len, uint8_t *out, size_t cap)
+{
+	struct dns_query q;
+	struct dns_writer w;
+
+	if (dns_query_parse(pkt, len, &q, NULL) != DNS_QUERY_OK)
+		return 0;
+	dns_writer_init(&w, out, cap);
+	if (dns_writer_question(&w, q.qname, q.qtype, q.qclass) < 0)
+		return 0;
+	if (q.has_opt)
+		(void)dns_writer_opt(&w, AUTH_EDNS_SIZE, 0, q.edns.flags & DNS_EDNS_DO, NULL, 0);
+	return dns_writer_finish(&w, q.hdr.id, (uint16_t)(DNS_FLAG_QR |
+		(q.hdr.flags & (0x7800 | DNS_FLAG_RD | DNS_FLAG_CD)) | DNS_RC_SERVFAIL));
 }
 
 /* The worker's serving snapshot, refreshed when the main thread swapped a new one in. */
@@ -389,9 +436,15 @@ static void on_query(void *ctx, struct dns_listen_req *req, const uint8_t *pkt, 
 	uint8_t *out = dns_listen_req_buf(req);
 	if (out && auth_answer(sv ? sv->set : NULL, pkt, len, &client, NULL, out,
 			       DNS_LISTEN_MSG_MAX, &outlen, &info) == 0) {
+		const struct authd_zone_slot *slot =
+			info.zone && sv ? serving_slot(sv, info.zone) : NULL;
+		if (slot && slot->expired && outlen > 0) {
+			outlen = servfail_write(pkt, len, out, DNS_LISTEN_MSG_MAX);
+			info.rcode = DNS_RC_SERVFAIL;
+		}
 		if (outlen > 0)
 			dns_listen_reply(req, out, outlen);
-		count_answer(s, t, sv, &info, tcp);
+		count_answer(s, t, slot, &info, tcp);
 	}
 	dns_listen_done(req);
 }
@@ -435,7 +488,8 @@ int authd_server_init(struct authd_server *s, const struct authd_config *cfg)
 	if (s->workers)
 		memset(s->workers, 0, cfg->threads * sizeof(*s->workers));
 	s->files = calloc(cfg->n_zones, sizeof(*s->files));
-	if (!s->workers || !s->files)
+	s->expired = calloc(cfg->n_zones, sizeof(*s->expired));
+	if (!s->workers || !s->files || !s->expired)
 		return -ENOMEM;
 	if ((r = dns_counters_init(&s->counters, cfg->threads,
 			AUTHD_C_ZONE + cfg->n_zones * AUTHD_ZONE_STRIDE)) < 0)
@@ -529,6 +583,7 @@ int authd_server_deinit(struct authd_server *s)
 	dns_counters_deinit(&s->counters);
 	free(s->workers);
 	free(s->files);
+	free(s->expired);
 	pthread_mutex_destroy(&s->lock);
 	return r;
 }

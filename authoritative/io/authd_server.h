@@ -65,5 +65,11 @@ struct auth_zoneset *authd_server_zones(struct authd_server *s);
  * swaps it in. The server takes its own reference. Main thread only.
  */
 int authd_server_replace_zone(struct authd_server *s, struct auth_zone *z);
+/*
+ * Mark the secondary zone origin expired (RFC 1035 3.3.13: EXPIRE passed with
+ * no good check of the primary): its names get SERVFAIL instead of stale data
+ * until authd_server_replace_zone() serves a fresh copy. Main thread only.
+ */
+int authd_server_expire_zone(struct authd_server *s, const uint8_t *origin);
 
 #endif

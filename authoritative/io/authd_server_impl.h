@@ -27,6 +27,7 @@ struct authd_serving {
 	struct authd_zone_slot {
 		const struct auth_zone *zone;
 		unsigned index;
+		bool expired;           /* answer SERVFAIL for this zone */
 	} *map;                         /* open addressing by pointer */
 };
 
@@ -56,7 +57,8 @@ enum {
 	AUTHD_C_NOTIFY = 287,         /* NOTIFY requests received */
 	AUTHD_C_XFR = 288,            /* AXFR/IXFR requests received */
 	AUTHD_C_NOZONE = 289,         /* queries for no configured zone */
-	AUTHD_C_ZONE = 290            /* per configured zone: AUTHD_ZONE_STRIDE counters */
+	AUTHD_C_EXPIRED = 290,        /* SERVFAIL for an expired secondary zone */
+	AUTHD_C_ZONE = 291            /* per configured zone: AUTHD_ZONE_STRIDE counters */
 };
 
 /* Per-zone counters: rcode buckets then type buckets. */
@@ -76,6 +78,7 @@ struct authd_server {
 	atomic_uint gen;                    /* bumped at each swap */
 	struct authd_worker *workers;       /* cfg.threads entries */
 	struct authd_file_state *files;     /* cfg.n_zones entries */
+	bool *expired;                      /* cfg.n_zones entries: secondary past EXPIRE */
 	struct dns_listen_server *listen;
 	struct dns_metrics *metrics;
 	struct authd_xfr *xfr;

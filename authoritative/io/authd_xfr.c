@@ -392,12 +392,12 @@ static void sec_drive(struct sec_zone *sz, enum auth_refresh_action a)
 			break;
 		switch (a) {
 		case AUTH_REFRESH_EXPIRE:
-			/* RFC 1035 3.3.13. The server has no way yet to withdraw one
-			 * zone, so the copy stays in the set: say so loudly. */
-			log_err("zone %s: expired: no good check of primary %s for %u s; "
-				"the copy is stale", sz->conf->origin_text,
+			/* RFC 1035 3.3.13: stale data is worse than none. */
+			log_err("zone %s: no good check of primary %s for %u s (EXPIRE)",
+				sz->conf->origin_text,
 				addr_text((const struct sockaddr *)&sz->conf->primary, pa,
 					sizeof(pa)), sz->r.expire);
+			authd_server_expire_zone(x->s, sz->conf->origin);
 			break;
 		case AUTH_REFRESH_SEND_SOA:
 			if (soa_start(sz) < 0)

@@ -108,4 +108,20 @@ say "metrics ok"
 
 stop_bg "$pid" || fail "cairn-auth did not exit cleanly on SIGTERM"
 grep -q "shutting down" "$tmp/auth.log" || fail "no shutdown line"
+
+# --- a secondary whose kept copy is older than EXPIRE and whose primary is
+# gone answers SERVFAIL, not stale data (RFC 1035 3.3.13); others still answer.
+sed -e 's/^\$ORIGIN ops.test./$ORIGIN sec.test./' -e 's/hostmaster 1 3600 600 86400 60/hostmaster 7 3600 600 120 60/' \
+	"$fx/ops.test.zone" >"$tmp/sec.zone"
+touch -d '1 hour ago' "$tmp/sec.zone"
+start_bg "$tmp/sec.log" "$CAIRN_AUTH" --listen "$A4@$PORT" --zone "ops.test=$fx/ops.test.zone" \
+	--zone "sec.test=$tmp/sec.zone" --primary "sec.test=127.54.2.9@$PORT"
+pid=$LAST_BG_PID
+wait_udp "$A4" "$PORT" ops.test.
+for _ in $(seq 200); do grep -q "expired, answering SERVFAIL" "$tmp/sec.log" && break; sleep 0.05; done
+st=$(dig +norec @"$A4" -p "$PORT" www.sec.test A | grep -o 'status: [A-Z]*')
+[ "$st" = "status: SERVFAIL" ] || { bg_log_tail "$pid"; fail "expired secondary: $st"; }
+[ "$(dig +short +norec @"$A4" -p "$PORT" www.ops.test A)" = 192.0.2.1 ] || fail "other zone after expiry"
+stop_bg "$pid" || fail "cairn-auth (secondary) did not exit cleanly"
+say "expired secondary zone answers SERVFAIL"
 say "PASS"

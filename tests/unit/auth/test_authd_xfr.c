@@ -43,6 +43,7 @@ struct authd_server {
 	struct authd_config cfg;
 	struct auth_zoneset *set; /* serving set */
 	unsigned replaced;        /* authd_server_replace_zone() calls */
+	unsigned expired;         /* authd_server_expire_zone() calls */
 };
 
 uv_loop_t *authd_server_loop(struct authd_server *s) { return &s->loop; }
@@ -68,6 +69,13 @@ int authd_server_replace_zone(struct authd_server *s, struct auth_zone *z)
 	auth_zoneset_unref(s->set);
 	s->set = set;
 	s->replaced++;
+	return 0;
+}
+
+int authd_server_expire_zone(struct authd_server *s, const uint8_t *origin)
+{
+	(void)origin;
+	s->expired++;
 	return 0;
 }
 
@@ -136,22 +144,27 @@ static void secondary_cb(void *ctx, struct dns_listen_req *req, const uint8_t *p
 	dns_listen_done(req);
 }
 
-static struct auth_zone *zone(const char *origin, unsigned serial)
+static struct auth_zone *zone_expire(const char *origin, unsigned serial, unsigned expire)
 {
 	char text[4096];
 	uint8_t o[DNS_NAME_MAX];
 	struct auth_zone *z = NULL;
 	char err[512];
 	int n = snprintf(text, sizeof(text),
-		"$ORIGIN %s\n$TTL 60\n@ SOA ns1 hostmaster %u 1 1 60 30\n@ NS ns1\n"
+		"$ORIGIN %s\n$TTL 60\n@ SOA ns1 hostmaster %u 1 1 %u 30\n@ NS ns1\n"
 		"ns1 A 192.0.2.1\nwww A 192.0.2.%u\ntxt TXT \"serial %u\"\n",
-		origin, serial, serial, serial);
+		origin, serial, expire, serial, serial);
 	for (unsigned i = 0; i < 40; i++)
 		n += snprintf(text + n, sizeof(text) - (size_t)n, "h%u MX 10 www\n", i);
 	assert_int_equal(dns_name_from_str(origin, NULL, o, NULL), 0);
 	if (auth_zone_load_string(dns_mm_std(), o, text, "test", &z, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	return z;
+}
+
+static struct auth_zone *zone(const char *origin, unsigned serial)
+{
+	return zone_expire(origin, serial, 60);
 }
 
 /* ---- running the loop ---- */
@@ -301,9 +314,12 @@ static void test_secondary_and_notify(void **state)
 	rmdir(dir);
 }
 
+static bool expired_once(void *a) { (void)a; return S.expired > 0; }
+
 /* A kept copy at start-up is served and checked with a SOA query first; a
- * primary that refuses it leaves the copy in place. */
-static void test_kept_copy_refused(void **state)
+ * primary that refuses it leaves the copy in place -- until EXPIRE, when the
+ * server is told to stop serving it (expire_s 0: not waited for). */
+static void kept_copy_refused(unsigned expire_s)
 {
 	struct dns_listener *pu, *pt;
 	struct sockaddr_storage paddr, listen_addr;
@@ -311,7 +327,6 @@ static void test_kept_copy_refused(void **state)
 	struct authd_zone_conf zc;
 	struct authd_xfr *x = NULL;
 	struct auth_zoneset_builder *b;
-	(void)state;
 
 	memset(&S, 0, sizeof(S));
 	memset(&P, 0, sizeof(P));
@@ -336,7 +351,7 @@ static void test_kept_copy_refused(void **state)
 	S.cfg.listen.n = 1;
 
 	/* Serving serial 1 from "disk" already. */
-	struct auth_zone *z1 = zone("s.test.", 1);
+	struct auth_zone *z1 = zone_expire("s.test.", 1, expire_s ? expire_s : 60);
 	assert_int_equal(auth_zoneset_builder_new(dns_mm_std(), &b), 0);
 	assert_int_equal(auth_zoneset_builder_add(b, z1), 0);
 	assert_int_equal(auth_zoneset_builder_finish(b, &S.set), 0);
@@ -349,6 +364,13 @@ static void test_kept_copy_refused(void **state)
 	assert_int_equal(P.axfrs, 0);
 	assert_int_equal(S.replaced, 0);
 	assert_int_equal(served_serial("s.test."), 1);
+	if (expire_s) {
+		run_until(&S.loop, expired_once, NULL, (expire_s + 10) * 1000, "EXPIRE");
+		assert_int_equal(S.expired, 1);
+		assert_int_equal(S.replaced, 0);
+	} else {
+		assert_int_equal(S.expired, 0);
+	}
 
 	authd_xfr_close(x);
 	dns_listener_close(pu);
@@ -358,11 +380,24 @@ static void test_kept_copy_refused(void **state)
 	auth_zoneset_unref(S.set);
 }
 
+static void test_kept_copy_refused(void **state)
+{
+	(void)state;
+	kept_copy_refused(0);
+}
+
+static void test_kept_copy_expires(void **state)
+{
+	(void)state;
+	kept_copy_refused(3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_secondary_and_notify),
 		cmocka_unit_test(test_kept_copy_refused),
+		cmocka_unit_test(test_kept_copy_expires),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
