@@ -281,6 +281,7 @@ void rsv_cache_opts_default(struct rsv_cache_opts *o)
 	o->fail_min_ms = 1000;
 	o->fail_max_ms = 10000;
 	o->shards = 16;
+	o->nxdomain_cut = true;
 }
 
 int rsv_cache_new(const struct dns_mm *mm, const struct rsv_cache_opts *opts,
@@ -394,6 +395,27 @@ bool rsv_rrset_next(struct rsv_rr_iter *it, const uint8_t **rd, uint16_t *rdlen)
 	it->p += 2 + *rdlen;
 	it->index++;
 	return true;
+}
+
+int rsv_rrset_write(const struct rsv_rrset *rr, struct dns_writer *w, const uint8_t *owner,
+	uint32_t ttl, bool sigs)
+{
+	struct dns_writer_mark m;
+	struct rsv_rr_iter it;
+	const uint8_t *rd;
+	uint16_t rdlen;
+	int rc = 0;
+	dns_writer_mark(w, &m);
+	rsv_rrset_iter(rr, &it);
+	while (rc == 0 && rsv_rrset_next(&it, &rd, &rdlen)) {
+		bool sig = it.index > rr->count;
+		if (sig && !sigs)
+			break;
+		rc = dns_writer_rr(w, owner, sig ? DNS_T_RRSIG : rr->type, rr->rclass, ttl, rd, rdlen);
+	}
+	if (rc < 0)
+		dns_writer_rollback(w, &m);
+	return rc;
 }
 
 void rsv_rrset_release(const struct rsv_rrset *rr)
@@ -604,8 +626,21 @@ int rsv_cache_lookup(struct rsv_cache *c, const uint8_t *name, uint16_t type,
 	if (rrset_get(c, key, klen, now, true, false, out, ttl) == 0)
 		return 0;
 	/* the name-level NXDOMAIN answers every type (RFC 2308 5) */
+	bool cut = c->o.nxdomain_cut;
 	klen = key_name(key, E_RRSET, name, 0, rclass);
-	return rrset_get(c, key, klen, now, true, true, out, ttl);
+	bool last = *name == 0 || name[1 + *name] == 0; /* no ancestor below the root */
+	if (rrset_get(c, key, klen, now, true, !cut || last, out, ttl) == 0)
+		return 0;
+	if (!cut || last)
+		return DNS_E_NOTFOUND;
+	/* RFC 8020 2: an NXDOMAIN for an ancestor denies this name as well */
+	for (const uint8_t *p = name + 1 + *name; *p != 0; p += 1 + *p) {
+		klen = key_name(key, E_RRSET, p, 0, rclass);
+		bool top = p[1 + *p] == 0; /* last candidate: count the miss here */
+		if (rrset_get(c, key, klen, now, true, top, out, ttl) == 0)
+			return 0;
+	}
+	return DNS_E_NOTFOUND;
 }
 
 int rsv_cache_deleg_find(struct rsv_cache *c, const uint8_t *name, uint16_t rclass,

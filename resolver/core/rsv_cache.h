@@ -58,6 +58,7 @@
 #include <stdint.h>
 
 #include "dns_mem.h"
+#include "dns_writer.h"
 
 /*
  * Trust of cached data, lowest first (RFC 2181 5.4.1, the subset a resolver
@@ -110,6 +111,14 @@ struct rsv_rr_iter {
 void rsv_rrset_iter(const struct rsv_rrset *rr, struct rsv_rr_iter *it);
 /* Next rdata into *rd and its length into *rdlen; false at the end. */
 bool rsv_rrset_next(struct rsv_rr_iter *it, const uint8_t **rd, uint16_t *rdlen);
+/*
+ * Append rr's records to w's current section under owner (e.g. the question
+ * name as the client wrote it, so the writer compresses it to the question) with
+ * TTL ttl (the remaining TTL from the lookup), and its RRSIGs when sigs is set.
+ * All or nothing: DNS_E_SPACE leaves w as it was, so the caller can set TC.
+ */
+int rsv_rrset_write(const struct rsv_rrset *rr, struct dns_writer *w, const uint8_t *owner,
+	uint32_t ttl, bool sigs);
 /* Drop a reference obtained from a lookup; frees the view when it was the last. */
 void rsv_rrset_release(const struct rsv_rrset *rr);
 
@@ -136,6 +145,7 @@ struct rsv_cache_opts {
 	uint32_t max_neg_ttl;   /* max-negative-ttl (s), default 3600 */
 	uint32_t fail_min_ms;   /* first hold-down of a failure (RFC 9520 3: at least 1 s), default 1000 */
 	uint32_t fail_max_ms;   /* cap of the doubling hold-down, default 10000 */
+	bool nxdomain_cut;      /* an NXDOMAIN covers the names below it too (RFC 8020), default true */
 	unsigned shards;        /* lock shards, a power of two (1..1024), default 16 */
 	uint8_t hash_key[16];   /* SipHash key: fill from the random source; zero in tests */
 };
@@ -196,7 +206,9 @@ int rsv_cache_insert_negative(struct rsv_cache *c, const uint8_t *qname, uint16_
 
 /*
  * Look up (name, type, class): a live positive or NODATA entry for it, else a
- * live NXDOMAIN for the name. On success *out holds a reference (release it with
+ * live NXDOMAIN for the name, else (when opts.nxdomain_cut) a live NXDOMAIN for
+ * an ancestor, since nothing exists below a name that does not exist (RFC 8020 2;
+ * the view is then the ancestor's, with its SOA). On success *out holds a reference (release it with
  * rsv_rrset_release()), (*out)->kind says which, and *ttl (may be NULL) the
  * remaining TTL in seconds (>= 1). DNS_E_NOTFOUND on a miss.
  */

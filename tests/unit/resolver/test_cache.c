@@ -158,6 +158,25 @@ static void test_insert_lookup(void **state)
 	assert_int_equal(dl, sizeof(sig));
 	assert_memory_equal(d, sig, sizeof(sig));
 	assert_false(rsv_rrset_next(&it, &d, &dl));
+
+	/* written into a message under the client's spelling of the name, TTL as given */
+	uint8_t msg[512];
+	struct dns_writer w;
+	dns_writer_init(&w, msg, sizeof(msg));
+	assert_int_equal(dns_writer_question(&w, wname("wWw.example.com."), DNS_T_A, DNS_CLASS_IN), 0);
+	dns_writer_section(&w, DNS_SEC_ANSWER);
+	assert_int_equal(rsv_rrset_write(rr, &w, wname("wWw.example.com."), 123, false), 0);
+	assert_int_equal(w.count[DNS_SEC_ANSWER], 2);
+	assert_int_equal(rsv_rrset_write(rr, &w, wname("wWw.example.com."), 123, true), 0);
+	assert_int_equal(w.count[DNS_SEC_ANSWER], 5);
+	size_t at = 12 + 17 + 4; /* first answer: pointer to the question, A, IN, 123 */
+	assert_memory_equal(msg + at, "\xc0\x0c\0\1\0\1\0\0\0\x7b\0\4\xc0\0\2\1", 16);
+	/* all or nothing when it does not fit */
+	size_t before = w.len;
+	dns_writer_limit(&w, w.len + 20);
+	assert_int_equal(rsv_rrset_write(rr, &w, wname("www.example.com."), 1, false), DNS_E_SPACE);
+	assert_int_equal(w.len, before);
+	assert_int_equal(w.count[DNS_SEC_ANSWER], 5);
 	rsv_rrset_release(rr);
 
 	/* other type, other class: misses */
@@ -351,8 +370,22 @@ static void test_negative(void **state)
 		assert_memory_equal(d, soa, sl);
 		rsv_rrset_release(rr);
 	}
+	/* RFC 8020: nothing exists below a name that does not exist */
+	assert_int_equal(rsv_cache_lookup(c, wname("a.b.Gone.example."), DNS_T_TXT, DNS_CLASS_IN,
+		2000, &rr, &ttl), 0);
+	assert_int_equal(rr->kind, RSV_RR_NXDOMAIN);
+	assert_int_equal(ttl, 298);
+	rsv_rrset_release(rr);
+	assert_int_equal(rsv_cache_lookup(c, wname("a.b.other.example."), DNS_T_TXT, DNS_CLASS_IN,
+		2000, &rr, &ttl), DNS_E_NOTFOUND);
+	assert_int_equal(rsv_cache_lookup(c, wname("example."), DNS_T_TXT, DNS_CLASS_IN,
+		2000, &rr, &ttl), DNS_E_NOTFOUND);
 	assert_int_equal(rsv_cache_lookup(c, wname("gone.example."), DNS_T_A, DNS_CLASS_IN,
 		300000, &rr, &ttl), DNS_E_NOTFOUND);
+	struct rsv_cache_stats st;
+	rsv_cache_stats(c, &st);
+	assert_int_equal(st.hits, 4);
+	assert_int_equal(st.misses, 3); /* one per lookup, however many names were tried */
 
 	/* NODATA: TTL min(100, 900) = 100, only for that type */
 	sl = soa_rdata(soa, 900);
@@ -373,6 +406,20 @@ static void test_negative(void **state)
 		true, wname("example."), 100, soa, 21, RSV_RANK_AUTH_ANSWER, 0), -EINVAL);
 	assert_int_equal(rsv_cache_insert_negative(c, wname("a.example."), 0, DNS_CLASS_IN,
 		false, wname("example."), 100, soa, sl, RSV_RANK_AUTH_ANSWER, 0), -EINVAL);
+	rsv_cache_free(c);
+
+	/* without the RFC 8020 cut, only the name itself is denied */
+	struct rsv_cache_opts o;
+	rsv_cache_opts_default(&o);
+	o.nxdomain_cut = false;
+	assert_int_equal(rsv_cache_new(&tmm, &o, &c), 0);
+	assert_int_equal(rsv_cache_insert_negative(c, wname("gone.example."), 0, DNS_CLASS_IN,
+		true, wname("example."), 3600, soa, sl, RSV_RANK_AUTH_ANSWER, 0), 0);
+	assert_int_equal(rsv_cache_lookup(c, wname("a.gone.example."), DNS_T_A, DNS_CLASS_IN,
+		0, &rr, &ttl), DNS_E_NOTFOUND);
+	assert_int_equal(rsv_cache_lookup(c, wname("gone.example."), DNS_T_A, DNS_CLASS_IN,
+		0, &rr, &ttl), 0);
+	rsv_rrset_release(rr);
 	rsv_cache_free(c);
 }
 
