@@ -2,8 +2,9 @@
 # auth_badinput.sh — cairn-auth against malformed packets (issue 2, "Bad input").
 #
 # Every packet of tests/fixtures/badpkt/*.hex (hex text, see its README) is
-# sent to cairn-auth (127.54.1.1@5300) over UDP and over TCP (2-byte framing)
-# with tests/integration/tools/udpsend.c (cairn-udpsend). Each file states
+# sent to cairn-auth (127.54.1.1@5300 and ::1@15356) over UDP and over TCP
+# (2-byte framing) with tests/integration/tools/udpsend.c (cairn-udpsend),
+# 4 sends per packet. Each file states
 # its expected outcome on a line "# expect: A|B": an RCODE name (FORMERR,
 # BADVERS, NOTIMP, NOERROR, REFUSED, NXDOMAIN) or DROP (no reply: a UDP
 # timeout, or a TCP connection closed or left silent). Every reply must have
@@ -11,8 +12,8 @@
 # still be answered, over the same transport. Then the whole corpus is sent
 # as a burst, 1500 randomly damaged variants of the well-formed queries
 # follow (fixed seeds), TCP connections are abused (closed mid-frame, opened
-# and left empty), and at the end the server must stop cleanly on SIGTERM with no
-# sanitizer report in its log.
+# and left empty), and at the end the server must stop cleanly on SIGTERM
+# with no sanitizer report in its log.
 #
 #   CAIRN_BADINPUT_SELFTEST=1   run the corpus against NSD instead and only
 #                               report where NSD's outcome differs from the
@@ -29,29 +30,37 @@ MODE=${CAIRN_BADINPUT_SELFTEST:-0}
 FIX=$CAIRN_SRC/tests/fixtures/badpkt
 ADDR=127.54.1.1
 PORT=5300
+# The corpus also goes over IPv6 (UDP and TCP) to ::1 on its own port.
+ADDR6=::1
+PORT6=15356
 tmp=$(make_tmpdir)
 
 wait_port_free "$ADDR" "$PORT"
+wait_port_free "$ADDR6" "$PORT6"
 if [ "$MODE" = 0 ]; then
 	"$CAIRN_AUTH" --check-zone bad.test. "$FIX/bad.test.zone" ||
 		fail "cairn-auth --check-zone rejects $FIX/bad.test.zone"
 	start_bg "$tmp/server.log" "$CAIRN_AUTH" --listen "$ADDR@$PORT" \
+		--listen "$ADDR6@$PORT6" \
 		--zone "bad.test.=$FIX/bad.test.zone"
 	SERVER=cairn-auth
 else
 	need_cmd nsd
-	nsd_start bad "$ADDR" "$PORT" "$FIX" bad.test.=bad.test.zone
+	nsd_start bad "$ADDR,$ADDR6@$PORT6" "$PORT" "$FIX" bad.test.=bad.test.zone
 	SERVER=nsd
 fi
 PID=$LAST_BG_PID
 wait_udp "$ADDR" "$PORT" bad.test.
 wait_tcp "$ADDR" "$PORT" bad.test.
+wait_udp "$ADDR6" "$PORT6" bad.test.
 
-# health TRANSPORT CONTEXT: a normal query must get its normal answer.
+# health TRANSPORT CONTEXT: a normal query must get its normal answer;
+# TRANSPORT is udp, tcp, udp6 or tcp6.
 health() {
-	local out opt=+notcp
-	[ "$1" = tcp ] && opt=+tcp
-	out=$(dig @"$ADDR" -p "$PORT" "$opt" +tries=1 +time=2 +norec +nocookie \
+	local out opt=+notcp a=$ADDR p=$PORT
+	case $1 in tcp*) opt=+tcp ;; esac
+	case $1 in *6) a=$ADDR6 p=$PORT6 ;; esac
+	out=$(dig @"$a" -p "$p" "$opt" +tries=1 +time=2 +norec +nocookie \
 		+noall +comments +answer bad.test. A 2>&1)
 	case $out in
 	*'status: NOERROR'*'192.0.2.1'*) return 0 ;;
@@ -81,11 +90,14 @@ for f in "$FIX"/*.hex; do
 	[ -n "$expect" ] || fail "$f has no '# expect:' line"
 	nbytes=$(grep -v '^[#;]' "$f" | tr -d ' \t\n' | wc -c)
 	nbytes=$((nbytes / 2))
-	for tr in udp tcp; do
+	for tr in udp tcp udp6 tcp6; do
 		total=$((total + 1))
 		args=(--timeout 700)
-		[ "$tr" = tcp ] && args+=(--tcp)
-		line=$("$CAIRN_UDPSEND" "${args[@]}" "$ADDR" "$PORT" "$f" 2>&1)
+		case $tr in tcp*) args+=(--tcp) ;; esac
+		case $tr in
+		*6) line=$("$CAIRN_UDPSEND" "${args[@]}" "$ADDR6" "$PORT6" "$f" 2>&1) ;;
+		*) line=$("$CAIRN_UDPSEND" "${args[@]}" "$ADDR" "$PORT" "$f" 2>&1) ;;
+		esac
 		got=$(outcome "$line")
 		problem=""
 		case "|$expect|" in
@@ -158,7 +170,7 @@ health tcp "TCP connections closed mid-frame"
 health udp "TCP connections closed mid-frame"
 
 echo
-echo "=== $SERVER bad input: $total packet sends ($(find "$FIX" -name "*.hex" | wc -l) packets x udp/tcp)"
+echo "=== $SERVER bad input: $total packet sends ($(find "$FIX" -name "*.hex" | wc -l) packets x udp/tcp over IPv4/IPv6)"
 cat "$results"
 
 check_alive "$PID"
