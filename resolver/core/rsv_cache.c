@@ -643,6 +643,25 @@ int rsv_cache_lookup(struct rsv_cache *c, const uint8_t *name, uint16_t type,
 	return DNS_E_NOTFOUND;
 }
 
+/* Remove the entry under key, if any. */
+static int key_remove(struct rsv_cache *c, const uint8_t *key, size_t klen)
+{
+	uint64_t h = hash_key(c, key, klen);
+	struct shard *s = shard_of(c, h);
+	pthread_mutex_lock(&s->lock);
+	struct entry *e = find(s, h, key, klen);
+	if (e)
+		entry_remove(c, s, e);
+	pthread_mutex_unlock(&s->lock);
+	return e ? 0 : DNS_E_NOTFOUND;
+}
+
+int rsv_cache_remove(struct rsv_cache *c, const uint8_t *name, uint16_t type, uint16_t rclass)
+{
+	uint8_t key[KEY_MAX];
+	return key_remove(c, key, key_name(key, E_RRSET, name, type, rclass));
+}
+
 int rsv_cache_deleg_find(struct rsv_cache *c, const uint8_t *name, uint16_t rclass,
 	uint64_t now, const struct rsv_rrset **ns, uint32_t *ttl)
 {
@@ -756,14 +775,7 @@ void rsv_cache_fail_clear(struct rsv_cache *c, const uint8_t *name, uint16_t typ
 	uint16_t rclass)
 {
 	uint8_t key[KEY_MAX];
-	size_t klen = key_name(key, E_FAIL, name, type, rclass);
-	uint64_t h = hash_key(c, key, klen);
-	struct shard *s = shard_of(c, h);
-	pthread_mutex_lock(&s->lock);
-	struct entry *e = find(s, h, key, klen);
-	if (e)
-		entry_remove(c, s, e);
-	pthread_mutex_unlock(&s->lock);
+	key_remove(c, key, key_name(key, E_FAIL, name, type, rclass));
 }
 
 static int srv_key(uint8_t *key, const void *addr, size_t len)

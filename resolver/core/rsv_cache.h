@@ -216,6 +216,12 @@ int rsv_cache_lookup(struct rsv_cache *c, const uint8_t *name, uint16_t type,
 	uint16_t rclass, uint64_t now, const struct rsv_rrset **out, uint32_t *ttl);
 
 /*
+ * Drop the RRset-slot entry of (name, type, class) (positive or NODATA; type 0
+ * for the name's NXDOMAIN), e.g. a delegation found lame. DNS_E_NOTFOUND if none.
+ */
+int rsv_cache_remove(struct rsv_cache *c, const uint8_t *name, uint16_t type, uint16_t rclass);
+
+/*
  * Deepest cached zone cut at or above name: the live NS RRset of the nearest
  * ancestor-or-self that has one (its owner is the zone). Same reference rules as
  * rsv_cache_lookup(); DNS_E_NOTFOUND if none, not even the root.

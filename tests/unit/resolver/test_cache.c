@@ -511,6 +511,19 @@ static void test_deleg(void **state)
 	assert_memory_equal(ns->owner, "\7example\3com", 13);
 	assert_int_equal(ttl, 600);
 	rsv_rrset_release(ns);
+	/* a lame delegation dropped by the iterator: the next one up */
+	ins_ns(c, "lame.example.com.", "ns.lame.example.com.", 600);
+	assert_int_equal(rsv_cache_deleg_find(c, wname("x.lame.example.com."), DNS_CLASS_IN, 0,
+		&ns, &ttl), 0);
+	assert_int_equal(ns->owner[1], 'l');
+	rsv_rrset_release(ns);
+	assert_int_equal(rsv_cache_remove(c, wname("LAME.example.com."), DNS_T_NS, DNS_CLASS_IN), 0);
+	assert_int_equal(rsv_cache_remove(c, wname("lame.example.com."), DNS_T_NS, DNS_CLASS_IN),
+		DNS_E_NOTFOUND);
+	assert_int_equal(rsv_cache_deleg_find(c, wname("x.lame.example.com."), DNS_CLASS_IN, 0,
+		&ns, &ttl), 0);
+	assert_memory_equal(ns->owner, "\7example\3com", 13);
+	rsv_rrset_release(ns);
 	/* the deepest cut expires: the next one up */
 	assert_int_equal(rsv_cache_deleg_find(c, wname("www.sub.example.com."), DNS_CLASS_IN,
 		600000, &ns, &ttl), 0);
