@@ -49,7 +49,10 @@ struct actx {
 	enum auth_state last;             /* last state before DONE */
 	const struct auth_rrset *answered[ANSWERED_MAX]; /* RRsets in the answer */
 	unsigned nanswered;
-	const struct auth_node *addl[ADDL_MAX]; /* additional-section candidates */
+	struct {
+		const struct auth_node *node; /* node holding the addresses */
+		const uint8_t *owner;         /* name to write them under */
+	} addl[ADDL_MAX];                     /* additional-section candidates */
 	unsigned naddl;
 };
 
@@ -109,15 +112,22 @@ static void queue_targets(struct actx *a, const struct auth_rrset *rs)
 	if (rs->type != DNS_T_NS && rs->type != DNS_T_MX && rs->type != DNS_T_SRV)
 		return;
 	for (uint16_t i = 0; i < rs->count; i++) {
-		const struct auth_node *t = rs->rr[i].target;
+		const struct auth_rdata *rd = &rs->rr[i];
+		const struct auth_node *t = rd->target;
 		if (!t || (!glue_ok && (t->flags & AUTH_NODE_NONAUTH)))
 			continue;
+		/* a wildcard's addresses go under the name asked for (RFC 4592) */
+		const uint8_t *owner = rd->target_wild ? rd->data + rd->target_off : t->name;
 		unsigned j;
 		for (j = 0; j < a->naddl; j++)
-			if (a->addl[j] == t)
+			if (a->addl[j].node == t && (a->addl[j].owner == owner ||
+				    dns_name_eq(a->addl[j].owner, owner)))
 				break;
-		if (j == a->naddl && a->naddl < ADDL_MAX)
-			a->addl[a->naddl++] = t;
+		if (j == a->naddl && a->naddl < ADDL_MAX) {
+			a->addl[a->naddl].node = t;
+			a->addl[a->naddl].owner = owner;
+			a->naddl++;
+		}
 	}
 }
 
@@ -365,10 +375,10 @@ static void put_additional(struct actx *a)
 	dns_writer_section(&a->w, DNS_SEC_ADDITIONAL);
 	for (int t = 0; t < 2; t++) {
 		for (unsigned i = 0; i < a->naddl; i++) {
-			const struct auth_rrset *rs = auth_node_rrset(a->addl[i], types[t]);
+			const struct auth_rrset *rs = auth_node_rrset(a->addl[i].node, types[t]);
 			if (!rs || was_answered(a, rs))
 				continue;
-			if (put_rrset(a, a->addl[i]->name, rs) < 0)
+			if (put_rrset(a, a->addl[i].owner, rs) < 0)
 				return;
 		}
 	}

@@ -119,6 +119,62 @@ static bool rdata_ok(uint16_t type, const uint8_t *rd, size_t len)
 	}
 }
 
+/* Lower-case the name at rd[pos..len) in place if it is a valid one; returns
+ * the offset after it, or -1. */
+static int lower_name_at(uint8_t *rd, size_t len, size_t pos)
+{
+	if (pos >= len)
+		return -1;
+	int n = wire_name_len(rd + pos, len - pos);
+	if (n < 0)
+		return -1;
+	dns_name_lower(rd + pos, rd + pos);
+	return (int)pos + n;
+}
+
+/*
+ * Names inside RDATA of the types whose names NSD keeps as references to its
+ * (lower-case) name table are stored in lower case, as NSD serves them: the
+ * RFC 1035 types, the RFC 4034 6.2 list (RP, AFSDB, RT, PX, SRV, NAPTR, KX,
+ * DNAME). Other types (RRSIG's signer, NSEC's next name...) are kept as given.
+ */
+static void lower_rdata_names(uint16_t type, uint8_t *rd, size_t len)
+{
+	int p;
+	switch (type) {
+	case DNS_T_NS: case 3: case 4: case DNS_T_CNAME: case 7: case 8: case 9:
+	case DNS_T_PTR: case DNS_T_DNAME:
+		(void)lower_name_at(rd, len, 0);
+		break;
+	case DNS_T_SOA: case 14 /* MINFO */: case DNS_T_RP:
+		p = lower_name_at(rd, len, 0);
+		if (p > 0)
+			(void)lower_name_at(rd, len, (size_t)p);
+		break;
+	case DNS_T_MX: case DNS_T_AFSDB: case 21 /* RT */: case DNS_T_KX:
+		(void)lower_name_at(rd, len, 2);
+		break;
+	case 26: /* PX */
+		p = lower_name_at(rd, len, 2);
+		if (p > 0)
+			(void)lower_name_at(rd, len, (size_t)p);
+		break;
+	case DNS_T_SRV:
+		(void)lower_name_at(rd, len, 6);
+		break;
+	case DNS_T_NAPTR: {
+		/* ORDER, PREFERENCE, FLAGS, SERVICES, REGEXP, REPLACEMENT */
+		size_t pos = 4;
+		for (int i = 0; i < 3 && pos < len; i++)
+			pos += 1 + (size_t)rd[pos];
+		(void)lower_name_at(rd, len, pos);
+		break;
+	}
+	default:
+		break;
+	}
+}
+
 static void name_text(const uint8_t *name, char *buf, size_t size)
 {
 	if (dns_name_to_str(name, buf, size) < 0)
@@ -282,6 +338,8 @@ int auth_zone_builder_add_rr(struct auth_zone_builder *b, const uint8_t *owner,
 	uint8_t *r = rdlen ? dns_arena_memdup(&b->arena, rdata, rdlen) : NULL;
 	if (!o || (rdlen && !r))
 		return -ENOMEM;
+	if (rdlen)
+		lower_rdata_names(type, r, rdlen);
 	dns_name_lower(o, owner);
 	struct brec *rec = &b->recs[b->nrecs];
 	rec->owner = o;
@@ -547,6 +605,8 @@ int auth_zone_builder_finish(struct auth_zone_builder *b, struct auth_zone **out
 				rd->len = recs[x].rdlen;
 				rd->ttl = recs[x].ttl;
 				rd->target = NULL;
+				rd->target_wild = false;
+				rd->target_off = 0;
 				rd->data = recs[x].rdlen ?
 					dns_arena_memdup(&z->arena, recs[x].rdata, recs[x].rdlen) :
 					nm; /* any valid pointer: len is 0 */
@@ -684,16 +744,21 @@ int auth_zone_builder_finish(struct auth_zone_builder *b, struct auth_zone **out
 		}
 	}
 
-	/* Wildcard parents, additional-section targets, glue. Needs the hash. */
-	for (i = 0; i < nnodes; i++) {
+	/* Wildcard parents (needs the hash). */
+	for (i = 1; i < nnodes; i++) {
 		struct auth_node *nd = &nodes[i];
-		if ((nd->flags & AUTH_NODE_WILDCARD) && i) {
+		if (nd->flags & AUTH_NODE_WILDCARD) {
 			const uint8_t *parent = dns_name_strip(nd->name, 1);
 			const struct auth_node *p = lookup_in(nodes, hash, z->hash_mask,
 				parent, dns_name_len(parent));
 			if (p)
 				((struct auth_node *)p)->wildcard = nd;
 		}
+	}
+
+	/* Additional-section targets and the glue check. */
+	for (i = 0; i < nnodes; i++) {
+		struct auth_node *nd = &nodes[i];
 		for (j = 0; j < nd->nrrsets; j++) {
 			struct auth_rrset *rs = (struct auth_rrset *)&nd->rrsets[j];
 			int off = target_offset(rs->type);
@@ -706,11 +771,31 @@ int auth_zone_builder_finish(struct auth_zone_builder *b, struct auth_zone **out
 				uint8_t t[DNS_NAME_MAX];
 				size_t tl = dns_name_lower(t, rd->data + off);
 				const struct auth_node *tn = NULL;
-				if (dns_name_is_sub(t, z->origin))
+				bool inzone = dns_name_is_sub(t, z->origin);
+				rd->target_off = (uint8_t)off;
+				if (inzone)
 					tn = lookup_in(nodes, hash, z->hash_mask, t, tl);
 				if (tn && (tn->flags & AUTH_NODE_ADDR))
 					rd->target = tn;
-				if (check_glue && dns_name_is_sub(t, z->origin) && !rd->target) {
+				if (inzone && !tn) {
+					/* Covered by a wildcard? Its addresses stand in for
+					 * the name (as NSD's additional processing does). */
+					unsigned extra = dns_name_labels(t) - z->origin_labels;
+					for (unsigned s = 1; s <= extra; s++) {
+						const uint8_t *suf = dns_name_strip(t, s);
+						const struct auth_node *ce = lookup_in(nodes, hash,
+							z->hash_mask, suf, tl - (size_t)(suf - t));
+						if (!ce)
+							continue;
+						if (ce->wildcard && (ce->wildcard->flags & AUTH_NODE_ADDR)) {
+							rd->target = ce->wildcard;
+							rd->target_wild = true;
+						}
+						break;
+					}
+				}
+				/* glue must be real records: wildcards do not apply below a cut */
+				if (check_glue && inzone && (!tn || !(tn->flags & AUTH_NODE_ADDR))) {
 					const struct brec *r = &recs[rd - rds];
 					name_text(t, nbuf, sizeof(nbuf));
 					name_text(nd->name, nbuf2, sizeof(nbuf2));

@@ -32,7 +32,12 @@ struct auth_rdata {
 	uint16_t len;                    /* RDATA length */
 	uint32_t ttl;                    /* TTL as loaded; answers use it (NSD does) */
 	const struct auth_node *target;  /* NS/MX/SRV: node of the target name in
-	                                    this zone if it has A/AAAA, else NULL */
+	                                    this zone if it has A/AAAA, else NULL;
+	                                    a wildcard node when the target exists
+	                                    only through it (RFC 4592) */
+	bool target_wild;                /* target is a wildcard standing in for
+	                                    the name in the RDATA */
+	uint8_t target_off;              /* offset of the target name in data */
 };
 
 /* The records of one type at one name. */

@@ -89,7 +89,8 @@ static int setup(void **state)
 		"ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", 0, 0, 0);
 	for (int i = 0; i < 20; i++)
 		n += (size_t)snprintf(edge + n, sizeof(edge) - n, "c%d CNAME c%d\n", i, i + 1);
-	n += (size_t)snprintf(edge + n, sizeof(edge) - n, "c20 A 192.0.2.20\n");
+	n += (size_t)snprintf(edge + n, sizeof(edge) - n, "c20 A 192.0.2.20\n"
+		"*.aw A 192.0.2.9\nmxw MX 5 Foo.AW\nmxw MX 6 ns\n");
 	for (int i = 0; i < 40; i++)
 		n += (size_t)snprintf(edge + n, sizeof(edge) - n, "wide NS ns%02d.example.net.\n", i);
 	struct auth_zone *ez = NULL;
@@ -738,6 +739,13 @@ static void test_limits(void **state)
 	assert_string_equal(AUTHORITY(), "");
 	assert_string_equal(ADDITIONAL(), "");
 	assert_true(R.len <= 512);
+	/* an MX target that exists through a wildcard gets its addresses under
+	 * its own name (RFC 4592; NSD does this); RDATA names are lower case */
+	ask_in(edgeset, "mxw.edge.test.", DNS_T_MX, NULL);
+	assert_string_equal(sec(LDNS_SECTION_ANSWER, false),
+		"mxw.edge.test. 60 IN MX 5 foo.aw.edge.test. | mxw.edge.test. 60 IN MX 6 ns.edge.test.");
+	assert_string_equal(sec(LDNS_SECTION_ADDITIONAL, false),
+		"foo.aw.edge.test. 60 IN A 192.0.2.9 | ns.edge.test. 60 IN A 192.0.2.1");
 	/* a referral that does not fit: TC */
 	ask_in(edgeset, "x.wide.edge.test.", DNS_T_A, NULL);
 	expect(LDNS_RCODE_NOERROR, false, true);

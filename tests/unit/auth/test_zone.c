@@ -145,7 +145,7 @@ static void test_load_types(void **state)
 		"     2024010101 ; serial\n"
 		"     3600 600 86400 60 )\n"
 		"  IN NS ns1\n"
-		"  MX 10 mail.example.\n"
+		"  MX 10 MAIL.Example.\n"
 		"ns1 A 192.0.2.1\n"
 		"mail AAAA 2001:db8::25\n"
 		"ALIAS CNAME ns1\n"
@@ -171,7 +171,11 @@ static void test_load_types(void **state)
 	if (load(text, &z, err, sizeof(err)))
 		fail_msg("%s", err);
 	assert_non_null(rrset(z, "example.", DNS_T_SOA));
-	assert_non_null(rrset(z, "example.", DNS_T_MX));
+	/* names in RDATA of NS/MX/SRV/... are kept in lower case (as NSD) */
+	const struct auth_rrset *mx = rrset(z, "example.", DNS_T_MX);
+	assert_non_null(mx);
+	assert_memory_equal(mx->rr[0].data + 2, "\4mail\7example", 13);
+	assert_ptr_equal(mx->rr[0].target, node(z, "mail.example.")); /* AAAA only */
 	assert_non_null(rrset(z, "mail.example.", DNS_T_AAAA));
 	assert_non_null(rrset(z, "alias.example.", DNS_T_CNAME)); /* owner lower-cased */
 	const struct auth_rrset *t = rrset(z, "t.example.", DNS_T_TXT);
