@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,31 +32,42 @@ enum entry_kind {
 #define BUCKETS_INIT 64
 #define FAIL_SHIFT_MAX 20
 
+/* 72 bytes on LP64: every cached item pays for this, so it is kept tight. */
 struct entry {
 	struct entry *hnext;           /* hash chain */
 	struct entry *lprev, *lnext;   /* LRU list, most recently used at the head */
 	uint64_t hash;                 /* full key hash */
 	uint64_t stored;               /* now at insert (ms) */
 	uint64_t expire;               /* the entry is dead from this time on (ms) */
-	size_t charge;                 /* bytes counted against the bound */
+	uint32_t charge;               /* bytes counted against the bound */
 	uint32_t ttl;                  /* lifetime in seconds (RRset/message) */
 	uint8_t kind;                  /* enum entry_kind */
 	uint16_t klen;                 /* key bytes */
+	uint32_t fail_count;           /* E_FAIL/E_SRVFAIL: failures remembered */
 	union {
 		struct rsv_rrset *rr;  /* E_RRSET: the cache's reference */
 		struct {
-			uint8_t *wire;      /* the response, TTLs as stored */
-			uint16_t *ttl_off;  /* offsets of its TTL fields */
 			uint32_t len;       /* response length */
 			uint16_t nttl;      /* TTL fields */
-		} msg;
-		struct {
-			uint64_t until;     /* held down before this (ms) */
-			uint32_t count;     /* failures remembered */
-		} fail;
+			uint16_t off_wire;  /* response bytes, from the entry's start */
+		} msg;                      /* E_MSG: TTL offsets (uint16_t) follow the key, 2-aligned */
+		uint64_t fail_until;   /* E_FAIL/E_SRVFAIL: held down before this (ms) */
 	} v;
 	uint8_t key[];                 /* klen bytes */
 };
+
+_Static_assert(sizeof(void *) != 8 || sizeof(struct entry) == 72, "entry grew");
+
+/* A message entry's TTL offsets (after the key) and response bytes. */
+static inline uint16_t *msg_offs(struct entry *e)
+{
+	return (uint16_t *)(void *)((uint8_t *)e + ((sizeof(*e) + e->klen + 1) & ~(size_t)1));
+}
+
+static inline uint8_t *msg_wire(struct entry *e)
+{
+	return (uint8_t *)e + e->v.msg.off_wire;
+}
 
 struct shard_stats {
 	uint64_t hits, misses, msg_hits, msg_misses, fail_hits;
@@ -508,7 +520,7 @@ static int rrset_store(struct rsv_cache *c, const uint8_t *key, size_t klen,
 	uint64_t h = hash_key(c, key, klen);
 	struct shard *s = shard_of(c, h);
 	size_t charge = sizeof(struct entry) + klen + rrsize + ENTRY_OVERHEAD;
-	if (charge > s->max_bytes) {
+	if (charge > s->max_bytes || charge > UINT32_MAX) {
 		rsv_rrset_release(rr);
 		return DNS_E_SPACE;
 	}
@@ -525,7 +537,7 @@ static int rrset_store(struct rsv_cache *c, const uint8_t *key, size_t klen,
 	e->stored = now;
 	e->ttl = rr->ttl;
 	e->expire = now + (uint64_t)rr->ttl * 1000;
-	e->charge = charge;
+	e->charge = (uint32_t)charge;
 	e->v.rr = rr;
 
 	pthread_mutex_lock(&s->lock);
@@ -710,28 +722,28 @@ static int fail_mark(struct rsv_cache *c, const uint8_t *key, size_t klen, uint8
 		e->kind = kind;
 		e->hash = h;
 		e->stored = now;
-		e->charge = charge;
-		e->v.fail.until = now + c->o.fail_min_ms;
-		e->v.fail.count = 1;
-		e->expire = e->v.fail.until + c->o.fail_max_ms;
+		e->charge = (uint32_t)charge;
+		e->v.fail_until = now + c->o.fail_min_ms;
+		e->fail_count = 1;
+		e->expire = e->v.fail_until + c->o.fail_max_ms;
 		entry_link(c, s, e, NULL, now);
-	} else if (now >= e->v.fail.until) {
+	} else if (now >= e->v.fail_until) {
 		/*
 		 * A repeat after the hold-down ended: back off further. Failures reported
 		 * while still held down (queries that were already in flight) do not
 		 * count, or one outage would jump straight to the cap.
 		 */
-		if (e->v.fail.count < FAIL_SHIFT_MAX)
-			e->v.fail.count++;
-		uint64_t d = (uint64_t)c->o.fail_min_ms << (e->v.fail.count - 1);
+		if (e->fail_count < FAIL_SHIFT_MAX)
+			e->fail_count++;
+		uint64_t d = (uint64_t)c->o.fail_min_ms << (e->fail_count - 1);
 		if (d > c->o.fail_max_ms)
 			d = c->o.fail_max_ms;
-		e->v.fail.until = now + d;
-		e->expire = e->v.fail.until + c->o.fail_max_ms;
+		e->v.fail_until = now + d;
+		e->expire = e->v.fail_until + c->o.fail_max_ms;
 		lru_touch(s, e);
 	}
 	if (until)
-		*until = e->v.fail.until;
+		*until = e->v.fail_until;
 out:
 	pthread_mutex_unlock(&s->lock);
 	return rc;
@@ -747,7 +759,7 @@ static int fail_check(struct rsv_cache *c, const uint8_t *key, size_t klen, uint
 	if (e && now >= e->expire) {
 		entry_remove(c, s, e);
 		s->st.expired++;
-	} else if (e && now < e->v.fail.until) {
+	} else if (e && now < e->v.fail_until) {
 		s->st.fail_hits++;
 		rc = 0;
 	}
@@ -914,13 +926,12 @@ int rsv_msgcache_insert(struct rsv_cache *c, const uint8_t *resp, size_t len, ui
 	e->stored = now;
 	e->ttl = min_ttl;
 	e->expire = now + (uint64_t)min_ttl * 1000;
-	e->charge = size + ENTRY_OVERHEAD;
-	e->v.msg.wire = wire;
-	e->v.msg.ttl_off = offs;
+	e->charge = (uint32_t)(size + ENTRY_OVERHEAD);
+	e->v.msg.off_wire = (uint16_t)off_wire;
 	e->v.msg.len = (uint32_t)len;
 	e->v.msg.nttl = (uint16_t)nttl;
 	struct shard *s = shard_of(c, e->hash);
-	if (e->charge > s->max_bytes) {
+	if (size + ENTRY_OVERHEAD > s->max_bytes) {
 		rc = DNS_E_SPACE;
 		goto out;
 	}
@@ -974,11 +985,12 @@ int rsv_msgcache_answer(struct rsv_cache *c, const uint8_t *query, size_t len, b
 		return DNS_E_NOTFOUND;
 	}
 	size_t n = e->v.msg.len;
-	memcpy(out, e->v.msg.wire, n);
+	memcpy(out, msg_wire(e), n);
 	/* stored TTLs are >= the entry's lifetime > elapsed, so no field goes below 1 */
 	uint32_t el = elapsed_s(e, now);
+	const uint16_t *offs = msg_offs(e);
 	for (unsigned i = 0; i < e->v.msg.nttl; i++) {
-		uint8_t *p = out + e->v.msg.ttl_off[i];
+		uint8_t *p = out + offs[i];
 		wr32(p, rd32(p) - el);
 	}
 	lru_touch(s, e);
