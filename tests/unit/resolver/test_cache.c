@@ -20,6 +20,7 @@
 #include "dns_err.h"
 #include "dns_name.h"
 #include "dns_pkt.h"
+#include "dns_rng.h"
 #include "dns_writer.h"
 #include "rsv_cache.h"
 
@@ -742,6 +743,57 @@ static void test_msgcache_negative_and_limits(void **state)
 	rsv_cache_free(c);
 }
 
+/* Damaged responses and queries (seeded, so every run is the same): no crash, no leak. */
+static void test_msgcache_garbage(void **state)
+{
+	(void)state;
+	struct rsv_cache *c = cache_new(4, 256 * 1024);
+	struct dns_rng rng;
+	struct dns_rng_seeded seed;
+	dns_rng_seeded_init(&rng, &seed, 2026);
+	uint8_t soa[64], good[1024], resp[1024], gq[512], query[512], out[1024];
+	uint16_t sl = soa_rdata(soa, 60);
+	struct rr_spec rrs[4] = {
+		{ DNS_SEC_ANSWER, "www.example.com.", DNS_T_CNAME, 300, NS1, sizeof(NS1) },
+		{ DNS_SEC_ANSWER, "ns1.example.com.", DNS_T_A, 600, A2, 4 },
+		{ DNS_SEC_AUTHORITY, "example.com.", DNS_T_SOA, 3600, soa, sl },
+		{ DNS_SEC_ADDITIONAL, "ns1.example.com.", DNS_T_A, 1200, A53, 4 },
+	};
+	size_t glen = build_msg(good, sizeof(good), 1, DNS_FLAG_QR, "www.example.com.", DNS_T_A,
+		rrs, 4, DNS_EDNS_DO, 1232);
+	size_t gqlen = build_msg(gq, sizeof(gq), 1, 0, "www.example.com.", DNS_T_A, NULL, 0,
+		DNS_EDNS_DO, 1232);
+	unsigned hits = 0;
+	for (int i = 0; i < 3000; i++) {
+		size_t len = glen;
+		memcpy(resp, good, glen);
+		unsigned n = 1 + dns_rng_uniform(&rng, 4);
+		for (unsigned k = 0; k < n; k++)
+			resp[dns_rng_uniform(&rng, (uint32_t)len)] = (uint8_t)dns_rng_u32(&rng);
+		if (dns_rng_uniform(&rng, 4) == 0)
+			len = dns_rng_uniform(&rng, (uint32_t)len + 1);
+		int rc = rsv_msgcache_insert(c, resp, len, (uint64_t)i);
+		assert_true(rc == 0 || rc == DNS_E_FORMAT);
+
+		size_t qlen = gqlen;
+		memcpy(query, gq, gqlen);
+		if (i % 2)
+			query[dns_rng_uniform(&rng, (uint32_t)qlen)] = (uint8_t)dns_rng_u32(&rng);
+		size_t olen;
+		rc = rsv_msgcache_answer(c, query, qlen, i % 3 == 0, (uint64_t)i, out, sizeof(out), &olen);
+		assert_true(rc == 0 || rc == DNS_E_NOTFOUND || rc == DNS_E_FORMAT);
+		if (rc == 0) {
+			assert_true(olen >= 12 && olen <= sizeof(out));
+			hits++;
+		}
+	}
+	struct rsv_cache_stats st;
+	rsv_cache_stats(c, &st);
+	assert_true(st.bytes <= 256 * 1024);
+	assert_true(hits > 0);
+	rsv_cache_free(c);
+}
+
 static void test_lru(void **state)
 {
 	(void)state;
@@ -900,6 +952,7 @@ int main(void)
 		cmocka_unit_test(test_deleg),
 		cmocka_unit_test(test_msgcache),
 		cmocka_unit_test(test_msgcache_negative_and_limits),
+		cmocka_unit_test(test_msgcache_garbage),
 		cmocka_unit_test(test_lru),
 		cmocka_unit_test(test_threads),
 	};
