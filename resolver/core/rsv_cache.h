@@ -18,7 +18,9 @@
  *    of hammering the servers again (RFC 9520).
  *  - message cache: complete responses in wire form keyed by the question, with
  *    the offset of every TTL field, so a repeated query is answered with a copy and
- *    a few patched bytes: no parsing of the response, no allocation.
+ *    a few patched bytes: no parsing of the response, no allocation. A stored
+ *    response is independent of the RRset entries it was built from: replacing
+ *    or removing an RRset does not touch it; it lives to its own shortest TTL.
  *  - delegation cache: not a separate store. A zone cut is an NS RRset cached at
  *    the zone's name and the name servers' addresses are A/AAAA RRsets;
  *    rsv_cache_deleg_find() walks up from a name to the deepest cached cut.
