@@ -77,31 +77,14 @@ static bool stored_eq(const struct dns_writer *w, size_t off, const uint8_t *n)
 	}
 }
 
-/* Labels from off to the root in a stored name. */
-static unsigned stored_labels(const struct dns_writer *w, size_t off)
-{
-	unsigned n = 0;
-	for (;;) {
-		uint8_t l = w->buf[off];
-		if ((l & 0xc0) == 0xc0) {
-			off = (size_t)(l & 0x3f) << 8 | w->buf[off + 1];
-			continue;
-		}
-		if (l == 0)
-			return n;
-		n++;
-		off += 1 + (size_t)l;
-	}
-}
-
 /*
  * Find the longest suffix of name already in the message. Returns the number
  * of leading labels to write literally and sets *ptr to the target offset (or
  * -1 when nothing matched and the whole name must be written).
  */
-static unsigned find_suffix(const struct dns_writer *w, const uint8_t *name, long *ptr)
+static unsigned find_suffix(const struct dns_writer *w, const uint8_t *name, unsigned total,
+	long *ptr)
 {
-	unsigned total = dns_name_labels(name);
 	const uint8_t *suffix = name;
 
 	*ptr = -1;
@@ -109,10 +92,10 @@ static unsigned find_suffix(const struct dns_writer *w, const uint8_t *name, lon
 		unsigned want = total - skip;
 		for (unsigned i = 0; i < w->nptrs; i++) {
 			size_t off = w->ptrs[i];
-			/* Cheap filters before walking the stored name. */
-			if (w->buf[off] != suffix[0] || lower(w->buf[off + 1]) != lower(suffix[1]))
-				continue;
-			if (stored_labels(w, off) != want)
+			/* Cheap filters (label count, first label's length and letter)
+			 * before comparing the whole name. */
+			if (w->plabels[i] != want || w->buf[off] != suffix[0] ||
+			    lower(w->buf[off + 1]) != lower(suffix[1]))
 				continue;
 			if (stored_eq(w, off, suffix)) {
 				*ptr = (long)off;
@@ -128,15 +111,18 @@ static unsigned find_suffix(const struct dns_writer *w, const uint8_t *name, lon
 static int put_name(struct dns_writer *w, const uint8_t *name, bool compress)
 {
 	long ptr = -1;
-	unsigned literal = compress ? find_suffix(w, name, &ptr) : dns_name_labels(name);
+	unsigned total = dns_name_labels(name);
+	unsigned literal = compress ? find_suffix(w, name, total, &ptr) : total;
 	const uint8_t *p = name;
 
 	for (unsigned i = 0; i < literal; i++) {
 		size_t l = (size_t)p[0] + 1;
 		if (w->cap - w->len < l)
 			return DNS_E_SPACE;
-		if (compress && w->len <= PTR_MAX_OFFSET && w->nptrs < DNS_WRITER_PTRS)
+		if (compress && w->len <= PTR_MAX_OFFSET && w->nptrs < DNS_WRITER_PTRS) {
+			w->plabels[w->nptrs] = (uint8_t)(total - i);
 			w->ptrs[w->nptrs++] = (uint16_t)w->len;
+		}
 		memcpy(w->buf + w->len, p, l);
 		w->len += l;
 		p += l;

@@ -32,6 +32,7 @@ struct dns_writer {
 	enum dns_section section;
 	unsigned nptrs;
 	uint16_t ptrs[DNS_WRITER_PTRS]; /* offsets of names (and their suffixes) written */
+	uint8_t plabels[DNS_WRITER_PTRS]; /* labels from each of those offsets to the root */
 };
 
 /* A saved position to roll back to. */
