@@ -7,6 +7,7 @@
 #include "authd_server_impl.h"
 #include "dns_err.h"
 #include "dns_log.h"
+#include "dns_log_time.h"
 
 static const char usage[] =
 	"--listen ADDR@PORT ... --zone ORIGIN=FILE ... [options]\n"
@@ -79,7 +80,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cairn-auth: %s\n", err[0] ? err : dns_strerror(r));
 		goto out;
 	}
-	dns_log_setup("cairn-auth", (enum dns_log_level)dns_log_level_from_str(cfg.log_level));
+	dns_log_setup_stamped("cairn-auth", (enum dns_log_level)dns_log_level_from_str(cfg.log_level));
 	if (authd_server_init(&server, &cfg) == 0) {
 		authd_server_run(&server);
 		rc = 0;

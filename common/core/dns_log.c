@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "dns_log.h"
@@ -11,6 +10,12 @@
 static const char *log_prog = "cairn";
 static enum dns_log_level log_level = DNS_LOG_INFO;
 static const char *const level_names[] = {"error", "warning", "info", "debug"};
+static dns_log_stamp_fn log_stamp;
+
+void dns_log_set_stamp(dns_log_stamp_fn fn)
+{
+	log_stamp = fn;
+}
 
 void dns_log_setup(const char *prog, enum dns_log_level level)
 {
@@ -30,16 +35,13 @@ int dns_log_level_from_str(const char *s)
 void dns_log(enum dns_log_level level, const char *fmt, ...)
 {
 	char line[2048];
-	struct tm tm;
-	time_t t;
 	va_list ap;
-	int n;
+	int n = 0;
 
 	if (level > log_level)
 		return;
-	t = time(NULL);
-	gmtime_r(&t, &tm);
-	n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ ", &tm);
+	if (log_stamp)
+		n = (int)log_stamp(line, 64);
 	n += snprintf(line + n, sizeof(line) - (size_t)n, "%s[%d] %s: ", log_prog,
 		(int)getpid(), level_names[level]);
 	va_start(ap, fmt);
