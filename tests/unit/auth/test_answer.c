@@ -25,9 +25,7 @@
 #include "dns_pkt.h"
 #include "dns_writer.h"
 
-static void *t_alloc(void *ctx, size_t n) { (void)ctx; return test_malloc(n); }
-static void t_free(void *ctx, void *p) { (void)ctx; if (p) test_free(p); }
-static const struct dns_mm tmm = { t_alloc, t_free, NULL };
+#include "test_mm.h"
 
 static struct auth_zoneset *both;   /* example. + other.test. */
 static struct auth_zoneset *alone;  /* example. only */

@@ -22,19 +22,7 @@
 
 /* ---- helpers ------------------------------------------------------------------ */
 
-static void *t_alloc(void *ctx, size_t n)
-{
-	(void)ctx;
-	return test_malloc(n);
-}
-
-static void t_free(void *ctx, void *p)
-{
-	(void)ctx;
-	test_free(p);
-}
-
-static const struct dns_mm tmm = { t_alloc, t_free, NULL };
+#include "test_mm.h"
 
 static const char zone_text[] =
 	"$ORIGIN example.test.\n"

@@ -20,9 +20,7 @@
 #include "dns_name.h"
 #include "dns_pkt.h"
 
-static void *t_alloc(void *ctx, size_t n) { (void)ctx; return test_malloc(n); }
-static void t_free(void *ctx, void *p) { (void)ctx; if (p) test_free(p); }
-static const struct dns_mm tmm = { t_alloc, t_free, NULL };
+#include "test_mm.h"
 
 static const uint8_t *wname(const char *s)
 {

@@ -20,9 +20,7 @@
 #include "dns_err.h"
 
 /* Every allocation of the reader goes through cmocka, so a leak fails the test. */
-static void *t_alloc(void *ctx, size_t n) { return test_malloc(n); }
-static void t_free(void *ctx, void *p) { if (p != NULL) test_free(p); }
-static const struct dns_mm test_mm = { t_alloc, t_free, NULL };
+#include "test_mm.h"
 
 /* The options of an imaginary program, one of each kind. */
 struct settings {
@@ -83,7 +81,7 @@ static struct dns_config cfg;
 static int setup(void **state)
 {
 	memset(&S, 0, sizeof(S));
-	assert_int_equal(dns_config_init(&cfg, opts, &test_mm), 0);
+	assert_int_equal(dns_config_init(&cfg, opts, &tmm), 0);
 	return 0;
 }
 
@@ -280,7 +278,7 @@ static void test_argv_errors(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		dns_config_deinit(&cfg);
-		assert_int_equal(dns_config_init(&cfg, opts, &test_mm), 0);
+		assert_int_equal(dns_config_init(&cfg, opts, &tmm), 0);
 		int rc = parse(cases[i].args[0], cases[i].args[1], cases[i].args[2], NULL);
 		if (strstr(cases[i].msg, "No such file") != NULL)
 			assert_int_equal(rc, -ENOENT);
@@ -314,7 +312,7 @@ static void test_file_errors(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		dns_config_deinit(&cfg);
-		assert_int_equal(dns_config_init(&cfg, opts, &test_mm), 0);
+		assert_int_equal(dns_config_init(&cfg, opts, &tmm), 0);
 		assert_int_equal(text(cases[i].text), DNS_E_CONFIG);
 		assert_string_equal(cfg.err, cases[i].msg);
 	}
@@ -379,7 +377,7 @@ static void test_help_version(void **state)
 	assert_int_equal(strlen(small), sizeof(small) - 1);
 
 	dns_config_deinit(&cfg);
-	assert_int_equal(dns_config_init(&cfg, opts, &test_mm), 0);
+	assert_int_equal(dns_config_init(&cfg, opts, &tmm), 0);
 	assert_int_equal(parse("--version", NULL), 0);
 	assert_int_equal(cfg.action, DNS_CONFIG_VERSION);
 }
