@@ -33,6 +33,12 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		SCENARIO("referral_walk"),
+		SCENARIO("glueless"),
+		SCENARIO("cname_zones"),
+		SCENARIO("dname"),
+		SCENARIO("nxdomain"),
+		SCENARIO("nodata"),
+		SCENARIO("qmin_fallback"),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
