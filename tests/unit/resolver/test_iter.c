@@ -39,6 +39,17 @@ int main(void)
 		SCENARIO("nxdomain"),
 		SCENARIO("nodata"),
 		SCENARIO("qmin_fallback"),
+		SCENARIO("backoff"),
+		SCENARIO("failover"),
+		SCENARIO("tc_tcp"),
+		SCENARIO("edns_fallback"),
+		SCENARIO("bailiwick"),
+		SCENARIO("case_0x20"),
+		SCENARIO("case_fallback"),
+		SCENARIO("forged"),
+		SCENARIO("cname_loop"),
+		SCENARIO("cname_loop_zones"),
+		SCENARIO("nxns"),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
