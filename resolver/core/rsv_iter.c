@@ -422,6 +422,12 @@ static int st_init(struct rsv_req *req, struct frame *f, uint64_t now)
 	struct rsv_cache *c = req->ctx->cache;
 	const struct rsv_rrset *rr;
 	uint32_t ttl;
+	/* RFC 9520 3: a question that just failed fails again at once for a while */
+	if (c && rsv_cache_fail_check(c, f->qname, f->qtype, DNS_CLASS_IN, now) == 0) {
+		tracef(req, "failed recently: SERVFAIL from the failure cache");
+		frame_result(f, DNS_RC_SERVFAIL);
+		return 0;
+	}
 	if (c && rsv_cache_lookup(c, f->qname, f->qtype, DNS_CLASS_IN, now, &rr, &ttl) == 0) {
 		req->stats.cache_hits++;
 		if (rr->kind == RSV_RR_POSITIVE) {
@@ -952,6 +958,9 @@ out:
 static int st_frame_done(struct rsv_req *req, struct frame *f)
 {
 	char b[DNS_NAME_TEXT_MAX], rb[16];
+	if (f->rcode == DNS_RC_SERVFAIL && req->ctx->cache)
+		(void)rsv_cache_fail_mark(req->ctx->cache, f->qname, f->qtype, DNS_CLASS_IN,
+			req->now, NULL);
 	if (req->depth == 1) {
 		req->rcode = (unsigned)(f->rcode < 0 ? DNS_RC_SERVFAIL : f->rcode);
 		req->finished = true;

@@ -50,6 +50,10 @@ int main(void)
 		SCENARIO("cname_loop"),
 		SCENARIO("cname_loop_zones"),
 		SCENARIO("nxns"),
+		SCENARIO("tsuname"),
+		SCENARIO("lame"),
+		SCENARIO("limit_upstream"),
+		SCENARIO("limit_referrals"),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
