@@ -4,12 +4,16 @@
 #include "replay.h"
 
 #include <ctype.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <cmocka.h>
 #include <ldns/ldns.h>
 
 #include "dns_err.h"
@@ -49,8 +53,8 @@ struct run {
 	uint32_t qtimeout;
 };
 
-static int fail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct run *r, const char *fmt, ...)
+static int rfail(struct run *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int rfail(struct run *r, const char *fmt, ...)
 {
 	int n = snprintf(r->err, r->errlen, "%s:%u: ", r->path, r->line);
 	va_list ap;
@@ -79,16 +83,17 @@ static void trace_cb(void *arg, const char *line)
 	r->trace[r->trace_len] = '\0';
 }
 
+/* The core allocates through cmocka's checked allocator: a leak fails the test. */
 static void *mm_test_alloc(void *ctx, size_t size)
 {
 	(void)ctx;
-	return malloc(size);
+	return test_malloc(size);
 }
 
 static void mm_test_free(void *ctx, void *p)
 {
 	(void)ctx;
-	free(p);
+	test_free(p);
 }
 
 static const struct dns_mm test_mm = { mm_test_alloc, mm_test_free, NULL };
@@ -120,9 +125,9 @@ static int setup(struct run *r)
 	co.shards = 1;
 	co.max_bytes = 1 << 20;
 	if (rsv_cache_new(&test_mm, &co, &r->cache) != 0)
-		return fail(r, "cache");
+		return rfail(r, "cache");
 	if (rsv_select_new(&test_mm, &r->sopts, &r->select) != 0)
-		return fail(r, "select");
+		return rfail(r, "select");
 	r->ctx.mm = &test_mm;
 	r->ctx.cache = r->cache;
 	r->ctx.select = r->select;
@@ -138,14 +143,14 @@ static int name_parse(struct run *r, const char *text, uint8_t *out)
 {
 	size_t len;
 	if (dns_name_from_str(text, NULL, out, &len) != 0)
-		return fail(r, "bad name %s", text);
+		return rfail(r, "bad name %s", text);
 	return 0;
 }
 
 static int cmd_query(struct run *r, char **w, int n)
 {
 	if (n < 3)
-		return fail(r, "QUERY name type");
+		return rfail(r, "QUERY name type");
 	if (setup(r))
 		return -1;
 	if (r->req) {
@@ -157,7 +162,7 @@ static int cmd_query(struct run *r, char **w, int n)
 		return -1;
 	int type = dns_type_from_str(w[2]);
 	if (type < 0)
-		return fail(r, "bad type %s", w[2]);
+		return rfail(r, "bad type %s", w[2]);
 	bool edns = !(n > 3 && strcmp(w[3], "noedns") == 0);
 	struct dns_writer wr;
 	dns_writer_init(&wr, buf, sizeof(buf));
@@ -172,7 +177,7 @@ static int cmd_query(struct run *r, char **w, int n)
 	r->have_query = false;
 	int ret = rsv_req_begin(&r->req, &r->ctx, buf, len, NULL, r->now);
 	if (ret)
-		return fail(r, "rsv_req_begin: %d", ret);
+		return rfail(r, "rsv_req_begin: %d", ret);
 	return 0;
 }
 
@@ -182,13 +187,13 @@ static int need_query(struct run *r)
 	if (r->have_query)
 		return 0;
 	if (!r->req)
-		return fail(r, "no QUERY before the step");
+		return rfail(r, "no QUERY before the step");
 	const uint8_t *pkt;
 	size_t len;
 	enum rsv_state st = rsv_req_produce(r->req, &pkt, &len, &r->qdest, &r->qtp, &r->qtimeout,
 		r->now);
 	if (st == RSV_DONE)
-		return fail(r, "the iterator finished (rcode %u) instead of sending a query",
+		return rfail(r, "the iterator finished (rcode %u) instead of sending a query",
 			rsv_req_rcode(r->req));
 	memcpy(r->qbuf, pkt, len);
 	r->qlen = len;
@@ -199,23 +204,23 @@ static int need_query(struct run *r)
 static int cmd_query_expect(struct run *r, char **w, int n)
 {
 	if (n < 4)
-		return fail(r, "QUERY_EXPECT addr type name");
+		return rfail(r, "QUERY_EXPECT addr type name");
 	if (need_query(r))
 		return -1;
 	struct rsv_addr want;
 	uint8_t name[DNS_NAME_MAX];
 	char ab[64], nb[DNS_NAME_TEXT_MAX], tb[16];
 	if (rsv_addr_parse(w[1], &want) != 0)
-		return fail(r, "bad address %s", w[1]);
+		return rfail(r, "bad address %s", w[1]);
 	int type = dns_type_from_str(w[2]);
 	if (type < 0 || name_parse(r, w[3], name))
-		return fail(r, "bad type or name");
+		return rfail(r, "bad type or name");
 	struct dns_query q;
 	if (dns_query_parse(r->qbuf, r->qlen, &q, NULL) != DNS_QUERY_OK)
-		return fail(r, "the iterator sent a malformed query");
+		return rfail(r, "the iterator sent a malformed query");
 	dns_name_to_str(q.qname, nb, sizeof(nb));
 	if (!rsv_addr_eq(&want, &r->qdest) || q.qtype != type || !dns_name_eq(q.qname, name))
-		return fail(r, "expected a query to %s for %s %s, got %s for %s %s", w[1], w[3], w[2],
+		return rfail(r, "expected a query to %s for %s %s, got %s for %s %s", w[1], w[3], w[2],
 			rsv_addr_str(&r->qdest, ab, sizeof(ab)), nb, dns_type_name(q.qtype, tb));
 	bool tcp = false, noedns = false, nocase = false;
 	for (int i = 4; i < n; i++) {
@@ -226,23 +231,23 @@ static int cmd_query_expect(struct run *r, char **w, int n)
 		else if (strcmp(w[i], "nocase") == 0)
 			nocase = true;
 		else
-			return fail(r, "unknown QUERY_EXPECT option %s", w[i]);
+			return rfail(r, "unknown QUERY_EXPECT option %s", w[i]);
 	}
 	if (tcp != (r->qtp == RSV_TCP))
-		return fail(r, "expected %s, the query goes over %s", tcp ? "TCP" : "UDP",
+		return rfail(r, "expected %s, the query goes over %s", tcp ? "TCP" : "UDP",
 			r->qtp == RSV_TCP ? "TCP" : "UDP");
 	if (noedns == q.has_opt)
-		return fail(r, "expected the query %s EDNS", noedns ? "without" : "with");
+		return rfail(r, "expected the query %s EDNS", noedns ? "without" : "with");
 	if (q.has_opt && q.edns.udp_size != 1232)
-		return fail(r, "EDNS buffer %u, expected 1232", q.edns.udp_size);
+		return rfail(r, "EDNS buffer %u, expected 1232", q.edns.udp_size);
 	if (nocase) {
 		uint8_t low[DNS_NAME_MAX];
 		dns_name_lower(low, q.qname);
 		if (memcmp(low, q.qname, q.qname_len) != 0)
-			return fail(r, "expected the name without 0x20 case, got %s", nb);
+			return rfail(r, "expected the name without 0x20 case, got %s", nb);
 	}
 	if (q.hdr.flags & DNS_FLAG_RD)
-		return fail(r, "RD set on an iterative query");
+		return rfail(r, "RD set on an iterative query");
 	return 0;
 }
 
@@ -282,14 +287,14 @@ static int read_block(struct run *r, FILE *f, ldns_pkt *pkt)
 				else if (strcmp(w[i], "TC") == 0)
 					ldns_pkt_set_tc(pkt, true);
 				else
-					return fail(r, "unknown flag %s", w[i]);
+					return rfail(r, "unknown flag %s", w[i]);
 			}
 			continue;
 		}
 		if (strcmp(w[0], "RCODE") == 0 && n == 2) {
 			ldns_lookup_table *lt = ldns_lookup_by_name(ldns_rcodes, w[1]);
 			if (!lt)
-				return fail(r, "unknown rcode %s", w[1]);
+				return rfail(r, "unknown rcode %s", w[1]);
 			ldns_pkt_set_rcode(pkt, (uint8_t)lt->id);
 			continue;
 		}
@@ -305,10 +310,10 @@ static int read_block(struct run *r, FILE *f, ldns_pkt *pkt)
 			t[--tl] = '\0';
 		ldns_rr *rr = NULL;
 		if (ldns_rr_new_frm_str(&rr, t, 3600, NULL, NULL) != LDNS_STATUS_OK)
-			return fail(r, "bad record: %s", t);
+			return rfail(r, "bad record: %s", t);
 		ldns_pkt_push_rr(pkt, (ldns_pkt_section)sec, rr);
 	}
-	return fail(r, "missing END");
+	return rfail(r, "missing END");
 }
 
 static int cmd_reply(struct run *r, char **w, int n, FILE *f)
@@ -320,7 +325,7 @@ static int cmd_reply(struct run *r, char **w, int n, FILE *f)
 	for (int i = 1; i < n; i++) {
 		if (strcmp(w[i], "from") == 0 && i + 1 < n) {
 			if (rsv_addr_parse(w[++i], &from) != 0)
-				return fail(r, "bad address");
+				return rfail(r, "bad address");
 		} else if (strcmp(w[i], "badid") == 0) {
 			badid = true;
 		} else if (strcmp(w[i], "lowercase") == 0) {
@@ -330,15 +335,15 @@ static int cmd_reply(struct run *r, char **w, int n, FILE *f)
 		} else if (strcmp(w[i], "drop") == 0) {
 			drop = true;
 		} else {
-			return fail(r, "unknown REPLY option %s", w[i]);
+			return rfail(r, "unknown REPLY option %s", w[i]);
 		}
 	}
 	struct dns_query q;
 	if (dns_query_parse(r->qbuf, r->qlen, &q, NULL) != DNS_QUERY_OK)
-		return fail(r, "malformed query");
+		return rfail(r, "malformed query");
 	ldns_pkt *pkt = ldns_pkt_new();
 	if (!pkt)
-		return fail(r, "ldns_pkt_new");
+		return rfail(r, "ldns_pkt_new");
 	int ret = read_block(r, f, pkt);
 	uint8_t *wire = NULL;
 	size_t wlen = 0;
@@ -359,16 +364,16 @@ static int cmd_reply(struct run *r, char **w, int n, FILE *f)
 	if (q.has_opt && !noopt)
 		ldns_pkt_set_edns_udp_size(pkt, 1232);
 	if (ldns_pkt2wire(&wire, pkt, &wlen) != LDNS_STATUS_OK) {
-		ret = fail(r, "ldns_pkt2wire");
+		ret = rfail(r, "ldns_pkt2wire");
 		goto out;
 	}
 	enum rsv_state st = rsv_req_consume(r->req, wire, wlen, &from, r->now);
 	if (drop && st != RSV_WAIT) {
-		ret = fail(r, "the reply should have been dropped, it was accepted");
+		ret = rfail(r, "the reply should have been dropped, it was accepted");
 		goto out;
 	}
 	if (!drop && st == RSV_WAIT) {
-		ret = fail(r, "the reply was dropped");
+		ret = rfail(r, "the reply was dropped");
 		goto out;
 	}
 	if (!drop)
@@ -386,7 +391,7 @@ static int cmd_timeout(struct run *r)
 	r->now += r->qtimeout;
 	enum rsv_state st = rsv_req_consume(r->req, NULL, 0, NULL, r->now);
 	if (st == RSV_WAIT)
-		return fail(r, "timeout not taken");
+		return rfail(r, "timeout not taken");
 	r->have_query = false;
 	return 0;
 }
@@ -426,20 +431,20 @@ static int finish_req(struct run *r)
 	if (r->done)
 		return 0;
 	if (!r->req)
-		return fail(r, "no QUERY");
+		return rfail(r, "no QUERY");
 	const uint8_t *pkt;
 	size_t len;
 	struct rsv_addr dest;
 	enum rsv_transport tp;
 	uint32_t to;
 	if (r->have_query)
-		return fail(r, "a query is still in flight");
+		return rfail(r, "a query is still in flight");
 	if (rsv_req_produce(r->req, &pkt, &len, &dest, &tp, &to, r->now) != RSV_DONE) {
 		struct dns_query q;
 		char ab[64], nb[DNS_NAME_TEXT_MAX], tb[16];
 		dns_query_parse(pkt, len, &q, NULL);
 		dns_name_to_str(q.qname, nb, sizeof(nb));
-		return fail(r, "not done: the iterator sends a query to %s for %s %s",
+		return rfail(r, "not done: the iterator sends a query to %s for %s %s",
 			rsv_addr_str(&dest, ab, sizeof(ab)), nb, dns_type_name(q.qtype, tb));
 	}
 	r->done = true;
@@ -459,20 +464,20 @@ static int cmd_check_answer(struct run *r, FILE *f)
 	uint8_t buf[65535];
 	size_t len;
 	if (rsv_req_finish(r->req, buf, sizeof(buf), &len) != 0) {
-		ret = fail(r, "rsv_req_finish failed");
+		ret = rfail(r, "rsv_req_finish failed");
 		goto out;
 	}
 	if (ldns_wire2pkt(&got, buf, len) != LDNS_STATUS_OK) {
-		ret = fail(r, "the answer does not parse");
+		ret = rfail(r, "the answer does not parse");
 		goto out;
 	}
 	if (ldns_pkt_get_rcode(got) != ldns_pkt_get_rcode(want)) {
-		ret = fail(r, "rcode %d, expected %d", ldns_pkt_get_rcode(got),
+		ret = rfail(r, "rcode %d, expected %d", ldns_pkt_get_rcode(got),
 			ldns_pkt_get_rcode(want));
 		goto out;
 	}
 	if (ldns_pkt_id(got) != 0x4242 || !ldns_pkt_qr(got) || !ldns_pkt_ra(got)) {
-		ret = fail(r, "bad answer header");
+		ret = rfail(r, "bad answer header");
 		goto out;
 	}
 	static const ldns_pkt_section secs[3] = { LDNS_SECTION_ANSWER, LDNS_SECTION_AUTHORITY,
@@ -486,7 +491,7 @@ static int cmd_check_answer(struct run *r, FILE *f)
 		a = section_text(lg);
 		b = section_text(lw);
 		if (strcmp(a, b) != 0)
-			ret = fail(r, "%s section differs:\n-- got:\n%s-- expected:\n%s", names[i], a, b);
+			ret = rfail(r, "%s section differs:\n-- got:\n%s-- expected:\n%s", names[i], a, b);
 		free(a);
 		free(b);
 		a = b = NULL;
@@ -498,12 +503,35 @@ out:
 	return ret;
 }
 
+/* The answer written into cap bytes (a UDP client's limit) must carry TC and fit. */
+static int cmd_check_truncated(struct run *r, size_t cap)
+{
+	if (finish_req(r))
+		return -1;
+	uint8_t buf[65535];
+	size_t len;
+	if (cap > sizeof(buf))
+		return rfail(r, "cap too large");
+	if (rsv_req_finish(r->req, buf, cap, &len) != 0)
+		return rfail(r, "rsv_req_finish failed");
+	struct dns_header h;
+	if (len > cap || dns_header_parse(buf, len, &h) != 0)
+		return rfail(r, "answer of %zu bytes for a limit of %zu", len, cap);
+	if (!(h.flags & DNS_FLAG_TC))
+		return rfail(r, "TC not set in a %zu-byte answer", len);
+	ldns_pkt *p = NULL;
+	if (ldns_wire2pkt(&p, buf, len) != LDNS_STATUS_OK)
+		return rfail(r, "the truncated answer does not parse");
+	ldns_pkt_free(p);
+	return 0;
+}
+
 static int cmd_check_stats(struct run *r, char **w, int n)
 {
 	if (n != 3)
-		return fail(r, "CHECK_STATS key n");
+		return rfail(r, "CHECK_STATS key n");
 	if (!r->req)
-		return fail(r, "no QUERY");
+		return rfail(r, "no QUERY");
 	const struct rsv_req_stats *st = rsv_req_stats(r->req);
 	unsigned want = (unsigned)strtoul(w[2], NULL, 10), got;
 	if (strcmp(w[1], "upstream") == 0)
@@ -520,19 +548,19 @@ static int cmd_check_stats(struct run *r, char **w, int n)
 		got = st->cache_hits;
 	else if (strcmp(w[1], "max_upstream") == 0) {
 		if (st->upstream > want)
-			return fail(r, "%u upstream queries, more than %u", st->upstream, want);
+			return rfail(r, "%u upstream queries, more than %u", st->upstream, want);
 		return 0;
 	} else
-		return fail(r, "unknown stat %s", w[1]);
+		return rfail(r, "unknown stat %s", w[1]);
 	if (got != want)
-		return fail(r, "%s is %u, expected %u", w[1], got, want);
+		return rfail(r, "%s is %u, expected %u", w[1], got, want);
 	return 0;
 }
 
 static int cmd_check_cache(struct run *r, char **w, int n)
 {
 	if (n != 4)
-		return fail(r, "CHECK_CACHE name type present|absent");
+		return rfail(r, "CHECK_CACHE name type present|absent");
 	uint8_t name[DNS_NAME_MAX];
 	if (name_parse(r, w[1], name))
 		return -1;
@@ -546,16 +574,16 @@ static int cmd_check_cache(struct run *r, char **w, int n)
 	}
 	bool want = strcmp(w[3], "present") == 0;
 	if (present != want)
-		return fail(r, "%s %s is %s in the cache", w[1], w[2], present ? "present" : "absent");
+		return rfail(r, "%s %s is %s in the cache", w[1], w[2], present ? "present" : "absent");
 	return 0;
 }
 
 static int cmd_config(struct run *r, char **w, int n)
 {
 	if (n != 3)
-		return fail(r, "CONFIG key value");
+		return rfail(r, "CONFIG key value");
 	if (r->select)
-		return fail(r, "CONFIG after the first QUERY");
+		return rfail(r, "CONFIG after the first QUERY");
 	bool on = strcmp(w[2], "on") == 0;
 	unsigned v = (unsigned)strtoul(w[2], NULL, 10);
 	if (strcmp(w[1], "qname_min") == 0)
@@ -577,7 +605,7 @@ static int cmd_config(struct run *r, char **w, int n)
 	else if (strcmp(w[1], "tie_random") == 0)
 		r->sopts.tie_random = on;
 	else
-		return fail(r, "unknown CONFIG %s", w[1]);
+		return rfail(r, "unknown CONFIG %s", w[1]);
 	return 0;
 }
 
@@ -592,7 +620,7 @@ static int step(struct run *r, char *line, FILE *f)
 		return 0;
 	if (strcmp(w[0], "STEP") == 0) {
 		if (n < 3)
-			return fail(r, "STEP n what");
+			return rfail(r, "STEP n what");
 		w += 2;
 		n -= 2;
 	}
@@ -601,7 +629,7 @@ static int step(struct run *r, char *line, FILE *f)
 		uint8_t name[DNS_NAME_MAX];
 		struct rsv_addr a;
 		if (n != 3 || name_parse(r, w[1], name) || rsv_addr_parse(w[2], &a) != 0)
-			return fail(r, "HINT name addr");
+			return rfail(r, "HINT name addr");
 		rsv_hints_add(&r->hints, name, &a);
 		return 0;
 	}
@@ -622,7 +650,7 @@ static int step(struct run *r, char *line, FILE *f)
 	if (strcmp(c, "CHECK_TIME") == 0 && n == 2) {
 		uint64_t want = strtoull(w[1], NULL, 10);
 		if (r->now - r->qstart != want)
-			return fail(r, "clock at %llu ms, expected %llu",
+			return rfail(r, "clock at %llu ms, expected %llu",
 				(unsigned long long)(r->now - r->qstart), (unsigned long long)want);
 		return 0;
 	}
@@ -631,16 +659,18 @@ static int step(struct run *r, char *line, FILE *f)
 			return -1;
 		uint32_t want = (uint32_t)strtoul(w[1], NULL, 10);
 		if (r->qtimeout != want)
-			return fail(r, "timeout %u ms, expected %u", r->qtimeout, want);
+			return rfail(r, "timeout %u ms, expected %u", r->qtimeout, want);
 		return 0;
 	}
 	if (strcmp(c, "CHECK_ANSWER") == 0)
 		return cmd_check_answer(r, f);
+	if (strcmp(c, "CHECK_TRUNCATED") == 0 && n == 2)
+		return cmd_check_truncated(r, (size_t)strtoul(w[1], NULL, 10));
 	if (strcmp(c, "CHECK_STATS") == 0)
 		return cmd_check_stats(r, w, n);
 	if (strcmp(c, "CHECK_CACHE") == 0)
 		return cmd_check_cache(r, w, n);
-	return fail(r, "unknown command %s", c);
+	return rfail(r, "unknown command %s", c);
 }
 
 int replay_run_file(const char *path, char *err, size_t errlen)

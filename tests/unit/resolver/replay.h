@@ -25,6 +25,7 @@
  *   CHECK_ANSWER                       the request must be done, with this answer
  *     RCODE X / sections / records     (records compared without TTL, any order)
  *   END
+ *   CHECK_TRUNCATED cap                the answer written in cap bytes has TC set and fits
  *   CHECK_STATS key n                  upstream|timeouts|forged|case_drop|scrubbed|cache_hits
  *   CHECK_CACHE name type present|absent
  *
