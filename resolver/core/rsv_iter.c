@@ -132,6 +132,8 @@ void rsv_iter_opts_default(struct rsv_iter_opts *o)
 	o->edns_size = 1232;
 	o->qname_min = true;
 	o->use_0x20 = true;
+	o->ipv4 = true;
+	o->ipv6 = true;
 }
 
 static void tracef(struct rsv_req *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -605,7 +607,8 @@ static int st_send(struct rsv_req *req, struct frame *f, uint64_t now)
 		bool skip[MAX_SRV];
 		for (unsigned i = 0; i < cut->nsrv; i++) {
 			cand[i] = cut->srv[i].addr;
-			skip[i] = cut->srv[i].lame;
+			skip[i] = cut->srv[i].lame || (cand[i].family == 4 && !o->ipv4) ||
+				(cand[i].family == 6 && !o->ipv6);
 		}
 		idx = rsv_select_choose(req->ctx->select, cand, cut->nsrv, skip, &req->ctx->rng, now);
 		f->want_tcp = false;
@@ -676,6 +679,16 @@ static int take_answer(struct rsv_req *req, struct frame *f, ldns_pkt *p, uint64
 	uint8_t cur[DNS_NAME_MAX];
 	bool final = false;
 	cache_rrsets(req, an, aa ? RSV_RANK_AUTH_ANSWER : RSV_RANK_NONAUTH_ANSWER, now);
+	/* the scrubber left only the zone's own NS and its servers' addresses here:
+	 * the child-side NS set and addresses (RFC 2181 5.4.1 ranks), which is also
+	 * how priming (". NS", RFC 8109) fills the cache with the root servers */
+	ldns_rr_list *nsl = ldns_pkt_authority(p);
+	bool has_ns = false;
+	for (size_t i = 0; i < ldns_rr_list_rr_count(nsl); i++)
+		has_ns = has_ns || rrtype(ldns_rr_list_rr(nsl, i)) == DNS_T_NS;
+	if (aa && has_ns)
+		cache_rrsets(req, nsl, RSV_RANK_AUTH_AUTHORITY, now);
+	cache_rrsets(req, ldns_pkt_additional(p), RSV_RANK_ADDITIONAL, now);
 	dns_name_lower(cur, f->qname);
 	for (unsigned links = 0; links <= req->ctx->opts.max_cname + 1; links++) {
 		const uint8_t *next = NULL;
@@ -770,6 +783,13 @@ static void negative(struct rsv_req *req, struct frame *f, ldns_pkt *p, bool nx,
 		rec_add_rr(req, f->auth, &f->nauth, MAX_AUTH, soa);
 		uint8_t rd[2048];
 		int len = rr_rdata(soa, rd, sizeof(rd));
+		/* RFC 2308 3: the SOA of a negative answer carries min(TTL, MINIMUM) */
+		if (len >= 4 && f->nauth > 0) {
+			uint32_t min = (uint32_t)rd[len - 4] << 24 | (uint32_t)rd[len - 3] << 16 |
+				(uint32_t)rd[len - 2] << 8 | rd[len - 1];
+			if (min < f->auth[f->nauth - 1].ttl)
+				f->auth[f->nauth - 1].ttl = min;
+		}
 		if (req->ctx->cache && len > 0)
 			(void)rsv_cache_insert_negative(req->ctx->cache, f->qname, f->qtype,
 				DNS_CLASS_IN, nx, rr_owner(soa), ldns_rr_ttl(soa), rd, (uint16_t)len,

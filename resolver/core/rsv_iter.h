@@ -67,6 +67,8 @@ struct rsv_iter_opts {
 	uint16_t edns_size;        /* EDNS0 UDP payload advertised, default 1232 */
 	bool qname_min;            /* QNAME minimisation (RFC 9156, relaxed), default true */
 	bool use_0x20;             /* random case in upstream names, default true */
+	bool ipv4;                 /* ask servers over IPv4, default true */
+	bool ipv6;                 /* ask servers over IPv6, default true (off on hosts without it) */
 };
 
 /* Counters of one request (summed into metrics by the caller). */

@@ -600,6 +600,8 @@ static int cmd_config(struct run *r, char **w, int n)
 		r->iopts.max_cname = v;
 	else if (strcmp(w[1], "budget_ms") == 0)
 		r->iopts.budget_ms = v;
+	else if (strcmp(w[1], "ipv6") == 0)
+		r->iopts.ipv6 = on;
 	else if (strcmp(w[1], "explore") == 0)
 		r->sopts.explore_permille = v;
 	else if (strcmp(w[1], "tie_random") == 0)

@@ -7,7 +7,7 @@
  *   HINT name addr                     a root hint (repeatable; port via addr@port)
  *   CONFIG key value                   qname_min|use_0x20 on|off, max_upstream,
  *                                      max_ns_lookups, max_referrals, max_cname,
- *                                      budget_ms, explore (permille), tie_random on|off
+ *                                      budget_ms, explore (permille), tie_random|ipv6 on|off
  *   QUERY name type [noedns]           a client query; starts a request at the current time
  *   STEP n QUERY_EXPECT addr type name [tcp] [noedns] [nocase]
  *                                      the iterator must send this next (name compared

@@ -212,6 +212,7 @@ int main(void)
 		SCENARIO("limit_upstream"),
 		SCENARIO("limit_referrals"),
 		SCENARIO("truncated_answer"),
+		SCENARIO("priming"),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
