@@ -278,10 +278,9 @@ static void cache_rrsets(struct rsv_req *req, const ldns_rr_list *list, enum rsv
 		uint16_t rdl[SETMAX];
 		uint16_t count = 0;
 		uint32_t ttl = UINT32_MAX;
-		uint8_t *store = dns_arena_alloc(&req->arena, 4096);
+		/* the insert copies: scratch space on the stack is enough */
+		uint8_t store[4096];
 		size_t used = 0;
-		if (!store)
-			return;
 		for (size_t j = i; j < n; j++) {
 			const ldns_rr *rr = ldns_rr_list_rr(list, j);
 			if (done[j] || rrtype(rr) != rrtype(first) ||

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <ldns/ldns.h>
 
 #include "dns_name.h"
 #include "dns_pkt.h"
@@ -180,6 +181,130 @@ static void test_begin_rejects(void **state)
 	assert_string_equal(rsv_state_name(RSV_IT_RESPONSE), "RESPONSE");
 }
 
+static void push_rr(ldns_pkt *p, ldns_pkt_section sec, const char *text)
+{
+	ldns_rr *rr = NULL;
+	assert_int_equal(ldns_rr_new_frm_str(&rr, text, 3600, NULL, NULL), LDNS_STATUS_OK);
+	ldns_pkt_push_rr(p, sec, rr);
+}
+
+/*
+ * Robustness: replies that pass the ID, source and question checks but whose
+ * body is damaged (random bytes changed, counts wrong, cut short) never crash,
+ * leak or hang the iterator; each request still ends with an answer.
+ */
+static void test_consume_garbage(void **state)
+{
+	(void)state;
+	struct rsv_hints hints = { 0 };
+	struct rsv_addr root;
+	uint8_t ns[DNS_NAME_MAX], qname[DNS_NAME_MAX];
+	size_t nl;
+	assert_int_equal(rsv_addr_parse("198.51.100.1", &root), 0);
+	dns_name_from_str("a.root-servers.net.", NULL, ns, &nl);
+	rsv_hints_add(&hints, ns, &root);
+	dns_name_from_str("www.example.com.", NULL, qname, &nl);
+	struct rsv_cache_opts co;
+	rsv_cache_opts_default(&co);
+	co.shards = 1;
+	co.max_bytes = 1 << 20;
+	struct rsv_cache *cache;
+	assert_int_equal(rsv_cache_new(&tmm, &co, &cache), 0);
+	struct rsv_select_opts so;
+	rsv_select_opts_default(&so);
+	struct rsv_select *sel;
+	assert_int_equal(rsv_select_new(&tmm, &so, &sel), 0);
+	struct rsv_ctx ctx = { .mm = &tmm, .cache = cache, .select = sel, .hints = &hints };
+	struct dns_rng_seeded seed, mseed;
+	struct dns_rng mrng;
+	dns_rng_seeded_init(&ctx.rng, &seed, 5);
+	dns_rng_seeded_init(&mrng, &mseed, 6);
+	rsv_iter_opts_default(&ctx.opts);
+	uint64_t now = 0;
+	unsigned answered = 0, replies = 0;
+	for (int i = 0; i < 3000; i++) {
+		struct rsv_req *req;
+		/* from scratch each time: no answers or failures remembered */
+		rsv_cache_flush(cache);
+		assert_int_equal(rsv_req_begin_name(&req, &ctx, qname, DNS_T_A, now), 0);
+		const uint8_t *pkt;
+		size_t len;
+		struct rsv_addr dest;
+		enum rsv_transport tp;
+		uint32_t to;
+		enum rsv_state st = rsv_req_produce(req, &pkt, &len, &dest, &tp, &to, now);
+		for (int round = 0; st == RSV_PRODUCE && round < 60; round++) {
+			struct dns_query q;
+			assert_int_equal(dns_query_parse(pkt, len, &q, NULL), DNS_QUERY_OK);
+			ldns_pkt *p = ldns_pkt_new();
+			ldns_pkt_set_id(p, q.hdr.id);
+			ldns_pkt_set_qr(p, true);
+			ldns_pkt_set_aa(p, dns_rng_uniform(&mrng, 2));
+			ldns_rr *qrr = ldns_rr_new();
+			ldns_rr_set_owner(qrr, ldns_dname_new_frm_data((uint16_t)q.qname_len, q.qname));
+			ldns_rr_set_type(qrr, (ldns_rr_type)q.qtype);
+			ldns_rr_set_class(qrr, LDNS_RR_CLASS_IN);
+			ldns_rr_set_question(qrr, true);
+			ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, qrr);
+			switch (dns_rng_uniform(&mrng, 4)) {
+			case 0:
+				push_rr(p, LDNS_SECTION_AUTHORITY, "example.com. 60 IN NS ns1.example.com.");
+				push_rr(p, LDNS_SECTION_AUTHORITY, "example.com. 60 IN NS ns.other.net.");
+				push_rr(p, LDNS_SECTION_ADDITIONAL, "ns1.example.com. 60 IN A 192.0.2.53");
+				break;
+			case 1:
+				push_rr(p, LDNS_SECTION_ANSWER, "www.example.com. 60 IN CNAME w.example.com.");
+				push_rr(p, LDNS_SECTION_ANSWER, "w.example.com. 60 IN DNAME example.net.");
+				push_rr(p, LDNS_SECTION_ANSWER, "w.example.com. 60 IN A 192.0.2.1");
+				break;
+			case 2:
+				ldns_pkt_set_rcode(p, LDNS_RCODE_NXDOMAIN);
+				push_rr(p, LDNS_SECTION_AUTHORITY,
+					"example.com. 60 IN SOA a.example.com. b.example.com. 1 2 3 4 5");
+				break;
+			default:
+				push_rr(p, LDNS_SECTION_AUTHORITY, "com. 60 IN NS a.gtld.net.");
+				push_rr(p, LDNS_SECTION_ADDITIONAL, "a.gtld.net. 60 IN A 192.0.2.1");
+				break;
+			}
+			uint8_t *wire = NULL;
+			size_t wlen = 0;
+			assert_int_equal(ldns_pkt2wire(&wire, p, &wlen), LDNS_STATUS_OK);
+			ldns_pkt_free(p);
+			/* damage the body (and counts), never the ID */
+			unsigned flips = 1 + dns_rng_uniform(&mrng, 4);
+			for (unsigned k = 0; k < flips; k++) {
+				size_t at = 2 + dns_rng_uniform(&mrng, (uint32_t)(wlen - 2));
+				if (at >= 4 && at < q.question_end && dns_rng_uniform(&mrng, 4))
+					continue; /* mostly keep the question so the reply is looked at */
+				wire[at] = (uint8_t)dns_rng_u32(&mrng);
+			}
+			if (dns_rng_uniform(&mrng, 8) == 0)
+				wlen = 2 + dns_rng_uniform(&mrng, (uint32_t)(wlen - 2));
+			st = rsv_req_consume(req, wire, wlen, &dest, now);
+			free(wire);
+			replies++;
+			if (st == RSV_WAIT) {
+				now += to;
+				st = rsv_req_consume(req, NULL, 0, NULL, now);
+			}
+			assert_int_equal(st, RSV_PRODUCE);
+			st = rsv_req_produce(req, &pkt, &len, &dest, &tp, &to, now);
+		}
+		assert_int_equal(st, RSV_DONE);
+		uint8_t buf[4096];
+		size_t alen;
+		assert_int_equal(rsv_req_finish(req, buf, sizeof(buf), &alen), 0);
+		answered++;
+		rsv_req_free(req);
+		now += 1000;
+	}
+	assert_int_equal(answered, 3000);
+	assert_true(replies > 6000);
+	rsv_select_free(sel);
+	rsv_cache_free(cache);
+}
+
 /* One test named after its scenario file. */
 #define SCENARIO(n) { n, run_scenario, NULL, NULL, (void *)(n) }
 
@@ -189,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_runner_catches_differences),
 		cmocka_unit_test(test_ids_and_case_random),
 		cmocka_unit_test(test_begin_rejects),
+		cmocka_unit_test(test_consume_garbage),
 		SCENARIO("referral_walk"),
 		SCENARIO("glueless"),
 		SCENARIO("cname_zones"),
@@ -213,6 +339,7 @@ int main(void)
 		SCENARIO("limit_referrals"),
 		SCENARIO("truncated_answer"),
 		SCENARIO("priming"),
+		SCENARIO("limit_cname"),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
