@@ -340,6 +340,7 @@ int main(void)
 		SCENARIO("truncated_answer"),
 		SCENARIO("priming"),
 		SCENARIO("limit_cname"),
+		SCENARIO("holddown"),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
