@@ -668,6 +668,20 @@ static int step(struct run *r, char *line, FILE *f)
 		return cmd_check_answer(r, f);
 	if (strcmp(c, "CHECK_TRUNCATED") == 0 && n == 2)
 		return cmd_check_truncated(r, (size_t)strtoul(w[1], NULL, 10));
+	if (strcmp(c, "CHECK_TRACE") == 0) {
+		/* the rest of the line must appear in the iterator's trace (--trace) */
+		const char *want = strstr(line, "CHECK_TRACE") + strlen("CHECK_TRACE");
+		while (*want == ' ' || *want == '\t')
+			want++;
+		char text[512];
+		snprintf(text, sizeof(text), "%s", want);
+		size_t tl = strlen(text);
+		while (tl > 0 && isspace((unsigned char)text[tl - 1]))
+			text[--tl] = '\0';
+		if (!r->trace || !strstr(r->trace, text))
+			return rfail(r, "the trace lacks \"%s\"", text);
+		return 0;
+	}
 	if (strcmp(c, "CHECK_STATS") == 0)
 		return cmd_check_stats(r, w, n);
 	if (strcmp(c, "CHECK_CACHE") == 0)

@@ -28,6 +28,7 @@
  *   CHECK_TRUNCATED cap                the answer written in cap bytes has TC set and fits
  *   CHECK_STATS key n                  upstream|timeouts|forged|case_drop|scrubbed|cache_hits
  *   CHECK_CACHE name type present|absent
+ *   CHECK_TRACE text                   the iterator's trace (what --trace prints) has text
  *
  * The runner drives rsv_req_produce()/rsv_req_consume() and fails on the first
  * difference, with the file, the line and the iterator's trace.
