@@ -27,6 +27,7 @@ static inline uint16_t rrclass(const ldns_rr *rr) { return (uint16_t)ldns_rr_get
 #define MAX_RECS 64     /* answer-chain records kept per frame */
 #define MAX_AUTH 4      /* authority records kept (the SOA of a negative answer) */
 #define QBUF 512        /* an upstream query always fits */
+#define QMIN_MAX 10     /* minimised queries per name (RFC 9156 2.3 MAX_MINIMISE_COUNT) */
 
 /* A record kept for the answer, in the request's arena. */
 struct rec {
@@ -64,6 +65,7 @@ struct frame {
 	unsigned tries;                  /* queries sent for the current cut */
 	bool qmin_off;                   /* ask the full name (fallback, RFC 9156 relaxed) */
 	unsigned qmin_labels;            /* labels of the last minimised name asked */
+	unsigned qmin_queries;           /* minimised queries sent (RFC 9156 MAX_MINIMISE_COUNT) */
 	bool want_tcp;                   /* next query over TCP (the reply was truncated) */
 	bool retry_same;                 /* next query to the same server */
 	int rcode;                       /* result, -1 while unknown */
@@ -413,6 +415,7 @@ static int follow_cname(struct rsv_req *req, struct frame *f, const uint8_t *tar
 	tracef(req, "follow the chain to %s", nstr(target, b));
 	dns_name_lower(f->qname, target);
 	f->qmin_off = false;
+	f->qmin_queries = 0;
 	f->referrals = 0;
 	f->state = RSV_IT_INIT;
 	return 0;
@@ -630,7 +633,11 @@ static int st_send(struct rsv_req *req, struct frame *f, uint64_t now)
 	unsigned next = f->qmin_labels + 1;
 	if (next <= dns_name_labels(cut->zone))
 		next = dns_name_labels(cut->zone) + 1;
-	if (o->qname_min && !f->qmin_off && next < want && f->qtype != DNS_T_DS) {
+	/* RFC 9156 2.3: at most QMIN_MAX minimised queries per name, then the full
+	 * name, so a name of many labels cannot turn into as many queries */
+	if (o->qname_min && !f->qmin_off && next < want && f->qtype != DNS_T_DS &&
+	    f->qmin_queries < QMIN_MAX) {
+		f->qmin_queries++;
 		const uint8_t *m = dns_name_strip(f->qname, want - next);
 		memcpy(q->name, m, dns_name_len(m));
 		q->qtype = DNS_T_A;

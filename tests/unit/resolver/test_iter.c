@@ -322,6 +322,7 @@ int main(void)
 		SCENARIO("nxdomain"),
 		SCENARIO("nodata"),
 		SCENARIO("qmin_fallback"),
+		SCENARIO("qmin_ent"),
 		SCENARIO("backoff"),
 		SCENARIO("failover"),
 		SCENARIO("tc_tcp"),
