@@ -48,7 +48,7 @@ struct srv {
 struct cut {
 	uint8_t zone[DNS_NAME_MAX];
 	uint8_t ns[MAX_NS][DNS_NAME_MAX];
-	bool looked_up[MAX_NS];          /* address resolution tried for ns[i] */
+	uint8_t looked_up[MAX_NS];       /* ns[i]: bit 0 A looked up, bit 1 AAAA, bit 2 A gave no address */
 	unsigned nns;
 	struct srv srv[MAX_SRV];
 	unsigned nsrv;
@@ -339,6 +339,8 @@ static void cut_add_cached_addrs(struct rsv_req *req, struct cut *cut, const uin
 	static const uint16_t types[2] = { DNS_T_A, DNS_T_AAAA };
 	for (int t = 0; t < 2; t++) {
 		const struct rsv_rrset *rr;
+		if ((t == 0 && !req->ctx->opts.ipv4) || (t == 1 && !req->ctx->opts.ipv6))
+			continue;
 		if (rsv_cache_lookup(c, name, types[t], DNS_CLASS_IN, now, &rr, NULL) != 0)
 			continue;
 		if (rr->kind == RSV_RR_POSITIVE && rr->type == types[t]) {
@@ -532,42 +534,61 @@ static int st_find_addr(struct rsv_req *req, struct frame *f, uint64_t now)
 	const struct rsv_iter_opts *o = &req->ctx->opts;
 	char b[DNS_NAME_TEXT_MAX];
 	struct cut *cut = &f->cut;
-	for (unsigned i = 0; i < cut->nns; i++) {
-		if (cut->looked_up[i])
-			continue;
-		cut->looked_up[i] = true;
-		const uint8_t *ns = cut->ns[i];
-		/* a server named inside its own zone needs glue; without it, no way in */
-		if (dns_name_is_sub(ns, cut->zone) && cut->zone[0] != 0)
-			continue;
-		unsigned before = cut->nsrv;
-		cut_add_cached_addrs(req, cut, ns, upstream_port(req), now);
-		if (cut->nsrv > before) {
-			f->state = RSV_IT_SEND;
-			return 0;
-		}
-		if (cut->ns_lookups >= o->max_ns_lookups) {
-			tracef(req, "glueless NS lookups for %s exhausted (%u)", nstr(cut->zone, b),
-				o->max_ns_lookups);
-			break;
-		}
-		if (req->depth >= o->max_depth || req->depth >= MAX_FRAMES) {
-			tracef(req, "too deep to resolve %s", nstr(ns, b));
-			continue;
-		}
-		/* cycle: the same name already being resolved further down the stack */
-		bool cycle = false;
-		for (unsigned d = 0; d < req->depth; d++)
-			cycle = cycle || (req->frames[d].qtype == DNS_T_A &&
-					  dns_name_eq(req->frames[d].qname, ns));
-		if (cycle) {
-			tracef(req, "dependency cycle on %s", nstr(ns, b));
-			continue;
-		}
-		cut->ns_lookups++;
-		tracef(req, "glueless: resolve %s A", nstr(ns, b));
-		return frame_push(req, ns, DNS_T_A);
+	/* A lookups first (AAAA first on a host without IPv4), then the other family */
+	uint16_t types[2] = { DNS_T_A, DNS_T_AAAA };
+	bool on[2] = { o->ipv4, o->ipv6 };
+	if (!o->ipv4) {
+		types[0] = DNS_T_AAAA;
+		types[1] = DNS_T_A;
+		on[0] = o->ipv6;
+		on[1] = false;
 	}
+	for (unsigned pass = 0; pass < 2; pass++) {
+		if (!on[pass])
+			continue;
+		uint8_t bit = types[pass] == DNS_T_A ? 1 : 2;
+		for (unsigned i = 0; i < cut->nns; i++) {
+			if (cut->looked_up[i] & bit)
+				continue;
+			/* AAAA after A only for a name that exists without an A record */
+			if (pass == 1 && !(cut->looked_up[i] & 4))
+				continue;
+			cut->looked_up[i] |= bit;
+			const uint8_t *ns = cut->ns[i];
+			/* a server named inside its own zone needs glue; without it, no way in */
+			if (dns_name_is_sub(ns, cut->zone) && cut->zone[0] != 0)
+				continue;
+			unsigned before = cut->nsrv;
+			cut_add_cached_addrs(req, cut, ns, upstream_port(req), now);
+			if (cut->nsrv > before) {
+				f->state = RSV_IT_SEND;
+				return 0;
+			}
+			if (cut->ns_lookups >= o->max_ns_lookups) {
+				tracef(req, "glueless NS lookups for %s exhausted (%u)",
+					nstr(cut->zone, b), o->max_ns_lookups);
+				goto fail;
+			}
+			if (req->depth >= o->max_depth || req->depth >= MAX_FRAMES) {
+				tracef(req, "too deep to resolve %s", nstr(ns, b));
+				continue;
+			}
+			/* cycle: the same question already being resolved further down */
+			bool cycle = false;
+			for (unsigned d = 0; d < req->depth; d++)
+				cycle = cycle || (req->frames[d].qtype == types[pass] &&
+						  dns_name_eq(req->frames[d].qname, ns));
+			if (cycle) {
+				tracef(req, "dependency cycle on %s", nstr(ns, b));
+				continue;
+			}
+			cut->ns_lookups++;
+			tracef(req, "glueless: resolve %s %s", nstr(ns, b),
+				types[pass] == DNS_T_A ? "A" : "AAAA");
+			return frame_push(req, ns, types[pass]);
+		}
+	}
+fail:
 	tracef(req, "no usable server for %s: SERVFAIL", nstr(cut->zone, b));
 	frame_result(f, DNS_RC_SERVFAIL);
 	return 0;
@@ -1008,6 +1029,11 @@ static int st_frame_done(struct rsv_req *req, struct frame *f)
 			continue;
 		memcpy(a.ip, r->rdata, r->rdlen);
 		cut_add_addr(&parent->cut, &a);
+	}
+	if (f->qtype == DNS_T_A && f->rcode == DNS_RC_NOERROR && parent->cut.nsrv == before) {
+		for (unsigned i = 0; i < parent->cut.nns; i++)
+			if (dns_name_eq(parent->cut.ns[i], f->qname))
+				parent->cut.looked_up[i] |= 4;
 	}
 	req->depth--;
 	tracef(req, "%s resolved: %u addresses", nstr(f->qname, b), parent->cut.nsrv - before);

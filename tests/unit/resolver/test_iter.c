@@ -317,6 +317,7 @@ int main(void)
 		cmocka_unit_test(test_consume_garbage),
 		SCENARIO("referral_walk"),
 		SCENARIO("glueless"),
+		SCENARIO("glueless_v6"),
 		SCENARIO("cname_zones"),
 		SCENARIO("dname"),
 		SCENARIO("nxdomain"),
