@@ -5,8 +5,9 @@
  *
  * The IANA set (https://www.internic.net/domain/named.root) is built in; a
  * hints file in the same zone-file form (". NS name" and "name A/AAAA addr"
- * lines) replaces it. An address may carry a port for test networks: a
- * "; port N" comment is not needed, use rsv_hints_add() directly.
+ * lines) replaces it. Parsed addresses get the port the caller passes (53,
+ * or another on a test network); rsv_hints_add() takes any address and port.
+ * The iterator asks every upstream server on the port of the first hint.
  */
 #ifndef CAIRN_RSV_HINTS_H
 #define CAIRN_RSV_HINTS_H

@@ -110,12 +110,14 @@ enum rsv_iter_state {
 
 struct rsv_req;
 
+/* Fill o with the defaults documented on each member. */
 void rsv_iter_opts_default(struct rsv_iter_opts *o);
 
 /*
  * Start resolving the client query[0..len) (wire). DNS_E_FORMAT etc. if it is not
  * a QUERY with one question (the caller answers FORMERR itself); -ENOMEM.
- * client may be NULL. *out is freed with rsv_req_free().
+ * client may be NULL (kept in the signature for logs and policy; unused yet).
+ * A class other than IN is answered REFUSED without resolution. *out is freed with rsv_req_free().
  */
 int rsv_req_begin(struct rsv_req **out, struct rsv_ctx *ctx, const uint8_t *query,
 	size_t len, const struct rsv_addr *client, uint64_t now);

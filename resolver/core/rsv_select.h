@@ -74,10 +74,12 @@ struct rsv_srv_info {
 
 struct rsv_select;
 
+/* Fill o with the defaults (400 ms, 50 ms..10 s, hold after 3 for 15 s, 3% exploration). */
 void rsv_select_opts_default(struct rsv_select_opts *o);
 /* Create a table; -ENOMEM, -EINVAL (slots 0). */
 int rsv_select_new(const struct dns_mm *mm, const struct rsv_select_opts *opts,
 	struct rsv_select **out);
+/* Free the table (s may be NULL). */
 void rsv_select_free(struct rsv_select *s);
 /* The settings in use. */
 const struct rsv_select_opts *rsv_select_opts(const struct rsv_select *s);
