@@ -24,6 +24,7 @@
 #include "rsv_hints.h"
 #include "rsv_iter.h"
 #include "rsv_select.h"
+#include "test_mm.h"
 
 struct run {
 	const char *path;
@@ -83,20 +84,7 @@ static void trace_cb(void *arg, const char *line)
 	r->trace[r->trace_len] = '\0';
 }
 
-/* The core allocates through cmocka's checked allocator: a leak fails the test. */
-static void *mm_test_alloc(void *ctx, size_t size)
-{
-	(void)ctx;
-	return test_malloc(size);
-}
-
-static void mm_test_free(void *ctx, void *p)
-{
-	(void)ctx;
-	test_free(p);
-}
-
-static const struct dns_mm test_mm = { mm_test_alloc, mm_test_free, NULL };
+/* The core allocates through cmocka's checked allocator (test_mm.h): a leak fails the test. */
 
 /* Split s into at most max words. */
 static int words(char *s, char **w, int max)
@@ -124,11 +112,11 @@ static int setup(struct run *r)
 	rsv_cache_opts_default(&co);
 	co.shards = 1;
 	co.max_bytes = 1 << 20;
-	if (rsv_cache_new(&test_mm, &co, &r->cache) != 0)
+	if (rsv_cache_new(&tmm, &co, &r->cache) != 0)
 		return rfail(r, "cache");
-	if (rsv_select_new(&test_mm, &r->sopts, &r->select) != 0)
+	if (rsv_select_new(&tmm, &r->sopts, &r->select) != 0)
 		return rfail(r, "select");
-	r->ctx.mm = &test_mm;
+	r->ctx.mm = &tmm;
 	r->ctx.cache = r->cache;
 	r->ctx.select = r->select;
 	r->ctx.hints = &r->hints;

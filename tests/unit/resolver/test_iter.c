@@ -19,6 +19,7 @@
 #include "dns_writer.h"
 #include "replay.h"
 #include "rsv_iter.h"
+#include "test_mm.h"
 
 #ifndef REPLAY_DIR
 #error "REPLAY_DIR must name tests/fixtures/replay"
@@ -95,9 +96,6 @@ static void test_runner_catches_differences(void **state)
 	assert_int_equal(run_text(HEAD "STEP 2 REPLY\n this is no record\nEND\n", err, sizeof(err)), -1);
 }
 
-static void *t_alloc(void *ctx, size_t n) { (void)ctx; return test_malloc(n); }
-static void t_free(void *ctx, void *p) { (void)ctx; test_free(p); }
-static const struct dns_mm tmm = { t_alloc, t_free, NULL };
 
 /*
  * Every upstream query gets a fresh random ID and random case (0x20) from the

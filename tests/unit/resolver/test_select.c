@@ -19,10 +19,8 @@
 #include "dns_name.h"
 #include "rsv_hints.h"
 #include "rsv_select.h"
+#include "test_mm.h"
 
-static void *t_alloc(void *ctx, size_t n) { (void)ctx; return test_malloc(n); }
-static void t_free(void *ctx, void *p) { (void)ctx; test_free(p); }
-static const struct dns_mm tmm = { t_alloc, t_free, NULL };
 
 static struct rsv_addr addr(const char *s)
 {
