@@ -147,6 +147,7 @@ static void udp_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
 		return;
 	if (nread < 0) {
 		/* ECONNREFUSED: nothing listens there (ICMP port unreachable) */
+		count(x->job, RSVD_C_SEND_ERR);
 		exch_fail(x);
 		return;
 	}

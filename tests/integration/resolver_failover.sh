@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# resolver_failover.sh -- cairn-resolver against dead and awkward servers:
+#   - a zone with three name servers, one where nothing listens (the kernel
+#     refuses at once), one that swallows queries (a socket nobody reads), one
+#     that answers: names under it resolve;
+#   - a zone whose only server swallows queries: the client gets SERVFAIL within
+#     the iterator's budget (never a hang) and the timeouts are counted;
+#   - a zone whose only server is closed: SERVFAIL quickly;
+#   - an answer over 1232 bytes: the upstream reply is truncated, the resolver
+#     retries over TCP, a UDP client gets TC and its TCP retry the whole answer;
+#   - identical queries sent at once are all answered.
+# Every server on port 5300 (the port of the root hint, --upstream-port).
+set -u
+. "$(dirname "$0")/lib/common.sh"
+
+need_cmd dig curl python3
+need_bin cairn-auth
+need_bin cairn-resolver
+
+PORT=5300
+ROOT=127.57.10.1
+TLD=127.57.11.1
+CLOSED=127.57.13.1
+BLACKHOLE=127.57.13.2
+RSV=127.57.19.1
+METRICS_PORT=9357
+
+for a in $ROOT $TLD $CLOSED $BLACKHOLE $RSV; do wait_port_free $a $PORT; done
+wait_port_free $RSV $METRICS_PORT
+
+tmp=$(make_tmpdir)
+
+cat >"$tmp/root.zone" <<EOF
+\$ORIGIN .
+\$TTL 3600
+.                    SOA a.root-servers.test. hostmaster.test. 1 3600 600 86400 300
+.                    NS  a.root-servers.test.
+test.                NS  ns1.test.
+ns1.test.            A   $TLD
+a.root-servers.test. A   $ROOT
+EOF
+
+big=""
+for i in $(seq 1 12); do big="$big \"$(printf 'chunk%02d-%0120d' "$i" 0)\""; done
+cat >"$tmp/test.zone" <<EOF
+\$ORIGIN test.
+\$TTL 3600
+@               SOA ns1.test. hostmaster.test. 1 3600 600 86400 300
+@               NS  ns1
+ns1             A   $TLD
+a.root-servers  A   $ROOT
+big             TXT $big
+dead            NS  ns1.dead
+dead            NS  ns2.dead
+dead            NS  ns3.dead
+ns1.dead        A   $CLOSED
+ns2.dead        A   $BLACKHOLE
+ns3.dead        A   $TLD
+black           NS  ns.black
+ns.black        A   $BLACKHOLE
+closed          NS  ns.closed
+ns.closed       A   $CLOSED
+EOF
+
+cat >"$tmp/dead.zone" <<EOF
+\$ORIGIN dead.test.
+\$TTL 3600
+@        SOA ns3.dead.test. hostmaster.test. 1 3600 600 86400 300
+@        NS  ns1
+@        NS  ns2
+@        NS  ns3
+ns1      A   $CLOSED
+ns2      A   $BLACKHOLE
+ns3      A   $TLD
+EOF
+for i in $(seq 1 8); do printf 'h%d A 192.0.2.%d\n' "$i" "$i" >>"$tmp/dead.zone"; done
+
+cat >"$tmp/root.hints" <<EOF
+.                     3600000  NS  A.ROOT-SERVERS.TEST.
+A.ROOT-SERVERS.TEST.  3600000  A   $ROOT
+EOF
+
+start_bg "$tmp/root.log" "$CAIRN_AUTH" --listen $ROOT@$PORT --zone .="$tmp/root.zone"
+pid_root=$LAST_BG_PID
+start_bg "$tmp/test.log" "$CAIRN_AUTH" --listen $TLD@$PORT --zone test.="$tmp/test.zone" \
+	--zone dead.test.="$tmp/dead.zone"
+pid_tld=$LAST_BG_PID
+# The blackhole: a bound UDP and TCP socket that nobody ever reads or accepts.
+start_bg "$tmp/blackhole.log" python3 -c '
+import socket, sys, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind((sys.argv[1], int(sys.argv[2])))
+print("blackhole ready", flush=True)
+time.sleep(600)
+' $BLACKHOLE $PORT
+pid_bh=$LAST_BG_PID
+wait_udp $ROOT $PORT .
+wait_udp $TLD $PORT test.
+wait_log $pid_bh 'blackhole ready'
+
+start_bg "$tmp/resolver.log" "$CAIRN_RESOLVER" --listen $RSV@$PORT --root-hints "$tmp/root.hints" \
+	--upstream-port $PORT --no-ipv6 --metrics $RSV@$METRICS_PORT
+pid_rsv=$LAST_BG_PID
+wait_log $pid_rsv 'ready'
+
+q() {
+	local name=$1 type=$2
+	shift 2
+	dig @$RSV -p $PORT +tries=1 +time=15 +nocookie "$@" "$name" "$type" 2>&1
+}
+status_of() { sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$1" | head -n1; }
+metric() {
+	curl -s --max-time 5 "http://$RSV:$METRICS_PORT/metrics" |
+		awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }'
+}
+
+# Names under the zone with dead servers resolve, whichever server is tried first.
+for i in 1 2 3 4; do
+	out=$(q h$i.dead.test A +noall +comments +answer)
+	[ "$(status_of "$out")" = NOERROR ] && grep -Eq "A[[:space:]]+192\.0\.2\.$i\$" <<<"$out" ||
+		{ printf '%s\n' "$out" >&2; bg_log_tail $pid_rsv; fail "h$i.dead.test A not resolved"; }
+done
+say "names under a zone with a closed and a silent server resolve"
+
+# Only a silent server: SERVFAIL within the budget, timeouts counted. Three
+# clients ask at once: they are joined into one resolution and all answered.
+t0=$SECONDS
+pids=()
+for i in 1 2 3; do
+	q www.black.test A +noall +comments >"$tmp/black.$i" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+for i in 1 2 3; do
+	[ "$(status_of "$(cat "$tmp/black.$i")")" = SERVFAIL ] ||
+		{ cat "$tmp/black.$i" >&2; fail "www.black.test client $i: not SERVFAIL"; }
+done
+((SECONDS - t0 <= 14)) || fail "www.black.test took $((SECONDS - t0)) s"
+timeouts=$(metric cairn_resolver_upstream_timeouts_total)
+((timeouts >= 2)) || fail "upstream timeouts counted: $timeouts"
+joined=$(metric cairn_resolver_joined_total)
+((joined >= 2)) || fail "identical queries in flight not joined (joined_total $joined)"
+say "silent server: SERVFAIL after $((SECONDS - t0)) s to 3 joined clients, $timeouts timeouts counted"
+
+# Only a closed port: SERVFAIL without waiting for timeouts.
+t0=$SECONDS
+out=$(q www.closed.test A +noall +comments)
+[ "$(status_of "$out")" = SERVFAIL ] || { printf '%s\n' "$out" >&2; fail "www.closed.test: not SERVFAIL"; }
+((SECONDS - t0 <= 3)) || fail "www.closed.test took $((SECONDS - t0)) s"
+refused=$(metric cairn_resolver_upstream_send_errors_total)
+((refused >= 1)) || fail "refused upstream queries counted: $refused"
+say "closed port: SERVFAIL after $((SECONDS - t0)) s"
+
+# Over 1232 bytes: truncated upstream, retried over TCP; the UDP client gets TC.
+out=$(q big.test TXT +ignore +noall +comments)
+grep -q 'flags:.* tc' <<<"$out" || { printf '%s\n' "$out" >&2; fail "big.test over UDP: no TC"; }
+out=$(q big.test TXT +tcp +noall +comments +answer)
+[ "$(status_of "$out")" = NOERROR ] && [ "$(grep -o 'chunk[0-9]*' <<<"$out" | sort -u | wc -l)" = 12 ] ||
+	{ printf '%s\n' "$out" >&2; fail "big.test over TCP: incomplete"; }
+tcpq=$(metric 'cairn_resolver_upstream_queries_total{transport="tcp"}')
+((tcpq >= 1)) || fail "no upstream TCP query counted"
+say "large answer: upstream TCP after TC, TC to the UDP client, whole answer over TCP"
+
+# Identical questions at once: every client answered (joined into one resolution).
+pids=()
+for i in 1 2 3 4 5; do
+	q h5.dead.test A +noall +answer >"$tmp/join.$i" &
+	pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+for i in 1 2 3 4 5; do
+	grep -q '192\.0\.2\.5$' "$tmp/join.$i" || { cat "$tmp/join.$i" >&2; fail "concurrent client $i unanswered"; }
+done
+say "concurrent identical queries answered (joined: $(metric cairn_resolver_joined_total))"
+
+check_alive $pid_root $pid_tld $pid_rsv
+stop_bg $pid_rsv || fail "cairn-resolver exited with status $? on SIGTERM"
+grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error' "$tmp/resolver.log" &&
+	{ cat "$tmp/resolver.log" >&2; fail "sanitizer report in the resolver log"; }
+say "PASS"
