@@ -142,6 +142,24 @@ static void job_unlink(struct rsvd_worker *w, struct rsvd_job *job)
 
 /* ---- a job is over: answer its clients ---- */
 
+/*
+ * The answer cut to its header and question with TC set (RFC 1035 4.2.1, RFC
+ * 2181 9), plus an OPT record when the client sent one (RFC 6891 7: a requester
+ * that sent OPT gets one back). out needs qend + 11 bytes.
+ */
+static size_t truncated_write(uint8_t *out, const uint8_t *answer, size_t qend, bool has_opt)
+{
+	static const uint8_t opt[11] = {0, 0, 41, 1232 >> 8, 1232 & 0xff, 0, 0, 0, 0, 0, 0};
+	memcpy(out, answer, qend);
+	out[2] |= DNS_FLAG_TC >> 8;
+	memset(out + 6, 0, 6);
+	if (!has_opt)
+		return qend;
+	memcpy(out + qend, opt, sizeof(opt));
+	out[11] = 1;
+	return qend + sizeof(opt);
+}
+
 static void job_done(struct rsvd_job *job)
 {
 	struct rsvd_worker *w = job->w;
@@ -182,10 +200,8 @@ static void job_done(struct rsvd_job *job)
 			memcpy(w->abuf + 12, c->qname, c->qlen);
 			if (c->udp_max && len > c->udp_max) {
 				/* too big for the client's UDP limit: header and question with TC */
-				memcpy(small, w->abuf, qend);
-				small[2] |= DNS_FLAG_TC >> 8;
-				memset(small + 6, 0, 6);
-				answer_send(w, c->lreq, small, qend, c->hstart);
+				size_t tl = truncated_write(small, w->abuf, qend, c->has_opt);
+				answer_send(w, c->lreq, small, tl, c->hstart);
 			} else {
 				answer_send(w, c->lreq, w->abuf, len, c->hstart);
 			}

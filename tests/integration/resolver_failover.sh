@@ -173,8 +173,19 @@ for i in 1 2 3 4 5; do
 done
 say "concurrent identical queries answered (joined: $(metric cairn_resolver_joined_total))"
 
+# SIGTERM while a resolution waits on the silent server: a clean exit (the
+# sanitizers would report a leak or a use after free in the log).
+jobs0=$(metric cairn_resolver_resolutions_total)
+q www2.black.test A +noall +comments >"$tmp/inflight" &
+qpid=$!
+deadline=$((SECONDS + 10))
+while (($(metric cairn_resolver_resolutions_total) == jobs0)); do
+	((SECONDS < deadline)) || fail "the in-flight resolution never started"
+	sleep 0.05
+done
 check_alive $pid_root $pid_tld $pid_rsv
 stop_bg $pid_rsv || fail "cairn-resolver exited with status $? on SIGTERM"
+wait $qpid
 grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error' "$tmp/resolver.log" &&
 	{ cat "$tmp/resolver.log" >&2; fail "sanitizer report in the resolver log"; }
 say "PASS"
