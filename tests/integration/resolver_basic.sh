@@ -9,7 +9,7 @@
 #   .          on 127.57.0.1  (root, delegates test.)
 #   test.      on 127.57.1.1  (delegates leaf.test., has a CNAME into it)
 #   leaf.test. on 127.57.2.1  (A, AAAA, MX, TXT)
-# The resolver listens on 127.57.9.1@5300; 127.57.9.99 is denied.
+# The resolver listens on 127.57.9.1@5300; 127.57.9.96/28 is denied except 127.57.9.98.
 set -u
 . "$(dirname "$0")/lib/common.sh"
 
@@ -22,7 +22,8 @@ ROOT=127.57.0.1
 TLD=127.57.1.1
 LEAF=127.57.2.1
 RSV=127.57.9.1
-DENIED=127.57.9.99
+DENIED=127.57.9.99   # in --deny 127.57.9.96/28
+EXCEPT=127.57.9.98   # also in --allow 127.57.9.98/32: the longer prefix wins
 METRICS_PORT=9357
 
 for a in $ROOT $TLD $LEAF $RSV; do wait_port_free $a $PORT; done
@@ -91,7 +92,7 @@ done
 say "--trace shows the referral walk"
 
 start_bg "$tmp/resolver.log" "$CAIRN_RESOLVER" --listen $RSV@$PORT --root-hints "$tmp/root.hints" \
-	--upstream-port $PORT --no-ipv6 --deny $DENIED/32 --metrics $RSV@$METRICS_PORT --threads 2
+	--upstream-port $PORT --no-ipv6 --deny 127.57.9.96/28 --allow $EXCEPT/32 --metrics $RSV@$METRICS_PORT --threads 2
 pid_rsv=$LAST_BG_PID
 wait_log $pid_rsv 'ready'
 wait_udp $RSV $PORT leaf.test. SOA
@@ -157,11 +158,13 @@ say "repeats answered from the cache ($hits0 -> $hits1 hits, no upstream query)"
 # A client outside the access list gets REFUSED.
 out=$(q www.leaf.test A -b $DENIED +noall +comments)
 [ "$(status_of "$out")" = REFUSED ] || { printf '%s\n' "$out" >&2; fail "denied client not REFUSED"; }
+out=$(q www.leaf.test A -b $EXCEPT +noall +comments)
+[ "$(status_of "$out")" = NOERROR ] || { printf '%s\n' "$out" >&2; fail "client allowed by a longer prefix not served"; }
 out=$(q www.leaf.test A +tcp +noall +comments +answer)
 [ "$(status_of "$out")" = NOERROR ] || { printf '%s\n' "$out" >&2; fail "TCP query failed"; }
 refused=$(metric cairn_resolver_refused_acl_total)
 ((refused >= 1)) || fail "refused_acl_total is $refused"
-say "access list: $DENIED refused, TCP served"
+say "access list: $DENIED refused, $EXCEPT served (longest prefix), TCP served"
 
 check_alive $pid_root $pid_tld $pid_leaf $pid_rsv
 stop_bg $pid_rsv || fail "cairn-resolver exited with status $? on SIGTERM"
