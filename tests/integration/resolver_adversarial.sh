@@ -1,0 +1,202 @@
+#!/usr/bin/env bash
+# resolver_adversarial.sh -- cairn-resolver against a scripted malicious
+# authoritative server for evil.test. (a small Python UDP server below):
+#   (1) for slow.evil.test it first sends forged replies to the resolver's
+#       port -- a wrong ID, the right ID with the question in another case
+#       (0x20), and the right ID and question from another source port -- and
+#       only then the true answer: only the true answer is used and cached, the
+#       dropped replies are counted;
+#   (2) for www.evil.test it adds an out-of-bailiwick address record for
+#       victim.test. and a promiscuous NS set for test.: neither is cached or used;
+#   (3) under sub.evil.test it refers to 100 glueless name servers: the
+#       resolution ends after a bounded number of upstream queries.
+# Every server on port 5300 (--upstream-port).
+set -u
+. "$(dirname "$0")/lib/common.sh"
+
+need_cmd dig curl python3
+need_bin cairn-auth
+need_bin cairn-resolver
+
+PORT=5300
+ROOT=127.57.20.1
+TLD=127.57.21.1
+EVIL=127.57.22.1
+RSV=127.57.29.1
+METRICS_PORT=9358
+
+for a in $ROOT $TLD $EVIL $RSV; do wait_port_free $a $PORT; done
+wait_port_free $EVIL $((PORT + 1))
+wait_port_free $RSV $METRICS_PORT
+
+tmp=$(make_tmpdir)
+
+cat >"$tmp/root.zone" <<EOF
+\$ORIGIN .
+\$TTL 3600
+.                    SOA a.root-servers.test. hostmaster.test. 1 3600 600 86400 300
+.                    NS  a.root-servers.test.
+test.                NS  ns1.test.
+ns1.test.            A   $TLD
+a.root-servers.test. A   $ROOT
+EOF
+
+cat >"$tmp/test.zone" <<EOF
+\$ORIGIN test.
+\$TTL 3600
+@               SOA ns1.test. hostmaster.test. 1 3600 600 86400 300
+@               NS  ns1
+ns1             A   $TLD
+a.root-servers  A   $ROOT
+victim          A   192.0.2.99
+evil            NS  ns.evil
+ns.evil         A   $EVIL
+EOF
+
+cat >"$tmp/root.hints" <<EOF
+.                     3600000  NS  A.ROOT-SERVERS.TEST.
+A.ROOT-SERVERS.TEST.  3600000  A   $ROOT
+EOF
+
+cat >"$tmp/evil.py" <<'EOF'
+# A malicious authoritative server for evil.test. (see resolver_adversarial.sh).
+import socket, struct, sys, time
+
+addr, port = sys.argv[1], int(sys.argv[2])
+sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sock.bind((addr, port))
+other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+other.bind((addr, port + 1))  # a second source port: the right reply from the wrong port
+
+def wire(name):
+    out = b""
+    for label in name.strip(".").split("."):
+        if label:
+            out += bytes([len(label)]) + label.encode()
+    return out + b"\0"
+
+def rr(name, rtype, rdata, ttl=300):
+    return wire(name) + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
+
+def a(ip):
+    return socket.inet_aton(ip)
+
+SOA = wire("ns.evil.test") + wire("hostmaster.evil.test") + struct.pack("!IIIII", 1, 3600, 600, 86400, 300)
+
+def reply(qid, flags, question, an=(), ns=(), ar=()):
+    hdr = struct.pack("!HHHHHH", qid, flags, 1, len(an), len(ns), len(ar))
+    return hdr + question + b"".join(an) + b"".join(ns) + b"".join(ar)
+
+print("evil ready", flush=True)
+while True:
+    data, peer = sock.recvfrom(4096)
+    if len(data) < 17:
+        continue
+    qid = struct.unpack("!H", data[:2])[0]
+    off, labels = 12, []
+    while off < len(data) and data[off] != 0:
+        labels.append(data[off + 1:off + 1 + data[off]].decode("ascii", "replace"))
+        off += 1 + data[off]
+    question = data[12:off + 5]
+    qtype = struct.unpack("!H", data[off + 1:off + 3])[0]
+    name = ".".join(labels).lower()
+    AA, REF, NX = 0x8400, 0x8000, 0x8403
+    if name == "slow.evil.test":
+        forged = [rr(name, 1, a("6.6.6.6"))]
+        # (1) wrong ID
+        sock.sendto(reply(qid ^ 0x5555, AA, question, forged), peer)
+        # (1) right ID, the question in another case (0x20)
+        swapped = question[:-4].swapcase() + question[-4:]
+        sock.sendto(reply(qid, AA, swapped, forged), peer)
+        # (1) right ID and question from another port (the connected socket drops it)
+        other.sendto(reply(qid, AA, question, forged), peer)
+        time.sleep(0.15)
+        sock.sendto(reply(qid, AA, question, [rr(name, 1, a("192.0.2.77"))]), peer)
+    elif name == "www.evil.test":
+        # (2) out-of-bailiwick address and a promiscuous NS set for the parent
+        sock.sendto(reply(qid, AA, question, [rr(name, 1, a("192.0.2.66"))],
+                          [rr("test", 2, wire("ns.evil.test"))],
+                          [rr("victim.test", 1, a("6.6.6.6")), rr("ns1.test", 1, a("6.6.6.6"))]), peer)
+    elif name == "sub.evil.test" or name.endswith(".sub.evil.test"):
+        # (3) a referral to 100 glueless name servers
+        nsset = [rr("sub.evil.test", 2, wire("ns%d.nowhere%d.test" % (i, i))) for i in range(100)]
+        sock.sendto(reply(qid, REF, question, (), nsset), peer)
+    elif name == "evil.test" and qtype == 2:
+        sock.sendto(reply(qid, AA, question, [rr(name, 2, wire("ns.evil.test"))]), peer)
+    elif name == "evil.test" or name == "ns.evil.test":
+        ans = [rr(name, 1, a(addr))] if name == "ns.evil.test" and qtype == 1 else []
+        sock.sendto(reply(qid, AA, question, ans, [] if ans else [rr("evil.test", 6, SOA)]), peer)
+    else:
+        sock.sendto(reply(qid, NX, question, (), [rr("evil.test", 6, SOA)]), peer)
+EOF
+
+start_bg "$tmp/root.log" "$CAIRN_AUTH" --listen $ROOT@$PORT --zone .="$tmp/root.zone"
+pid_root=$LAST_BG_PID
+start_bg "$tmp/test.log" "$CAIRN_AUTH" --listen $TLD@$PORT --zone test.="$tmp/test.zone"
+pid_tld=$LAST_BG_PID
+start_bg "$tmp/evil.log" python3 "$tmp/evil.py" $EVIL $PORT
+pid_evil=$LAST_BG_PID
+wait_udp $ROOT $PORT .
+wait_udp $TLD $PORT test.
+wait_log $pid_evil 'evil ready'
+
+start_bg "$tmp/resolver.log" "$CAIRN_RESOLVER" --listen $RSV@$PORT --root-hints "$tmp/root.hints" \
+	--upstream-port $PORT --no-ipv6 --metrics $RSV@$METRICS_PORT
+pid_rsv=$LAST_BG_PID
+wait_log $pid_rsv 'ready'
+
+q() {
+	local name=$1 type=$2
+	shift 2
+	dig @$RSV -p $PORT +tries=1 +time=15 +nocookie "$@" "$name" "$type" 2>&1
+}
+status_of() { sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$1" | head -n1; }
+metric() {
+	curl -s --max-time 5 "http://$RSV:$METRICS_PORT/metrics" |
+		awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }'
+}
+
+# (1) forged replies before the true one
+out=$(q slow.evil.test A +noall +comments +answer)
+[ "$(status_of "$out")" = NOERROR ] && grep -Eq 'A[[:space:]]+192\.0\.2\.77$' <<<"$out" &&
+	! grep -q '6\.6\.6\.6' <<<"$out" || { printf '%s\n' "$out" >&2; fail "slow.evil.test: forged reply used"; }
+forged=$(metric 'cairn_resolver_replies_dropped_total{reason="forged"}')
+case0x20=$(metric 'cairn_resolver_replies_dropped_total{reason="case"}')
+((forged >= 1)) || fail "wrong-ID reply not counted as forged ($forged)"
+((case0x20 >= 1)) || fail "wrong-case reply not counted ($case0x20)"
+out=$(q slow.evil.test A +noall +answer)
+grep -Eq '192\.0\.2\.77$' <<<"$out" && ! grep -q '6\.6\.6\.6' <<<"$out" ||
+	{ printf '%s\n' "$out" >&2; fail "slow.evil.test: the cache holds a forged answer"; }
+say "(1) forged replies dropped ($forged wrong ID, $case0x20 wrong case), only the true answer cached"
+
+# (2) out-of-bailiwick data and a promiscuous NS set
+out=$(q www.evil.test A +noall +comments +answer)
+grep -Eq 'A[[:space:]]+192\.0\.2\.66$' <<<"$out" || { printf '%s\n' "$out" >&2; fail "www.evil.test not answered"; }
+out=$(q victim.test A +noall +comments +answer)
+grep -Eq 'A[[:space:]]+192\.0\.2\.99$' <<<"$out" && ! grep -q '6\.6\.6\.6' <<<"$out" ||
+	{ printf '%s\n' "$out" >&2; fail "victim.test poisoned by out-of-bailiwick data"; }
+out=$(q ns1.test A +noall +comments +answer)
+grep -Eq "A[[:space:]]+${TLD//./\\.}\$" <<<"$out" && ! grep -q '6\.6\.6\.6' <<<"$out" ||
+	{ printf '%s\n' "$out" >&2; fail "ns1.test poisoned by out-of-bailiwick data"; }
+out=$(q test NS +noall +comments +answer)
+grep -q 'ns1\.test\.$' <<<"$out" && ! grep -q 'ns\.evil\.test' <<<"$out" ||
+	{ printf '%s\n' "$out" >&2; fail "test. NS taken from evil.test's promiscuous NS set"; }
+scrubbed=$(metric cairn_resolver_scrubbed_records_total)
+((scrubbed >= 1)) || fail "no scrubbed record counted"
+say "(2) out-of-bailiwick records and the promiscuous NS set not used ($scrubbed scrubbed)"
+
+# (3) 100 glueless name servers: bounded work
+up0=$(metric 'cairn_resolver_upstream_queries_total{transport="udp"}')
+t0=$SECONDS
+out=$(q x.sub.evil.test A +noall +comments)
+[ -n "$(status_of "$out")" ] || { printf '%s\n' "$out" >&2; fail "x.sub.evil.test: no answer"; }
+up1=$(metric 'cairn_resolver_upstream_queries_total{transport="udp"}')
+((up1 - up0 <= 45)) || fail "100 glueless NS caused $((up1 - up0)) upstream queries"
+((SECONDS - t0 <= 14)) || fail "x.sub.evil.test took $((SECONDS - t0)) s"
+say "(3) referral to 100 glueless NS: $((up1 - up0)) upstream queries, $(status_of "$out")"
+
+check_alive $pid_root $pid_tld $pid_evil $pid_rsv
+stop_bg $pid_rsv || fail "cairn-resolver exited with status $? on SIGTERM"
+grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error' "$tmp/resolver.log" &&
+	{ cat "$tmp/resolver.log" >&2; fail "sanitizer report in the resolver log"; }
+say "PASS"
