@@ -170,7 +170,11 @@ struct rsvd_job {
 	uint16_t qtype, qclass;         /* the question */
 };
 
-/* Start driving req (taken over) on worker w; done_cb is called when it ends. */
+/*
+ * Start driving req (taken over) on worker w; done_cb is called once when it
+ * ends -- possibly before this returns, when the iterator needs no upstream
+ * query (answer from the cache, REFUSED class). Always returns 0.
+ */
 int rsvd_job_start(struct rsvd_job *job, struct rsvd_worker *w, struct rsv_req *req,
 	uint32_t cap_ms, rsvd_job_done_cb done_cb);
 /* End the job now (hard cap, shutdown): capped set, done_cb called, no answer. */

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "dns_cursor.h"
 #include "dns_err.h"
 #include "dns_log.h"
 #include "dns_pkt.h"
@@ -210,20 +211,27 @@ static void job_done(struct rsvd_job *job)
 		if (len > 0 && w->srv->cache)
 			rsv_msgcache_insert(w->srv->cache, w->abuf, len, uv_now(w->loop));
 	}
-	/* the question as the finished answer holds it (offset 12, uncompressed) */
+	/*
+	 * Where the question ends in the finished answer: its name must be written
+	 * in full at offset 12 (no compression pointer), so each client's own
+	 * spelling of the same name (same length) can be copied over it.
+	 */
 	size_t qend = 0;
 	if (len > 0) {
-		size_t nl = 0;
-		while (12 + nl < len && w->abuf[12 + nl] != 0 && w->abuf[12 + nl] < 64)
-			nl += 1 + w->abuf[12 + nl];
-		qend = 12 + nl + 1 + 4;
-		if (qend > len || w->abuf[12 + nl] != 0)
+		struct dns_cursor cur;
+		uint8_t qn[DNS_NAME_MAX];
+		size_t qnlen = 0;
+		dns_cursor_init(&cur, w->abuf, len);
+		if (dns_cursor_skip(&cur, 12) < 0 || dns_cursor_name(&cur, qn, &qnlen) < 0 ||
+		    cur.pos - 12 != qnlen || dns_cursor_skip(&cur, 4) < 0)
 			len = 0;
+		else
+			qend = cur.pos;
 	}
 	while (job->clients) {
 		struct rsvd_client *c = job->clients;
 		job->clients = c->next;
-		if (len > 0 && qend - 4 - 12 == c->qlen) {
+		if (len > 0 && qend - 12 - 4 == c->qlen) {
 			/* this client's ID, RD bit and question case (RFC 1035 4.1.1) */
 			w->abuf[0] = (uint8_t)(c->id >> 8);
 			w->abuf[1] = (uint8_t)c->id;
