@@ -39,12 +39,16 @@ printf '%s' "$msg" | grep -q "missing.zone" || fail "missing zone message: $msg"
 
 # --- start from a config file: two IPv4 addresses, IPv6 loopback, two threads, metrics.
 cp "$fx/ops.test.zone" "$tmp/ops.zone"
+# A zone big enough that reloading it takes a while: queries must be answered meanwhile.
+awk 'BEGIN { print "$ORIGIN big.test.\n$TTL 300\n@ IN SOA ns1 h 1 3600 600 86400 60\n IN NS ns1\nns1 IN A 192.0.2.1";
+	for (i = 1; i <= 60000; i++) printf "h%d IN A 10.%d.%d.%d\n", i, int(i / 65536), int(i / 256) % 256, i % 256 }' >"$tmp/big.zone"
 cat >"$tmp/auth.conf" <<CONF
 # cairn-auth test configuration
 listen $A4@$PORT
 listen $A4b@$PORT
 listen ::1@$PORT
 zone ops.test=$tmp/ops.zone
+zone big.test=$tmp/big.zone
 threads 2
 metrics $A4@$MPORT
 CONF
@@ -78,6 +82,7 @@ looper=$!
 sed -e 's/hostmaster 1 /hostmaster 2 /' "$fx/ops.test.zone" >"$tmp/ops.zone.new"
 echo 'new IN A 192.0.2.2' >>"$tmp/ops.zone.new"
 mv "$tmp/ops.zone.new" "$tmp/ops.zone"
+touch "$tmp/big.zone" # changed: reloaded too, which takes a while
 kill -HUP "$pid"
 for _ in $(seq 100); do [ "$(serial)" = 2 ] && break; done
 [ "$(serial)" = 2 ] || fail "serial after good reload: $(serial)"
@@ -86,6 +91,7 @@ say "good reload: serial 2 serving"
 
 # --- a bad reload: the error is logged as file:line and serial 2 keeps serving.
 cp "$fx/bad-cname.zone" "$tmp/ops.zone"
+touch "$tmp/big.zone"
 kill -HUP "$pid"
 for _ in $(seq 200); do [ "$(grep -c 'reload done' "$tmp/auth.log")" -ge 2 ] && break; sleep 0.05; done
 grep -q "ops.zone:7: .*CNAME" "$tmp/auth.log" || { bg_log_tail "$pid"; fail "bad reload error not logged as file:line"; }
@@ -98,12 +104,15 @@ wait "$looper"
 read -r n fails <"$tmp/loop.result"
 say "$n queries during the reloads, $fails failed"
 [ "$n" -gt 0 ] && [ "$fails" -eq 0 ] || fail "$fails of $n queries failed during reloads"
+[ "$(grep -c 'zone big.test.: serial 1, 60003 records' "$tmp/auth.log")" -ge 3 ] ||
+	fail "the big zone was not reloaded each time"
 
 # --- metrics: counters and the zone serial.
 m=$(curl -sf "http://$A4:$MPORT/metrics") || fail "metrics endpoint"
 printf '%s\n' "$m" | grep -q '^cairn_auth_zone_serial{zone="ops.test."} 2$' || fail "serial metric"
 printf '%s\n' "$m" | grep -Eq '^cairn_auth_queries_by_type_total\{type="A"\} [1-9]' || fail "type metric"
 printf '%s\n' "$m" | grep -q '^cairn_auth_reload_failures_total 1$' || fail "reload failure metric"
+printf '%s\n' "$m" | grep -q '^cairn_auth_zone_records{zone="big.test."} 60003$' || fail "big zone records metric"
 say "metrics ok"
 
 stop_bg "$pid" || fail "cairn-auth did not exit cleanly on SIGTERM"
