@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# resolver_demo.sh -- cairn-resolver over the demo internet in zones/ (started
-# with scripts/demo on port 5300 of 127.53.x.y, --upstream-port 5300): A, AAAA,
+# resolver_demo.sh -- cairn-resolver over the demo internet in zones/ (the
+# layout of zones/demo.servers, started here on port 5300 of 127.53.x.y with
+# --upstream-port 5300, each server a child of this test): A, AAAA,
 # MX, TXT, CNAME chains in a zone and across zones, wildcards, an answer over
 # 1232 bytes (TCP), NXDOMAIN, NODATA, a glueless delegation, a lame delegation,
 # dead servers among the NS (one closed, one silent), a delegation whose only
@@ -9,7 +10,7 @@
 set -u
 . "$(dirname "$0")/lib/common.sh"
 
-need_cmd dig perl ss
+need_cmd dig python3
 need_bin cairn-auth
 need_bin cairn-resolver
 
@@ -20,10 +21,40 @@ for a in 127.53.0.1 127.53.1.1 127.53.2.1 127.53.9.2 $RSV; do wait_port_free $a 
 servers=(cairn)
 if command -v nsd >/dev/null 2>&1; then servers+=(nsd); else say "nsd not installed: cairn-auth only"; fi
 
-DEMO_RUN=""
-test_cleanup() {
-	[ -n "$DEMO_RUN" ] && DEMO_RUN=$DEMO_RUN DEMO_PORT=$PORT "$CAIRN_SRC/scripts/demo" down >/dev/null 2>&1
-	return 0
+ZONES=$CAIRN_SRC/zones
+# start_demo SERVER: one server per line of zones/demo.servers ("closed": nothing;
+# "blackhole": a UDP socket nobody reads), then wait until each answers.
+start_demo() {
+	local server=$1 name addrs what a z args
+	demo_pids=()
+	while read -r name addrs what; do
+		case $what in
+		closed) continue ;;
+		blackhole)
+			start_bg "$tmp/$name.log" python3 -c '
+import socket, sys, time
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.bind((sys.argv[1], int(sys.argv[2])))
+time.sleep(3600)
+' "${addrs%%,*}" $PORT
+			;;
+		*)
+			if [ "$server" = nsd ]; then
+				nsd_start "$name" "$addrs" $PORT "$ZONES" $what
+			else
+				args=()
+				for a in ${addrs//,/ }; do args+=(--listen "$a@$PORT"); done
+				for z in $what; do args+=(--zone "${z%%=*}=$ZONES/${z#*=}"); done
+				start_bg "$tmp/$name.log" "$CAIRN_AUTH" "${args[@]}"
+			fi
+			;;
+		esac
+		demo_pids+=("$LAST_BG_PID")
+	done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$ZONES/demo.servers")
+	while read -r name addrs what; do
+		case $what in closed | blackhole) continue ;; esac
+		for z in $what; do wait_udp "${addrs%%,*}" $PORT "${z%%=*}"; done
+	done < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$ZONES/demo.servers")
 }
 
 q() {
@@ -43,10 +74,7 @@ expect() {
 
 for server in "${servers[@]}"; do
 	tmp=$(make_tmpdir)
-	DEMO_RUN=$tmp/demo
-	DEMO_SERVER=$server DEMO_RUN=$DEMO_RUN DEMO_PORT=$PORT CAIRN_AUTH=$CAIRN_AUTH \
-		"$CAIRN_SRC/scripts/demo" up >"$tmp/demo.out" 2>&1 ||
-		{ cat "$tmp/demo.out" >&2; fail "scripts/demo up ($server) failed"; }
+	start_demo $server
 	start_bg "$tmp/resolver.log" "$CAIRN_RESOLVER" --listen $RSV@$PORT \
 		--root-hints "$CAIRN_SRC/zones/root.hints" --upstream-port $PORT --no-ipv6
 	pid_rsv=$LAST_BG_PID
@@ -87,7 +115,6 @@ for server in "${servers[@]}"; do
 	stop_bg $pid_rsv || fail "[$server] cairn-resolver exited with status $? on SIGTERM"
 	grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error' "$tmp/resolver.log" &&
 		{ cat "$tmp/resolver.log" >&2; fail "sanitizer report in the resolver log"; }
-	DEMO_RUN=$DEMO_RUN DEMO_PORT=$PORT "$CAIRN_SRC/scripts/demo" down >/dev/null 2>&1
-	DEMO_RUN=""
+	for p in "${demo_pids[@]}"; do stop_bg "$p" >/dev/null 2>&1 || true; done
 done
 say "PASS"
