@@ -141,6 +141,8 @@ void rsvd_acl_free(struct rsvd_acl *acl);
 bool rsvd_acl_allows(const struct rsvd_acl *acl, const struct sockaddr *sa);
 /* Fill the cache options from cfg (hash key from getrandom). */
 void rsvd_config_cache_opts(const struct rsvd_config *cfg, struct rsv_cache_opts *o);
+/* Iterator limits used by the server and --trace (IPv6 off without an IPv6 route). */
+void rsvd_iter_opts(const struct rsvd_config *cfg, struct rsv_iter_opts *o);
 
 /* ---- rsvd_upstream.c: driving one rsv_req over the network ---- */
 
@@ -192,8 +194,6 @@ int rsvd_server_init(struct rsvd_server *s, struct rsvd_config *cfg);
 int rsvd_server_run(struct rsvd_server *s);
 /* Stop and free everything; 0, or -EBUSY if a loop did not close cleanly. */
 int rsvd_server_deinit(struct rsvd_server *s);
-/* Iterator limits used by the server and --trace. */
-void rsvd_iter_opts(const struct rsvd_config *cfg, struct rsv_iter_opts *o);
 
 /* ---- rsvd_metrics.c ---- */
 

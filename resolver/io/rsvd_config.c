@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "dns_err.h"
 #include "dns_log.h"
@@ -177,4 +180,41 @@ void rsvd_config_cache_opts(const struct rsvd_config *cfg, struct rsv_cache_opts
 	o->max_neg_ttl = cfg->max_neg_ttl;
 	/* SipHash key from getrandom, so clients cannot aim at one hash chain */
 	dns_rand_bytes(o->hash_key, sizeof(o->hash_key));
+}
+
+/*
+ * Can this host send IPv6 to the Internet? Connecting a UDP socket sends
+ * nothing; it only looks up a route (2001:db8::/32 is the documentation prefix,
+ * RFC 3849: any global route covers it). Without one, asking servers over IPv6
+ * would only produce send errors and backoff.
+ */
+static bool ipv6_usable(void)
+{
+	struct sockaddr_in6 sa;
+	bool ok = false;
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin6_family = AF_INET6;
+	sa.sin6_port = htons(53);
+	sa.sin6_addr.s6_addr[0] = 0x20;
+	sa.sin6_addr.s6_addr[1] = 0x01;
+	sa.sin6_addr.s6_addr[2] = 0x0d;
+	sa.sin6_addr.s6_addr[3] = 0xb8;
+	sa.sin6_addr.s6_addr[15] = 1;
+	ok = connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+void rsvd_iter_opts(const struct rsvd_config *cfg, struct rsv_iter_opts *o)
+{
+	rsv_iter_opts_default(o);
+	if (cfg->no_ipv6) {
+		o->ipv6 = false;
+	} else if (!ipv6_usable()) {
+		log_info("no IPv6 route: asking servers over IPv4 only");
+		o->ipv6 = false;
+	}
 }

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "dns_cursor.h"
 #include "dns_err.h"
@@ -47,43 +46,6 @@ struct rsvd_client {
 	uint8_t qlen;                    /* bytes of qname */
 	uint8_t qname[DNS_NAME_MAX];     /* its question name, case as sent */
 };
-
-/*
- * Can this host send IPv6 to the Internet? Connecting a UDP socket sends
- * nothing; it only looks up a route (2001:db8::/32 is the documentation prefix,
- * RFC 3849: any global route covers it). Without one, asking servers over IPv6
- * would only produce send errors and backoff.
- */
-static bool ipv6_usable(void)
-{
-	struct sockaddr_in6 sa;
-	bool ok = false;
-	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	memset(&sa, 0, sizeof(sa));
-	sa.sin6_family = AF_INET6;
-	sa.sin6_port = htons(53);
-	sa.sin6_addr.s6_addr[0] = 0x20;
-	sa.sin6_addr.s6_addr[1] = 0x01;
-	sa.sin6_addr.s6_addr[2] = 0x0d;
-	sa.sin6_addr.s6_addr[3] = 0xb8;
-	sa.sin6_addr.s6_addr[15] = 1;
-	ok = connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
-
-void rsvd_iter_opts(const struct rsvd_config *cfg, struct rsv_iter_opts *o)
-{
-	rsv_iter_opts_default(o);
-	if (cfg->no_ipv6) {
-		o->ipv6 = false;
-	} else if (!ipv6_usable()) {
-		log_info("no IPv6 route: asking servers over IPv4 only");
-		o->ipv6 = false;
-	}
-}
 
 /* ---- answers built here: errors ---- */
 
