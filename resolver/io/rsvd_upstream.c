@@ -336,7 +336,11 @@ static void job_step(struct rsvd_job *job)
 		uint32_t timeout;
 		uint64_t now = loop_now(job);
 		enum rsv_state st = rsv_req_produce(job->req, &pkt, &len, &dest, &tp, &timeout, now);
-		if (st == RSV_DONE || job->w->stopping) {
+		if (st != RSV_DONE && job->w->stopping) {
+			rsvd_job_abort(job); /* shutting down: no new upstream query */
+			return;
+		}
+		if (st == RSV_DONE) {
 			uv_timer_stop(&job->cap);
 			job->finished = true;
 			job->done_cb(job);
