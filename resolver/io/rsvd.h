@@ -185,6 +185,8 @@ void rsvd_job_abort(struct rsvd_job *job);
 void rsvd_job_free(struct rsvd_job *job);
 /* Convert rsv_addr to a sockaddr (port included). */
 void rsvd_addr_to_sa(const struct rsv_addr *a, struct sockaddr_storage *ss);
+/* Convert an AF_INET/AF_INET6 sockaddr to rsv_addr (port included; zeroed otherwise). */
+void rsvd_addr_from_sa(const struct sockaddr *sa, struct rsv_addr *a);
 
 /* ---- rsvd_server.c ---- */
 

@@ -219,22 +219,6 @@ static void job_done(struct rsvd_job *job)
 
 /* ---- client queries ---- */
 
-static void sa_to_rsv_addr(const struct sockaddr *sa, struct rsv_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		a->family = 4;
-		a->port = ntohs(in->sin_port);
-		memcpy(a->ip, &in->sin_addr, 4);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		a->family = 6;
-		a->port = ntohs(in6->sin6_port);
-		memcpy(a->ip, &in6->sin6_addr, 16);
-	}
-}
-
 static void on_query(void *ctx, struct dns_listen_req *lreq, const uint8_t *pkt, size_t len)
 {
 	struct rsvd_server *s = ctx;
@@ -322,7 +306,7 @@ static void on_query(void *ctx, struct dns_listen_req *lreq, const uint8_t *pkt,
 	}
 	struct rsv_addr client;
 	struct rsv_req *req;
-	sa_to_rsv_addr(peer, &client);
+	rsvd_addr_from_sa(peer, &client);
 	if (rsv_req_begin(&req, &w->ctx, pkt, len, &client, now) < 0) {
 		free(c);
 		goto servfail;

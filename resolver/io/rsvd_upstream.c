@@ -60,6 +60,22 @@ void rsvd_addr_to_sa(const struct rsv_addr *a, struct sockaddr_storage *ss)
 	}
 }
 
+void rsvd_addr_from_sa(const struct sockaddr *sa, struct rsv_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		a->family = 4;
+		a->port = ntohs(in->sin_port);
+		memcpy(a->ip, &in->sin_addr, 4);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		a->family = 6;
+		a->port = ntohs(in6->sin6_port);
+		memcpy(a->ip, &in6->sin6_addr, 16);
+	}
+}
+
 static void exch_closed(uv_handle_t *h)
 {
 	struct rsvd_exch *x = h->data;
@@ -105,12 +121,13 @@ static void exch_fail(struct rsvd_exch *x)
 }
 
 /* A complete reply: feed it; keep waiting when the iterator dropped it. */
-static void exch_reply(struct rsvd_exch *x, const uint8_t *pkt, size_t len)
+static void exch_reply(struct rsvd_exch *x, const uint8_t *pkt, size_t len,
+	const struct rsv_addr *from)
 {
 	struct rsvd_job *job = x->job;
 	if (!job)
 		return;
-	enum rsv_state st = rsv_req_consume(job->req, pkt, len, &x->dest, loop_now(job));
+	enum rsv_state st = rsv_req_consume(job->req, pkt, len, from, loop_now(job));
 	if (st == RSV_WAIT)
 		return;
 	exch_end(x);
@@ -142,7 +159,7 @@ static void udp_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
 	unsigned flags)
 {
 	struct rsvd_exch *x = u->data;
-	(void)from;
+	struct rsv_addr src;
 	if (!x->job)
 		return;
 	if (nread < 0) {
@@ -153,8 +170,14 @@ static void udp_recv(uv_udp_t *u, ssize_t nread, const uv_buf_t *buf, const stru
 	}
 	if (nread == 0 || (flags & UV_UDP_PARTIAL))
 		return;
-	/* connected socket: the kernel only delivers datagrams from x->dest */
-	exch_reply(x, (const uint8_t *)buf->base, (size_t)nread);
+	/*
+	 * The socket is connected, so the kernel only delivers datagrams from
+	 * x->dest; the iterator checks the source again all the same.
+	 */
+	src = x->dest;
+	if (from)
+		rsvd_addr_from_sa(from, &src);
+	exch_reply(x, (const uint8_t *)buf->base, (size_t)nread, &src);
 }
 
 static void udp_sent(uv_udp_send_t *req, int status)
