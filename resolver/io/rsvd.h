@@ -122,6 +122,7 @@ struct rsvd_server {
 	uv_loop_t loop;                  /* main loop: signals, metrics */
 	bool loop_ready;                 /* loop initialised */
 	uv_signal_t sigterm, sigint;     /* shutdown */
+	bool debug;                      /* log-level debug: one line per resolution */
 };
 
 /* Called when a job's resolution is over (answer in buf[0..len), or len 0 on failure). */

@@ -161,6 +161,16 @@ static void job_done(struct rsvd_job *job)
 	size_t len = 0;
 
 	job_unlink(w, job);
+	if (job->req && w->srv->debug) {
+		char nb[DNS_NAME_TEXT_MAX], tb[16], rb[16];
+		dns_name_to_str(job->key, nb, sizeof(nb));
+		log_debug("resolved %s %s: %s in %llu ms, %u upstream queries, %u timeouts%s", nb,
+			dns_type_name(job->qtype, tb),
+			job->capped ? "capped" : dns_rcode_name(rsv_req_rcode(job->req), rb),
+			(unsigned long long)((uv_hrtime() - job->hstart) / 1000000),
+			rsv_req_stats(job->req)->upstream, rsv_req_stats(job->req)->timeouts,
+			job->clients && job->clients->next ? " (joined clients)" : "");
+	}
 	if (job->req) {
 		const struct rsv_req_stats *st = rsv_req_stats(job->req);
 		count(w, RSVD_C_FORGED, st->forged);
@@ -422,6 +432,7 @@ int rsvd_server_init(struct rsvd_server *s, struct rsvd_config *cfg)
 
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
+	s->debug = dns_log_level_from_str(cfg->log_level) == DNS_LOG_DEBUG;
 	if ((r = uv_loop_init(&s->loop)) < 0)
 		return r;
 	s->loop_ready = true;
