@@ -14,6 +14,7 @@
 #include "authd_xfr.h"
 #include "dns_err.h"
 #include "dns_log.h"
+#include "dns_loop.h"
 #include "dns_pkt.h"
 #include "dns_writer.h"
 
@@ -552,13 +553,6 @@ int authd_server_run(struct authd_server *s)
 	return uv_run(&s->loop, UV_RUN_DEFAULT);
 }
 
-static void close_walk(uv_handle_t *h, void *arg)
-{
-	(void)arg;
-	if (!uv_is_closing(h))
-		uv_close(h, NULL);
-}
-
 int authd_server_deinit(struct authd_server *s)
 {
 	int r = 0;
@@ -573,9 +567,7 @@ int authd_server_deinit(struct authd_server *s)
 		dns_metrics_close(s->metrics);
 	s->metrics = NULL;
 	if (s->loop_ready) {
-		uv_walk(&s->loop, close_walk, NULL);
-		uv_run(&s->loop, UV_RUN_DEFAULT);
-		if (uv_loop_close(&s->loop) < 0)
+		if (dns_loop_close_all(&s->loop) < 0)
 			r = -EBUSY;
 	}
 	serving_release(s->serving);

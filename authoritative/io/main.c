@@ -51,19 +51,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "cairn-auth: %s\n", parser.err);
 		goto out;
 	}
-	if (parser.action == DNS_CONFIG_HELP) {
-		size_t n = dns_config_help(&parser, usage, NULL, 0) + 1;
-		char *text = malloc(n);
-		if (text) {
-			dns_config_help(&parser, usage, text, n);
-			fputs(text, stdout);
-			free(text);
-		}
-		rc = 0;
-		goto out;
-	}
-	if (parser.action == DNS_CONFIG_VERSION) {
-		printf("cairn-auth %s\n", CAIRN_VERSION);
+	if (dns_config_print_action(&parser, usage, CAIRN_VERSION)) {
 		rc = 0;
 		goto out;
 	}

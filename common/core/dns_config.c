@@ -814,3 +814,22 @@ size_t dns_config_help(const struct dns_config *cfg, const char *usage, char *bu
 	help_line(&h, 0, "version", NULL, "show the version and exit", "");
 	return h.len;
 }
+
+bool dns_config_print_action(const struct dns_config *cfg, const char *usage, const char *version)
+{
+	if (cfg->action == DNS_CONFIG_HELP) {
+		size_t n = dns_config_help(cfg, usage, NULL, 0) + 1;
+		char *text = malloc(n);
+		if (text) {
+			dns_config_help(cfg, usage, text, n);
+			fputs(text, stdout);
+			free(text);
+		}
+		return true;
+	}
+	if (cfg->action == DNS_CONFIG_VERSION) {
+		printf("%s %s\n", cfg->prog ? cfg->prog : "cairn", version);
+		return true;
+	}
+	return false;
+}

@@ -142,6 +142,13 @@ int dns_config_parse_text(struct dns_config *cfg, const char *name, const char *
  */
 size_t dns_config_help(const struct dns_config *cfg, const char *usage, char *buf, size_t size);
 
+/*
+ * Carry out a --help or --version the command line asked for: print the help
+ * text (with usage) or "prog version" to stdout. Returns true when it did, so
+ * the program exits 0; false when cfg->action is DNS_CONFIG_RUN.
+ */
+bool dns_config_print_action(const struct dns_config *cfg, const char *usage, const char *version);
+
 /* The i-th element of a repeatable option's vector, typed: DNS_CONFIG_VEC_AT(v, struct dns_cidr, 0). */
 #define DNS_CONFIG_VEC_AT(vec, type, i) (((type *)(vec)->items)[(i)])
 

@@ -20,6 +20,7 @@
 #include "dns_cursor.h"
 #include "dns_err.h"
 #include "dns_log.h"
+#include "dns_loop.h"
 #include "dns_pkt.h"
 #include "dns_rand.h"
 #include "dns_writer.h"
@@ -497,13 +498,6 @@ int rsvd_server_run(struct rsvd_server *s)
 	return uv_run(&s->loop, UV_RUN_DEFAULT);
 }
 
-static void close_walk(uv_handle_t *h, void *arg)
-{
-	(void)arg;
-	if (!uv_is_closing(h))
-		uv_close(h, NULL);
-}
-
 int rsvd_server_deinit(struct rsvd_server *s)
 {
 	int r = 0;
@@ -515,9 +509,7 @@ int rsvd_server_deinit(struct rsvd_server *s)
 		dns_metrics_close(s->metrics);
 	s->metrics = NULL;
 	if (s->loop_ready) {
-		uv_walk(&s->loop, close_walk, NULL);
-		uv_run(&s->loop, UV_RUN_DEFAULT);
-		if (uv_loop_close(&s->loop) < 0)
+		if (dns_loop_close_all(&s->loop) < 0)
 			r = -EBUSY;
 	}
 	if (s->workers) {
