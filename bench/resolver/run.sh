@@ -21,10 +21,14 @@
 #      BENCH_SECONDS: qps, the resolver's CPU time (utime + stime from /proc/PID/stat) and
 #      answers per server CPU-second -- on 2 cores dnsperf saturates its core before a fast
 #      resolver does, so answers per CPU-second is the fair comparison;
-#   4. restart it (empty cache), ask ". NS", then BENCH_COLD uncached names one at a time
-#      (dnsperf -c 1 -q 1 -v, microsecond latencies): cold-resolution latency, median and
-#      p95; the first of them also walks the referrals test. -> bench.test. (reported
-#      apart as "first").
+#   4. after all of them: every resolver restarted at once (empty caches, ". NS" asked),
+#      then BENCH_COLD uncached names one query at a time, each name asked of every
+#      resolver in turn (rotating who goes first) by a small Python client timing each
+#      answer in microseconds: cold-resolution latency, median and p95. Interleaving puts
+#      the resolvers under the same machine noise: one-at-a-time latency on a VM varies by
+#      several times from one second to the next (idle vCPUs waking up), so running them
+#      one after the other compared phases of the machine, not resolvers. The first name
+#      also walks the referrals test. -> bench.test. (reported apart as "first").
 # Ratios are against Unbound. The table goes to stdout and to bench/results/resolver-<date>.md.
 #
 # Why port 53: Unbound and kresd ask the servers named in referrals (glue) on port 53
@@ -109,7 +113,7 @@ awk -v n="$NAMES" -v origin="$ORIGIN" -v ns="$ZONE_ADDR" 'BEGIN {
 	printf "@ SOA ns1 hostmaster 1 3600 600 86400 3600\n@ NS ns1\nns1 A %s\n", ns;
 	for (i = 0; i < n; i++) {
 		printf "host%d A 10.%d.%d.%d\n", i, int(i / 65536) % 256, int(i / 256) % 256, i % 256;
-		if (i % 3 == 0) printf "host%d AAAA 2001:db8::%x\n", i, i;
+		if (i % 3 == 0) printf "host%d AAAA 2001:db8::%x:%x\n", i, int(i / 65536), i % 65536;
 	}
 	for (i = 0; i < 1000; i++) printf "www%d CNAME host%d\n", i, int(rand() * n);
 	for (i = 0; i < 500; i++) printf "mail%d MX 10 host%d\n", i, i;
@@ -137,7 +141,7 @@ awk -v n="$NAMES" -v q="$HIT_NAMES" -v o="$ORIGIN" 'BEGIN {
 	}
 }' | sort -uf >"$WORK/hit.txt"
 # The cold set: hosts from the end of the shuffled miss set (a restarted resolver has
-# nothing cached; these are the names least likely to be close to each other).
+# nothing cached).
 tail -n "$COLD" "$WORK/miss.txt" >"$WORK/cold.txt"
 
 # --- processes -----------------------------------------------------------------------------
@@ -153,8 +157,11 @@ stop_pid() { # PID
 	wait "$p" 2>/dev/null || true
 }
 stop_server() { [ -z "$PID" ] || stop_pid "$PID"; PID=""; }
+COLD_PIDS=""
 cleanup() {
 	stop_server
+	for p in $COLD_PIDS; do stop_pid "$p"; done
+	COLD_PIDS=""
 	for p in $AUTH_PIDS; do stop_pid "$p"; done
 	AUTH_PIDS=""
 }
@@ -322,23 +329,6 @@ measure() {
 	HRC[$s]=$(sed -n 's/^ *Response codes: *//p' "$out")
 	stop_server
 
-	# (3) cold resolutions, one at a time, from a restarted resolver.
-	say "$s: restarted, $COLD cold resolutions one at a time"
-	"start_$s" "$ADDR"
-	wait_ready "$s" "$ADDR" . NS || { stop_server; return 1; }
-	out="$WORK/cold-$s.txt"
-	dnsperf_run "$s" "$WORK/cold.txt" "$out" -n 1 -l "$SECONDS_EACH" -c 1 -q 1 -v || { stop_server; return 1; }
-	stop_server
-	# -v lines: "> RCODE NAME TYPE LATENCY"; lost ones are "> T NAME TYPE".
-	awk '/^> NOERROR / { print $5 * 1000 }' "$out" >"$WORK/cold-lat-$s.txt"
-	CFIRST[$s]=$(awk 'NR == 1 { printf "%.3f", $1 }' "$WORK/cold-lat-$s.txt")
-	set -- $(sort -g "$WORK/cold-lat-$s.txt" | awk '{ v[NR] = $1 } END {
-		if (NR == 0) { print "? ?"; exit }
-		m = int((NR + 1) / 2); p = int(NR * 0.95 + 0.999); if (p < 1) p = 1;
-		printf "%.3f %.3f", v[m], v[p] }')
-	CMED[$s]=$1
-	CP95[$s]=$2
-	CLOST[$s]=$(grep -c '^> [^N]' "$out" || true)
 	ran="$ran $s"
 }
 
@@ -352,6 +342,81 @@ for s in $RESOLVERS; do
 	measure "$s" || skipped="$skipped $s (failed, see $WORK/$s.log)"
 done
 [ -n "$ran" ] || die "no resolver ran"
+
+# (3) cold resolutions: every resolver restarted, the names asked of each in turn.
+say "cold resolutions: $COLD names, one query at a time, interleaved over:$ran"
+cold_ok=""
+for s in $ran; do
+	ADDR=$(addr_of "$s")
+	"start_$s" "$ADDR"
+	COLD_PIDS="$COLD_PIDS $PID"
+	if wait_ready "$s" "$ADDR" . NS; then cold_ok="$cold_ok $s"; fi
+	PID=""
+done
+cat >"$WORK/cold.py" <<'PYEOF'
+# cold.py PORT NAMEFILE OUTDIR NAME=ADDR...: ask each name (type A, RD) of every resolver in
+# turn, one query in flight; OUTDIR/cold-lat-NAME.txt gets one latency (ms) per NOERROR
+# answer, in order; OUTDIR/cold-bad-NAME.txt counts the others (timeouts, other rcodes).
+import os, random, socket, struct, sys, time
+
+port, namefile, outdir = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+servers = [a.split("=", 1) for a in sys.argv[4:]]
+names = [l.split()[0] for l in open(namefile) if l.strip()]
+lat = {n: [] for n, _ in servers}
+bad = {n: 0 for n, _ in servers}
+socks = {}
+for n, addr in servers:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.connect((addr, port))
+    s.settimeout(2.0)
+    socks[n] = s
+rng = random.Random(11)
+for i, name in enumerate(names):
+    qname = b"".join(bytes([len(l)]) + l.encode() for l in name.rstrip(".").split(".")) + b"\0"
+    order = servers[i % len(servers):] + servers[:i % len(servers)]
+    for n, _ in order:
+        qid = rng.randrange(65536)
+        msg = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + qname + struct.pack(">HH", 1, 1)
+        s = socks[n]
+        t0 = time.perf_counter_ns()
+        s.send(msg)
+        try:
+            while True:
+                r = s.recv(4096)
+                if len(r) >= 12 and struct.unpack(">H", r[:2])[0] == qid:
+                    break
+        except OSError:
+            bad[n] += 1
+            continue
+        ms = (time.perf_counter_ns() - t0) / 1e6
+        if r[3] & 0x0F == 0:
+            lat[n].append(ms)
+        else:
+            bad[n] += 1
+for n, _ in servers:
+    with open(os.path.join(outdir, "cold-lat-%s.txt" % n), "w") as f:
+        f.write("".join("%.4f\n" % v for v in lat[n]))
+    with open(os.path.join(outdir, "cold-bad-%s.txt" % n), "w") as f:
+        f.write("%d\n" % bad[n])
+PYEOF
+args=()
+for s in $cold_ok; do args+=("$s=$(addr_of "$s")"); done
+if [ ${#args[@]} -gt 0 ]; then
+	timeout $((COLD * ${#args[@]} * 2 + 60)) taskset -c "$LOAD_CPU" python3 "$WORK/cold.py" "$PORT" \
+		"$WORK/cold.txt" "$WORK" "${args[@]}" || say "cold client exited with $?"
+fi
+for p in $COLD_PIDS; do stop_pid "$p"; done
+COLD_PIDS=""
+for s in $cold_ok; do
+	[ -s "$WORK/cold-lat-$s.txt" ] || continue
+	CFIRST[$s]=$(awk 'NR == 1 { printf "%.3f", $1 }' "$WORK/cold-lat-$s.txt")
+	set -- $(sort -g "$WORK/cold-lat-$s.txt" | awk '{ v[NR] = $1 } END {
+		m = int((NR + 1) / 2); p = int(NR * 0.95 + 0.999); if (p < 1) p = 1;
+		printf "%.3f %.3f", v[m], v[p] }')
+	CMED[$s]=$1
+	CP95[$s]=$2
+	CLOST[$s]=$(cat "$WORK/cold-bad-$s.txt")
+done
 
 # --- the table -----------------------------------------------------------------------------
 ratio() { # VALUE BASE
@@ -385,12 +450,12 @@ RESULT="$SRC/bench/results/resolver-$(date -u +%Y%m%d-%H%M%S).md"
 		echo "| $s | ${MDONE[$s]} | ${MLOST[$s]} | ${MQPS[$s]} | ${MCPU[$s]} | ${MBUSY[$s]} | $(ratio "${MQPS[$s]}" "${MQPS[$base]}") | $(awk -v k="${RSS0[$s]}" 'BEGIN { printf "%.1f", k / 1024 }') | $(awk -v k="${RSS1[$s]}" 'BEGIN { printf "%.1f", k / 1024 }') | ${PERNAME[$s]} | $(ratio "${PERNAME[$s]}" "${PERNAME[$base]}") |"
 	done
 	echo
-	echo "## Cold resolutions ($COLD uncached names, one at a time, restarted resolver)"
+	echo "## Cold resolutions ($COLD uncached names, one query at a time, resolvers restarted, interleaved)"
 	echo
 	echo "| resolver | median (ms) | p95 (ms) | first, via 2 referrals (ms) | not NOERROR |"
 	echo "|---|---:|---:|---:|---:|"
 	for s in $ran; do
-		echo "| $s | ${CMED[$s]} | ${CP95[$s]} | ${CFIRST[$s]:-?} | ${CLOST[$s]} |"
+		echo "| $s | ${CMED[$s]:-?} | ${CP95[$s]:-?} | ${CFIRST[$s]:-?} | ${CLOST[$s]:-?} |"
 	done
 	[ -z "$skipped" ] || { echo; echo "Skipped:$skipped."; }
 	echo
@@ -415,6 +480,8 @@ RESULT="$SRC/bench/results/resolver-$(date -u +%Y%m%d-%H%M%S).md"
 	echo "dnsperf (or, for misses, the authoritative server and dnsperf sharing CPU $LOAD_CPU) was"
 	echo "the limit, so qps understate the resolver; answers per CPU-second is the fair comparison"
 	echo "then. Bytes per cached name = (VmRSS after the miss run - VmRSS before) / names answered;"
-	echo "kresd's cache is an LMDB file mapped into memory, counted in VmRSS as its pages are touched."
+	echo "kresd's cache is an LMDB file mapped shared and written through the mapping (rw-s), so"
+	echo "the pages it fills count in its VmRSS (as file pages); kresd keeps RRsets (and negative"
+	echo "answers) only, where cairn-resolver and Unbound also keep whole answers (message cache)."
 } | tee "$RESULT"
 say "written to $RESULT"
