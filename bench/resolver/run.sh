@@ -37,6 +37,9 @@
 #
 # Environment:
 #   BENCH_SECONDS     bound of the miss run and length of the hit run, per resolver (default 15)
+#   BENCH_ROUNDS      rounds of steps 1-3, each running every resolver once (fresh), the
+#                     order reversed every other round (default 1); hit and miss figures
+#                     sum the rounds, the memory figures are the last round's
 #   BENCH_NAMES       hosts in bench.test. (default 100000)
 #   BENCH_HIT_NAMES   distinct questions of the cache-hit mix (default 5000)
 #   BENCH_COLD        names of the cold-latency run (default 300)
@@ -48,6 +51,7 @@ set -eu
 
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 SECONDS_EACH=${BENCH_SECONDS:-15}
+ROUNDS=${BENCH_ROUNDS:-1}
 NAMES=${BENCH_NAMES:-100000}
 HIT_NAMES=${BENCH_HIT_NAMES:-5000}
 COLD=${BENCH_COLD:-300}
@@ -282,7 +286,8 @@ dnsperf_stats() {
 }
 
 TICK=$(getconf CLK_TCK)
-declare -A HQPS HCPU HAPC HBUSY HLOST HRC MQPS MCPU MBUSY MDONE MLOST MRC RSS0 RSS1 PERNAME
+declare -A HQPS HCPU HAPC HBUSY HLOST HRC HDONE HTIME HTICKS MQPS MCPU MBUSY MDONE MLOST MRC
+declare -A MTIME MTICKS RSS0 RSS1 PERNAME
 declare -A CMED CP95 CFIRST CLOST PROBES
 ran=""
 skipped=""
@@ -303,12 +308,11 @@ measure() {
 	c1=$(cpu_ticks)
 	r1=$(rss_kb)
 	set -- $(dnsperf_stats "$out")
-	MDONE[$s]=$1
-	MLOST[$s]=$2
-	MQPS[$s]=$(awk -v n="$1" -v t="$3" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')
-	MCPU[$s]=$(awk -v t=$((c1 - c0)) -v hz="$TICK" 'BEGIN { printf "%.2f", t / hz }')
-	MBUSY[$s]=$(awk -v c="${MCPU[$s]}" -v t="$3" 'BEGIN { if (t > 0) printf "%.0f%%", 100 * c / t; else print "?" }')
-	MRC[$s]=$(sed -n 's/^ *Response codes: *//p' "$out")
+	MDONE[$s]=$(( ${MDONE[$s]:-0} + $1 ))
+	MLOST[$s]=$(( ${MLOST[$s]:-0} + $2 ))
+	MTIME[$s]=$(awk -v a="${MTIME[$s]:-0}" -v b="$3" 'BEGIN { printf "%.6f", a + b }')
+	MTICKS[$s]=$(( ${MTICKS[$s]:-0} + c1 - c0 ))
+	MRC[$s]="${MRC[$s]:+${MRC[$s]}; }$(sed -n 's/^ *Response codes: *//p' "$out")"
 	RSS0[$s]=$r0
 	RSS1[$s]=$r1
 	PERNAME[$s]=$(awk -v a="$r0" -v b="$r1" -v n="$1" 'BEGIN { if (n > 0) printf "%.0f", (b - a) * 1024 / n; else print "?" }')
@@ -321,25 +325,46 @@ measure() {
 	dnsperf_run "$s" "$WORK/hit.txt" "$out" -l "$SECONDS_EACH" -c "$CLIENTS" -q "$OUTSTANDING" || { stop_server; return 1; }
 	c1=$(cpu_ticks)
 	set -- $(dnsperf_stats "$out")
-	HLOST[$s]=$2
-	HQPS[$s]=$(awk -v n="$1" -v t="$3" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')
-	HCPU[$s]=$(awk -v t=$((c1 - c0)) -v hz="$TICK" 'BEGIN { printf "%.2f", t / hz }')
-	HBUSY[$s]=$(awk -v c="${HCPU[$s]}" -v t="$3" 'BEGIN { if (t > 0) printf "%.0f%%", 100 * c / t; else print "?" }')
-	HAPC[$s]=$(awk -v n="$1" -v t=$((c1 - c0)) -v hz="$TICK" 'BEGIN { if (t > 0) printf "%.0f", n / (t / hz); else print "n/a" }')
-	HRC[$s]=$(sed -n 's/^ *Response codes: *//p' "$out")
+	HDONE[$s]=$(( ${HDONE[$s]:-0} + $1 ))
+	HLOST[$s]=$(( ${HLOST[$s]:-0} + $2 ))
+	HTIME[$s]=$(awk -v a="${HTIME[$s]:-0}" -v b="$3" 'BEGIN { printf "%.6f", a + b }')
+	HTICKS[$s]=$(( ${HTICKS[$s]:-0} + c1 - c0 ))
+	HRC[$s]="${HRC[$s]:+${HRC[$s]}; }$(sed -n 's/^ *Response codes: *//p' "$out")"
 	stop_server
-
-	ran="$ran $s"
 }
 
+order=""
 for s in $RESOLVERS; do
-	ADDR=$(addr_of "$s")
-	[ -n "$ADDR" ] || die "unknown resolver $s"
+	[ -n "$(addr_of "$s")" ] || die "unknown resolver $s"
 	case $s in
 	cairn-resolver) [ -x "$CAIRN_RESOLVER" ] || { say "skipping $s: $CAIRN_RESOLVER not built (make build)"; skipped="$skipped $s (not built)"; continue; } ;;
 	*) command -v "${s}" >/dev/null || { say "skipping $s: not installed (scripts/install-deps)"; skipped="$skipped $s (not installed)"; continue; } ;;
 	esac
-	measure "$s" || skipped="$skipped $s (failed, see $WORK/$s.log)"
+	order="$order $s"
+done
+# Several rounds alternate the order, so that a burst of noise on the machine does not
+# always fall on the same resolver; the hit and miss figures sum the rounds.
+failed=""
+for round in $(seq "$ROUNDS"); do
+	list=$order
+	[ $((round % 2)) -eq 0 ] && list=$(printf '%s\n' $order | tac | tr '\n' ' ')
+	for s in $list; do
+		case " $failed " in *" $s "*) continue ;; esac
+		ADDR=$(addr_of "$s")
+		say "round $round/$ROUNDS: $s"
+		measure "$s" || { failed="$failed $s"; skipped="$skipped $s (failed, see $WORK/$s.log)"; }
+	done
+done
+for s in $order; do
+	case " $failed " in *" $s "*) continue ;; esac
+	MQPS[$s]=$(awk -v n="${MDONE[$s]}" -v t="${MTIME[$s]}" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')
+	MCPU[$s]=$(awk -v t="${MTICKS[$s]}" -v hz="$TICK" 'BEGIN { printf "%.2f", t / hz }')
+	MBUSY[$s]=$(awk -v c="${MCPU[$s]}" -v t="${MTIME[$s]}" 'BEGIN { if (t > 0) printf "%.0f%%", 100 * c / t; else print "?" }')
+	HQPS[$s]=$(awk -v n="${HDONE[$s]}" -v t="${HTIME[$s]}" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')
+	HCPU[$s]=$(awk -v t="${HTICKS[$s]}" -v hz="$TICK" 'BEGIN { printf "%.2f", t / hz }')
+	HBUSY[$s]=$(awk -v c="${HCPU[$s]}" -v t="${HTIME[$s]}" 'BEGIN { if (t > 0) printf "%.0f%%", 100 * c / t; else print "?" }')
+	HAPC[$s]=$(awk -v n="${HDONE[$s]}" -v t="${HTICKS[$s]}" -v hz="$TICK" 'BEGIN { if (t > 0) printf "%.0f", n / (t / hz); else print "n/a" }')
+	ran="$ran $s"
 done
 [ -n "$ran" ] || die "no resolver ran"
 
@@ -434,7 +459,7 @@ RESULT="$SRC/bench/results/resolver-$(date -u +%Y%m%d-%H%M%S).md"
 	echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)."
 	echo "Versions: $(unbound -V 2>/dev/null | sed -n 's/^Version /Unbound /p'), $(kresd --version 2>/dev/null | head -1), $(dnsperf -h 2>&1 | sed -n 's/^Version/dnsperf/p')."
 	echo
-	echo "## Cache hits ($(wc -l <"$WORK/hit.txt") warmed questions, ${SECONDS_EACH}s)"
+	echo "## Cache hits ($(wc -l <"$WORK/hit.txt") warmed questions, ${SECONDS_EACH}s × $ROUNDS round(s))"
 	echo
 	echo "| resolver | qps | lost | server CPU (s) | server busy | answers per CPU-second | qps vs $base | per CPU-second vs $base |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
@@ -442,7 +467,7 @@ RESULT="$SRC/bench/results/resolver-$(date -u +%Y%m%d-%H%M%S).md"
 		echo "| $s | ${HQPS[$s]} | ${HLOST[$s]} | ${HCPU[$s]} | ${HBUSY[$s]} | ${HAPC[$s]} | $(ratio "${HQPS[$s]}" "${HQPS[$base]}") | $(ratio "${HAPC[$s]}" "${HAPC[$base]}") |"
 	done
 	echo
-	echo "## Cache misses (unique names, each one upstream query; at most ${SECONDS_EACH}s) and memory"
+	echo "## Cache misses (unique names, each one upstream query; at most ${SECONDS_EACH}s × $ROUNDS round(s)) and memory (last round)"
 	echo
 	echo "| resolver | answered | lost | qps | server CPU (s) | server busy | qps vs $base | RSS before (MB) | RSS after (MB) | bytes per cached name | per name vs $base |"
 	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
