@@ -307,6 +307,7 @@ measure() {
 	dnsperf_run "$s" "$WORK/miss.txt" "$out" -n 1 -l "$SECONDS_EACH" -c "$CLIENTS" -q "$OUTSTANDING" || { stop_server; return 1; }
 	c1=$(cpu_ticks)
 	r1=$(rss_kb)
+	# shellcheck disable=SC2046 # three numbers, split on purpose
 	set -- $(dnsperf_stats "$out")
 	MDONE[$s]=$(( ${MDONE[$s]:-0} + $1 ))
 	MLOST[$s]=$(( ${MLOST[$s]:-0} + $2 ))
@@ -324,6 +325,7 @@ measure() {
 	c0=$(cpu_ticks)
 	dnsperf_run "$s" "$WORK/hit.txt" "$out" -l "$SECONDS_EACH" -c "$CLIENTS" -q "$OUTSTANDING" || { stop_server; return 1; }
 	c1=$(cpu_ticks)
+	# shellcheck disable=SC2046 # three numbers, split on purpose
 	set -- $(dnsperf_stats "$out")
 	HDONE[$s]=$(( ${HDONE[$s]:-0} + $1 ))
 	HLOST[$s]=$(( ${HLOST[$s]:-0} + $2 ))
@@ -435,6 +437,7 @@ COLD_PIDS=""
 for s in $cold_ok; do
 	[ -s "$WORK/cold-lat-$s.txt" ] || continue
 	CFIRST[$s]=$(awk 'NR == 1 { printf "%.3f", $1 }' "$WORK/cold-lat-$s.txt")
+	# shellcheck disable=SC2046 # two numbers, split on purpose
 	set -- $(sort -g "$WORK/cold-lat-$s.txt" | awk '{ v[NR] = $1 } END {
 		m = int((NR + 1) / 2); p = int(NR * 0.95 + 0.999); if (p < 1) p = 1;
 		printf "%.3f %.3f", v[m], v[p] }')
