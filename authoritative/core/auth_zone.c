@@ -418,6 +418,32 @@ static const struct auth_node *lookup_in(const struct auth_node *nodes,
 	}
 }
 
+/*
+ * Must the name server t of the NS RRset at nd have an address in this zone?
+ * Yes when t lies at or below the cut nd itself (without glue the delegation
+ * cannot be followed), and for the apex NS when t is authoritative data here.
+ * No when t lies below another cut of the zone: that is sibling glue, which
+ * RFC 9471 leaves optional (the resolver finds the address through the
+ * sibling's own delegation).
+ */
+static bool glue_required(const struct auth_node *nodes, const uint32_t *hash,
+	const struct auth_zone *z, const struct auth_node *nd, const uint8_t *t, size_t tl)
+{
+	if (nd->namelen != dns_name_len(z->origin) || !dns_name_eq(nd->name, z->origin))
+		if (dns_name_is_sub(t, nd->name))
+			return true;
+	/* The closest existing encloser of t tells whether t is below a cut. */
+	unsigned extra = dns_name_labels(t) - z->origin_labels;
+	for (unsigned s = 0; s <= extra; s++) {
+		const uint8_t *suf = dns_name_strip(t, s);
+		const struct auth_node *ce = lookup_in(nodes, hash, z->hash_mask, suf,
+			tl - (size_t)(suf - t));
+		if (ce)
+			return ce->cut == NULL && !(ce->flags & AUTH_NODE_NONAUTH);
+	}
+	return true;
+}
+
 const struct auth_node *auth_zone_lookup(const struct auth_zone *z,
 	const uint8_t *lname, size_t len)
 {
@@ -795,7 +821,8 @@ int auth_zone_builder_finish(struct auth_zone_builder *b, struct auth_zone **out
 					}
 				}
 				/* glue must be real records: wildcards do not apply below a cut */
-				if (check_glue && inzone && (!tn || !(tn->flags & AUTH_NODE_ADDR))) {
+				if (check_glue && inzone && (!tn || !(tn->flags & AUTH_NODE_ADDR)) &&
+				    glue_required(nodes, hash, z, nd, t, tl)) {
 					const struct brec *r = &recs[rd - rds];
 					name_text(t, nbuf, sizeof(nbuf));
 					name_text(nd->name, nbuf2, sizeof(nbuf2));

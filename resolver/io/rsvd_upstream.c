@@ -3,8 +3,8 @@
  * the iterator produces goes out on a fresh socket, and the reply (or the
  * timeout) is fed back with rsv_req_consume().
  *
- * UDP: a new uv_udp_t bound to port 0 (the kernel picks a random ephemeral
- * port) and connected to the server with uv_udp_connect(), so the kernel drops
+ * UDP: a new uv_udp_t bound to a port drawn from getrandom(2) in 1024..65535
+ * (a few draws when one is taken, then the kernel's choice) and connected to the server with uv_udp_connect(), so the kernel drops
  * datagrams from any other address or port; the iterator still checks source,
  * ID and question (and the 0x20 case) itself. An ICMP port unreachable (read
  * error ECONNREFUSED) is fed as a timeout at once, so failover does not wait.
@@ -18,7 +18,11 @@
 #include <string.h>
 
 #include "dns_log.h"
+#include "dns_rand.h"
 #include "rsvd.h"
+
+/* Random source ports tried before leaving the choice to the kernel. */
+#define UPSTREAM_PORT_TRIES 8
 
 /* One upstream query in flight. */
 struct rsvd_exch {
@@ -202,9 +206,25 @@ static int udp_start(struct rsvd_exch *x, uv_loop_t *loop)
 	x->sock_open = true;
 	x->open++;
 	x->sock.udp.data = x;
-	/* port 0: the kernel picks a random ephemeral port for each socket */
-	if ((r = uv_udp_bind(&x->sock.udp, (const struct sockaddr *)&any, 0)) < 0)
-		return r;
+	/*
+	 * A source port an off-path attacker must guess (RFC 5452 4.5): drawn
+	 * from the whole unprivileged range rather than the kernel's smaller
+	 * ephemeral range. A port in use is drawn again; after a few tries
+	 * port 0 lets the kernel pick.
+	 */
+	for (int tries = 0;; tries++) {
+		uint16_t port = tries < UPSTREAM_PORT_TRIES
+			? (uint16_t)(1024 + dns_rand_uniform(65536 - 1024)) : 0;
+		if (any.ss_family == AF_INET)
+			((struct sockaddr_in *)&any)->sin_port = htons(port);
+		else
+			((struct sockaddr_in6 *)&any)->sin6_port = htons(port);
+		r = uv_udp_bind(&x->sock.udp, (const struct sockaddr *)&any, 0);
+		if (r == 0)
+			break;
+		if (port == 0 || (r != UV_EADDRINUSE && r != UV_EACCES))
+			return r;
+	}
 	if ((r = uv_udp_connect(&x->sock.udp, (const struct sockaddr *)&ss)) < 0)
 		return r;
 	if ((r = uv_udp_recv_start(&x->sock.udp, udp_alloc, udp_recv)) < 0)

@@ -356,6 +356,16 @@ static void test_check_glue(void **state)
 	if (load(text, &z, err, sizeof(err)))
 		fail_msg("%s", err);
 	auth_zone_unref(z);
+	/* sibling glue is optional (RFC 9471): a name server below another cut */
+	snprintf(text, sizeof(text), "%shost NS ns.host\nns.host A 192.0.2.9\n"
+		"other NS ns9.host\n", SOA_NS);
+	z = NULL;
+	if (load(text, &z, err, sizeof(err)))
+		fail_msg("sibling glue required: %s", err);
+	auth_zone_unref(z);
+	/* ... but an in-zone authoritative name server without address is not */
+	snprintf(text, sizeof(text), "%sother NS nsx\n", SOA_NS);
+	expect_error(text, "t.zone:5: name server nsx.example. of other.example. is inside the zone but has no A/AAAA record (missing glue)");
 }
 
 static void test_check_dname(void **state)
