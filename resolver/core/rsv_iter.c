@@ -39,10 +39,18 @@ struct rec {
 	const uint8_t *rdata;   /* uncompressed wire */
 };
 
+/*
+ * Exchanges with a server that end with only wrong-case replies before it is
+ * taken for one that does not keep the case and asked without 0x20. More than
+ * one, so a single forged reply that guessed the ID cannot turn 0x20 off.
+ */
+#define CASE_STRIKES 2
+
 struct srv {
 	struct rsv_addr addr;
 	bool lame;        /* answered badly in this request: not asked again */
 	bool case_seen;   /* sent a reply with the right ID but the question's case changed */
+	uint8_t case_strikes; /* exchanges with it that ended with only such replies */
 };
 
 struct cut {
@@ -1187,14 +1195,26 @@ enum rsv_state rsv_req_consume(struct rsv_req *req, const uint8_t *pkt, size_t l
 	char ab[64];
 	if (!pkt) {
 		req->stats.timeouts++;
-		if (s->case_seen) {
-			/* it answered, but without our case: a server that does not keep it */
+		if (s->case_seen && ++s->case_strikes >= CASE_STRIKES) {
+			/* it answered, but never with our case: a server that does not keep it */
 			tracef(req, "%s does not keep the case: ask without 0x20",
 				rsv_addr_str(&s->addr, ab, sizeof(ab)));
 			rsv_select_set_quirk(req->ctx->select, &s->addr, RSV_QUIRK_NO_0X20, now);
+			s->case_seen = false;
 			f->retry_same = true;
 			f->want_tcp = q->tp == RSV_TCP;
 			f->tries--;
+		} else if (s->case_seen) {
+			/*
+			 * One exchange with only a wrong-case reply may be a forger who
+			 * guessed the ID (RFC 5452 9.1): ask the same server again with
+			 * a fresh ID and case; the try counts, so a flood cannot loop.
+			 */
+			tracef(req, "only a wrong-case reply from %s: asking it again with 0x20",
+				rsv_addr_str(&s->addr, ab, sizeof(ab)));
+			s->case_seen = false;
+			f->retry_same = true;
+			f->want_tcp = q->tp == RSV_TCP;
 		} else {
 			tracef(req, "timeout after %u ms from %s", q->timeout,
 				rsv_addr_str(&s->addr, ab, sizeof(ab)));
