@@ -1123,6 +1123,13 @@ int dns_listen_server_start(struct dns_listen_server **out, const struct dns_lis
 		}
 		w->started = true;
 	}
+	for (size_t i = 0; i < srv->cfg.naddrs; i++) {
+		struct sockaddr_storage a;
+		char text[80];
+		dns_listen_server_addr(srv, i, &a);
+		log_info("listening on %s (udp, tcp)", dns_addr_format((struct sockaddr *)&a, text,
+			sizeof(text)));
+	}
 	*out = srv;
 	return 0;
 }

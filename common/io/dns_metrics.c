@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns_config.h"
 #include "dns_err.h"
 #include "dns_log.h"
 
@@ -370,6 +371,9 @@ int dns_metrics_start(struct dns_metrics **out, uv_loop_t *loop, const struct so
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&m->tcp, 64, metrics_connection_cb);
 	if (rc < 0) {
+		char text[80];
+		log_err("cannot serve metrics on %s: %s",
+			dns_addr_format(addr, text, sizeof(text)), dns_strerror(rc));
 		m->closing = true;
 		uv_close((uv_handle_t *)&m->tcp, metrics_close_cb);
 		return rc;

@@ -466,22 +466,10 @@ int rsvd_server_init(struct rsvd_server *s, struct rsvd_config *cfg)
 		log_err("cannot start: %s", dns_strerror(r));
 		return r;
 	}
-	for (size_t i = 0; i < cfg->listen.n; i++) {
-		struct sockaddr_storage a;
-		char text[80];
-		dns_listen_server_addr(s->listen, i, &a);
-		log_info("listening on %s (udp, tcp)", dns_addr_format((struct sockaddr *)&a, text,
-			sizeof(text)));
-	}
 	if (cfg->has_metrics) {
 		if ((r = dns_metrics_start(&s->metrics, &s->loop, (const struct sockaddr *)&cfg->metrics,
-				rsvd_metrics_cb, s)) < 0) {
-			char text[80];
-			log_err("cannot serve metrics on %s: %s",
-				dns_addr_format((const struct sockaddr *)&cfg->metrics, text, sizeof(text)),
-				dns_strerror(r));
-			return r;
-		}
+				rsvd_metrics_cb, s)) < 0)
+			return r; /* logged there */
 	}
 	uv_signal_init(&s->loop, &s->sigterm);
 	uv_signal_init(&s->loop, &s->sigint);
