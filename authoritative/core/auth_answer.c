@@ -21,6 +21,8 @@
 #define ANSWERED_MAX (AUTH_CHAIN_MAX + 4)
 #define OPT_LEN 11        /* an OPT RR without options */
 #define RCODE_YXDOMAIN 6  /* RFC 2136; RFC 6672 2.2: DNAME result too long */
+#define ECS_BODY_MAX 20   /* family, source, scope, 16 address bytes */
+#define CHAOS_TEXT_MAX 4096
 
 /* The whole state of one answer. */
 struct actx {
@@ -47,6 +49,10 @@ struct actx {
 	uint16_t rcode;                   /* RCODE (extended) */
 	bool tc;                          /* TC */
 	enum auth_state last;             /* last state before DONE */
+	bool steered;                     /* the current name is a steered one */
+	bool steered_any;                 /* some address in the answer was steered */
+	uint8_t ecs_scope;                /* widest scope any steered answer needs */
+	struct auth_steer_result steer;   /* STEER: what the hook chose */
 	const struct auth_rrset *answered[ANSWERED_MAX]; /* RRsets in the answer */
 	unsigned nanswered;
 	struct {
@@ -65,6 +71,7 @@ const char *auth_state_name(enum auth_state s)
 	case AUTH_STATE_DELEG: return "DELEG";
 	case AUTH_STATE_NODATA: return "NODATA";
 	case AUTH_STATE_NXDOMAIN: return "NXDOMAIN";
+	case AUTH_STATE_STEER: return "STEER";
 	case AUTH_STATE_TRUNC: return "TRUNC";
 	case AUTH_STATE_DONE: return "DONE";
 	}
@@ -165,6 +172,27 @@ static const struct auth_rrset *any_pick(const struct auth_node *n)
 	return n->nrrsets ? &n->rrsets[0] : NULL;
 }
 
+/*
+ * Ask the steering hook about the current name. True when the hook chose the
+ * addresses (an A or AAAA query of a steered name): go to STEER. Sets
+ * a->steered when the name is steered at all.
+ */
+static bool ask_steer(struct actx *a)
+{
+	uint16_t qtype = a->q->qtype;
+	struct auth_steer_query sq = {
+		.zone = a->z, .owner = a->lname, .owner_len = a->llen, .qtype = qtype,
+		.client = a->client,
+		.ecs = a->q->has_opt && a->q->edns.has_ecs ? &a->q->edns.ecs : NULL,
+	};
+	a->steer.n = 0;
+	a->steer.ecs_scope = 0;
+	if (a->hooks->steer(a->hooks->ctx, &sq, &a->steer) <= 0)
+		return false;
+	a->steered = true;
+	return qtype == DNS_T_A || qtype == DNS_T_AAAA;
+}
+
 /* ---- states ----------------------------------------------------------------- */
 
 /*
@@ -195,6 +223,9 @@ static enum auth_state st_lookup(struct actx *a)
 		a->cut = n->cut;
 		return AUTH_STATE_DELEG;
 	}
+	a->steered = false;
+	if (a->hooks && a->hooks->steer && ask_steer(a))
+		return AUTH_STATE_STEER;
 	if (!a->exact) {
 		if (n->flags & AUTH_NODE_DNAME) {
 			a->rrset = auth_node_rrset(n, DNS_T_DNAME);
@@ -203,7 +234,7 @@ static enum auth_state st_lookup(struct actx *a)
 		/* RFC 4592 3.3.1: the source of synthesis is "*" below the closest
 		 * encloser; the name itself does not exist (else exact). */
 		if (!n->wildcard)
-			return AUTH_STATE_NXDOMAIN;
+			return a->steered ? AUTH_STATE_NODATA : AUTH_STATE_NXDOMAIN;
 		a->node = n->wildcard;
 		if (a->node->cut) {
 			a->cut = a->node->cut;
@@ -233,16 +264,6 @@ static enum auth_state st_hit(struct actx *a)
 	const struct auth_rrset *rs = a->rrset;
 	uint16_t qtype = a->q->qtype;
 
-	if (a->hooks && a->hooks->steer) {
-		/* The door for CDN steering: nothing is steered yet. */
-		struct auth_steer_query sq = {
-			.zone = a->z, .owner = a->lname, .qtype = rs->type,
-			.client = a->client,
-			.ecs = a->q->has_opt && a->q->edns.has_ecs ? &a->q->edns.ecs : NULL,
-		};
-		struct auth_steer_result res = { 0 };
-		(void)a->hooks->steer(a->hooks->ctx, &sq, &res);
-	}
 	if (put_rrset(a, a->name, rs) < 0)
 		return AUTH_STATE_TRUNC;
 	note_answered(a, rs);
@@ -258,6 +279,33 @@ static enum auth_state st_hit(struct actx *a)
 			a->full = true;
 		else
 			queue_targets(a, a->z->ns);
+	}
+	return AUTH_STATE_DONE;
+}
+
+/*
+ * A steered name: the hook's addresses, no authority data (the answer is
+ * specific to where the client is; keep it small). None of that family:
+ * NODATA. The ECS scope of the reply is the widest any steered part needs.
+ */
+static enum auth_state st_steer(struct actx *a)
+{
+	const struct auth_steer_result *r = &a->steer;
+	uint16_t type = r->rdlen == 16 ? DNS_T_AAAA : DNS_T_A;
+	struct dns_writer_mark m;
+
+	if (r->ecs_scope > a->ecs_scope)
+		a->ecs_scope = r->ecs_scope;
+	a->steered_any = true;
+	if (r->n == 0 || type != a->q->qtype)
+		return AUTH_STATE_NODATA;
+	dns_writer_mark(&a->w, &m);
+	for (unsigned i = 0; i < r->n && i < AUTH_STEER_MAX; i++) {
+		if (dns_writer_rr(&a->w, a->name, type, DNS_CLASS_IN, r->ttl,
+			    r->addr[i], r->rdlen) < 0) {
+			dns_writer_rollback(&a->w, &m);
+			return AUTH_STATE_TRUNC;
+		}
 	}
 	return AUTH_STATE_DONE;
 }
@@ -397,12 +445,60 @@ static void run(struct actx *a)
 		case AUTH_STATE_DELEG: s = st_deleg(a); break;
 		case AUTH_STATE_NODATA: s = st_nodata(a); break;
 		case AUTH_STATE_NXDOMAIN: s = st_nxdomain(a); break;
+		case AUTH_STATE_STEER: s = st_steer(a); break;
 		case AUTH_STATE_TRUNC: s = st_trunc(a); break;
 		case AUTH_STATE_DONE: break;
 		}
 	}
 	if (!a->tc)
 		put_additional(a);
+}
+
+/*
+ * A CH TXT query (an operator asking the running server, e.g. why a client
+ * gets a replica): the hook's text, one TXT record per line, split into
+ * 255-octet strings. TC when it does not fit (dig retries over TCP).
+ */
+static void chaos_txt(struct actx *a)
+{
+	char text[CHAOS_TEXT_MAX];
+	uint8_t rdata[CHAOS_TEXT_MAX + CHAOS_TEXT_MAX / 255 + 2];
+	const struct dns_query *q = a->q;
+	int len = a->hooks->chaos_txt(a->hooks->ctx, a->lname, a->llen, a->client,
+		q->has_opt && q->edns.has_ecs ? &q->edns.ecs : NULL, text,
+		sizeof(text));
+
+	if (dns_writer_question(&a->w, q->qname, q->qtype, q->qclass) < 0)
+		return;
+	dns_writer_mark(&a->w, &a->after_q);
+	if (len < 0) {
+		a->rcode = DNS_RC_REFUSED;
+		return;
+	}
+	a->aa = DNS_FLAG_AA;
+	dns_writer_section(&a->w, DNS_SEC_ANSWER);
+	size_t i = 0;
+	while (i < (size_t)len) {
+		size_t end = i;
+		while (end < (size_t)len && text[end] != '\n')
+			end++;
+		size_t rl = 0;
+		for (size_t p = i; p < end || p == i; p += 255) {
+			size_t chunk = end - p < 255 ? end - p : 255;
+			rdata[rl++] = (uint8_t)chunk;
+			memcpy(rdata + rl, text + p, chunk);
+			rl += chunk;
+			if (p + 255 >= end)
+				break;
+		}
+		if (dns_writer_rr(&a->w, q->qname, DNS_T_TXT, DNS_CLASS_CH, 0, rdata,
+			    (uint16_t)rl) < 0) {
+			dns_writer_rollback(&a->w, &a->after_q);
+			a->tc = true;
+			return;
+		}
+		i = end + 1;
+	}
 }
 
 /* ---- entry point ------------------------------------------------------------ */
@@ -448,6 +544,8 @@ int auth_answer(const struct auth_zoneset *set, const uint8_t *pkt, size_t len,
 	a.rcode = DNS_RC_NOERROR;
 	a.last = AUTH_STATE_DONE;
 	a.nanswered = a.naddl = 0;
+	a.steered = a.steered_any = false;
+	a.ecs_scope = 0;
 
 	/* Size limit: RFC 1035 4.2.1 without EDNS, RFC 6891 6.2.5 with it. */
 	with_opt = v == DNS_QUERY_OK && q.has_opt;
@@ -463,7 +561,8 @@ int auth_answer(const struct auth_zoneset *set, const uint8_t *pkt, size_t len,
 	}
 	if (limit > outcap)
 		limit = outcap;
-	dns_writer_init(&a.w, out, limit - (with_opt ? OPT_LEN : 0));
+	dns_writer_init(&a.w, out, limit - (with_opt ? OPT_LEN : 0) -
+		(with_opt && q.edns.has_ecs ? 4 + ECS_BODY_MAX : 0));
 
 	if (v != DNS_QUERY_OK) {
 		/* FORMERR, with the question when it parsed. */
@@ -482,6 +581,13 @@ int auth_answer(const struct auth_zoneset *set, const uint8_t *pkt, size_t len,
 		/* RFC 6891 6.1.3: BADVERS, answered with an OPT of version 0. */
 		a.rcode = DNS_RC_BADVERS;
 		goto finish;
+	}
+	if (q.qclass == DNS_CLASS_CH && q.qtype == DNS_T_TXT && hooks &&
+	    hooks->chaos_txt) {
+		with_q = false;
+		set_name(&a, q.qname);
+		chaos_txt(&a);
+		goto finish_noq;
 	}
 	if (q.qclass != DNS_CLASS_IN) {
 		a.rcode = DNS_RC_REFUSED;
@@ -526,10 +632,27 @@ finish:
 		with_q = false;
 finish_noq:
 	if (with_opt) {
+		/* RFC 7871 7.2.1: echo family, source and address with our scope
+		 * (0 unless a steered answer depends on where the client is). The
+		 * room was kept: the writer's limit left ECS_ROOM for it. */
+		uint8_t opts[4 + ECS_BODY_MAX];
+		int optlen = 0;
+		if (q.edns.has_ecs) {
+			struct dns_ecs e = q.edns.ecs;
+			e.scope = a.ecs_scope;
+			int r = dns_ecs_write(&e, opts + 4, sizeof(opts) - 4);
+			if (r > 0) {
+				opts[0] = 0;
+				opts[1] = DNS_OPT_ECS;
+				opts[2] = (uint8_t)(r >> 8);
+				opts[3] = (uint8_t)r;
+				optlen = 4 + r;
+			}
+		}
 		dns_writer_limit(&a.w, limit);
 		dns_writer_section(&a.w, DNS_SEC_ADDITIONAL);
 		(void)dns_writer_opt(&a.w, AUTH_EDNS_SIZE, (uint8_t)(a.rcode >> 4),
-			q.edns.flags & DNS_EDNS_DO, NULL, 0);
+			q.edns.flags & DNS_EDNS_DO, opts, (uint16_t)optlen);
 	}
 	/* RFC 1035 4.1.1: copy the id, opcode and RD; CD and AD are not echoed
 	 * (as NSD). */
@@ -542,5 +665,7 @@ finish_noq:
 	info->tc = a.tc;
 	info->edns = with_opt;
 	info->last = a.last;
+	info->steered = a.steered_any;
+	info->ecs_scope = a.ecs_scope;
 	return 0;
 }

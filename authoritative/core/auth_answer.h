@@ -16,6 +16,7 @@
  *             glue in additional, no AA)
  *   NODATA    the name exists without the type: SOA in authority
  *   NXDOMAIN  the name does not exist: NXDOMAIN, SOA in authority
+ *   STEER     a steered name (CDN): the addresses the steering hook chose
  *   TRUNC     required data did not fit: empty sections, TC
  *   DONE      the message is complete
  *
@@ -46,6 +47,7 @@ enum auth_state {
 	AUTH_STATE_DELEG,      /* referral to a child zone */
 	AUTH_STATE_NODATA,     /* name exists, type does not */
 	AUTH_STATE_NXDOMAIN,   /* name does not exist */
+	AUTH_STATE_STEER,      /* a steered name: the hook's addresses */
 	AUTH_STATE_TRUNC,      /* required data did not fit: TC */
 	AUTH_STATE_DONE        /* finished */
 };
@@ -71,34 +73,57 @@ struct auth_answer_info {
 	bool tc;                       /* TC set */
 	bool edns;                     /* an OPT record is in the reply */
 	enum auth_state last;          /* last state before DONE (HIT, NODATA, ...) */
+	bool steered;                  /* a steering hook chose the answer's addresses */
+	uint8_t ecs_scope;             /* ECS scope returned (when the query had ECS) */
 };
 
-/* ---- steering hook (the door for CDN steering; not used yet) ---------------- */
+/* ---- hooks: CDN steering and CHAOS explanations ----------------------------- */
 
-/* What a steering hook is told about the name being answered. */
+/* Most addresses a steering hook may answer with. */
+#define AUTH_STEER_MAX 16
+
+/* What a steering hook is told about the name being looked up. */
 struct auth_steer_query {
 	const struct auth_zone *zone;       /* zone answering */
-	const uint8_t *owner;               /* canonical owner name being answered */
-	uint16_t qtype;                     /* type being answered */
+	const uint8_t *owner;               /* canonical (lower-case) name being looked up */
+	size_t owner_len;                   /* its length */
+	uint16_t qtype;                     /* type asked */
 	const struct auth_client *client;   /* the asker */
 	const struct dns_ecs *ecs;          /* EDNS Client Subnet of the query, NULL if none */
 };
 
-/* What a steering hook may say back (extended when steering lands). */
+/* What a steering hook says back for an A or AAAA query. */
 struct auth_steer_result {
-	bool steered;        /* the hook changed the answer (unused for now) */
-	uint8_t ecs_scope;   /* ECS SCOPE PREFIX-LENGTH to return (RFC 7871 7.2.1) */
+	uint8_t rdlen;                      /* 4 (A) or 16 (AAAA) */
+	uint16_t n;                         /* addresses; 0: none of that type (NODATA) */
+	uint8_t addr[AUTH_STEER_MAX][16];   /* the addresses (rdlen bytes used) */
+	uint32_t ttl;                       /* TTL of the answer RRset */
+	uint8_t ecs_scope;                  /* ECS SCOPE PREFIX-LENGTH (RFC 7871 7.2.1) */
 };
 
 /* Optional hooks; every member may be NULL. */
 struct auth_hooks {
 	/*
-	 * Called in HIT just before the answer RRset for a name is written.
-	 * Return 0 to answer from the zone data as usual. (No steering is
-	 * implemented yet; the result is ignored apart from being filled.)
+	 * Called when the answer engine looks up a name inside a zone (not at
+	 * or below a zone cut), the query name or a CNAME/DNAME target. Return 0
+	 * when the name is not steered: the zone data answers. Return 1 when it
+	 * is steered: for an A or AAAA query fill res, and the answer is res's
+	 * addresses (or NODATA when res->n is 0) with res->ecs_scope; for any
+	 * other type the zone's data at the name answers, and a name that does
+	 * not exist in the zone gets NODATA instead of NXDOMAIN (the steered
+	 * name exists). Must not fail; no allocation.
 	 */
 	int (*steer)(void *ctx, const struct auth_steer_query *q,
 		struct auth_steer_result *res);
+	/*
+	 * Called for a class CH (RFC 1035 3.2.4) query of type TXT. Write the
+	 * text to return into buf ('\n' separates lines; each line becomes one
+	 * TXT record) and return its length, or return < 0 to answer REFUSED.
+	 * qname is the canonical query name; ecs as in steer.
+	 */
+	int (*chaos_txt)(void *ctx, const uint8_t *qname, size_t qname_len,
+		const struct auth_client *client, const struct dns_ecs *ecs,
+		char *buf, size_t cap);
 	void *ctx;  /* passed to the hooks */
 };
 

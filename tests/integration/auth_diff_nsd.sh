@@ -86,6 +86,12 @@ if [ "$MODE" = 0 ]; then
 		"additional RRset order (AAAA first for IPv6 clients in NSD) carries no meaning (RFC 2181 §5)"
 	dnsdiff_allow ar-extra:A '*big* v6' \
 		"a full packet keeps a different glue address family (RFC 2181 §9)"
+	# cairn-auth implements ECS (RFC 7871) for CDN steering, so it echoes the
+	# query's ECS option with SCOPE 0 for static data (RFC 7871 §7.2.1: the
+	# answer does not depend on the client's network); NSD does not
+	# implement ECS and drops the option.
+	dnsdiff_allow opt '*subnet=*' \
+		"ECS echoed with scope 0 by an ECS-aware authoritative (RFC 7871 §7.2.1)"
 	# Not needed, because cairn-auth matches NSD exactly there (add a rule
 	# only with the difference it explains): the EDNS UDP size (both 1232),
 	# the RRset chosen for ANY (RFC 8482 §4.1; a non-empty answer is also
