@@ -119,6 +119,8 @@ struct geo_place {
 	char country[3];         /* country.iso_code, "" when absent */
 	char continent[3];       /* continent.code, "" when absent */
 	char city[64];           /* city.names.en, "" when absent (for --explain only) */
+	char dc[GEO_NAME_TEXT_MAX]; /* "datacenter" (written by cairn-mapc): that
+	                            * datacenter first, "" when absent */
 };
 
 /*
