@@ -20,13 +20,19 @@ struct slot {
 	uint16_t timeouts;
 	uint64_t held_until;
 	uint8_t quirks;
+	uint64_t touched;  /* last time it was created or updated (ms): LRU in its set */
 };
+
+/* Slots per set: a server shares its set with WAYS-1 others before one is
+ * forgotten, so two busy servers that hash alike keep their RTTs. */
+#define WAYS 4
 
 struct rsv_select {
 	const struct dns_mm *mm;
 	struct rsv_select_opts opts;
 	pthread_mutex_t lock;
-	struct slot *slots;
+	struct slot *slots;  /* nsets * WAYS */
+	size_t nsets;
 };
 
 bool rsv_addr_eq(const struct rsv_addr *a, const struct rsv_addr *b)
@@ -111,7 +117,8 @@ int rsv_select_new(const struct dns_mm *mm, const struct rsv_select_opts *opts,
 	struct rsv_select *s = mm_calloc(mm, 1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->slots = mm_calloc(mm, opts->slots, sizeof(*s->slots));
+	s->nsets = (opts->slots + WAYS - 1) / WAYS;
+	s->slots = mm_calloc(mm, s->nsets * WAYS, sizeof(*s->slots));
 	if (!s->slots) {
 		mm_free(mm, s);
 		return -ENOMEM;
@@ -147,22 +154,36 @@ static size_t slot_index(const struct rsv_select *s, const struct rsv_addr *a)
 		h = (h ^ a->ip[i]) * 16777619u;
 	h = (h ^ (a->port & 0xff)) * 16777619u;
 	h = (h ^ (a->port >> 8)) * 16777619u;
-	return h % s->opts.slots;
+	return (h % s->nsets) * WAYS;
 }
 
-/* The slot of addr, or NULL (create: take over the slot). Lock held. */
-static struct slot *slot_get(struct rsv_select *s, const struct rsv_addr *a, bool create)
+/*
+ * The slot of addr, or NULL. With create, a missing server takes a free slot
+ * of its set, else the one updated longest ago (now stamps it). Lock held.
+ */
+static struct slot *slot_get(struct rsv_select *s, const struct rsv_addr *a, bool create,
+	uint64_t now)
 {
-	struct slot *sl = &s->slots[slot_index(s, a)];
-	if (sl->used && rsv_addr_eq(&sl->addr, a))
-		return sl;
+	struct slot *set = &s->slots[slot_index(s, a)];
+	struct slot *victim = NULL;
+	for (unsigned i = 0; i < WAYS; i++) {
+		struct slot *sl = &set[i];
+		if (sl->used && rsv_addr_eq(&sl->addr, a)) {
+			if (create)
+				sl->touched = now;
+			return sl;
+		}
+		if (!victim || (victim->used && (!sl->used || sl->touched < victim->touched)))
+			victim = sl;
+	}
 	if (!create)
 		return NULL;
-	memset(sl, 0, sizeof(*sl));
-	sl->used = true;
-	sl->addr = *a;
-	sl->rto = s->opts.rto_init;
-	return sl;
+	memset(victim, 0, sizeof(*victim));
+	victim->used = true;
+	victim->addr = *a;
+	victim->rto = s->opts.rto_init;
+	victim->touched = now;
+	return victim;
 }
 
 static void fill_info(const struct rsv_select *s, const struct slot *sl, uint64_t now,
@@ -187,7 +208,7 @@ void rsv_select_get(struct rsv_select *s, const struct rsv_addr *addr, uint64_t 
 	struct rsv_srv_info *out)
 {
 	pthread_mutex_lock(&s->lock);
-	fill_info(s, slot_get(s, addr, false), now, out);
+	fill_info(s, slot_get(s, addr, false, now), now, out);
 	pthread_mutex_unlock(&s->lock);
 }
 
@@ -203,7 +224,7 @@ int rsv_select_choose(struct rsv_select *s, const struct rsv_addr *cand, size_t 
 		if (skip && skip[i])
 			continue;
 		struct rsv_srv_info in;
-		fill_info(s, slot_get(s, &cand[i], false), now, &in);
+		fill_info(s, slot_get(s, &cand[i], false, now), now, &in);
 		if (in.held_until) {
 			if (best_held < 0 || in.held_until < best_release) {
 				best_held = (int)i;
@@ -234,7 +255,7 @@ int rsv_select_choose(struct rsv_select *s, const struct rsv_addr *cand, size_t 
 			if (skip && skip[i])
 				continue;
 			struct rsv_srv_info in;
-			fill_info(s, slot_get(s, &cand[i], false), now, &in);
+			fill_info(s, slot_get(s, &cand[i], false, now), now, &in);
 			if (in.held_until)
 				continue;
 			if (k-- == 0) {
@@ -256,9 +277,8 @@ uint32_t rsv_select_timeout_ms(struct rsv_select *s, const struct rsv_addr *addr
 
 void rsv_select_rtt(struct rsv_select *s, const struct rsv_addr *addr, uint32_t rtt_ms, uint64_t now)
 {
-	(void)now;
 	pthread_mutex_lock(&s->lock);
-	struct slot *sl = slot_get(s, addr, true);
+	struct slot *sl = slot_get(s, addr, true, now);
 	if (!sl->measured) {
 		/* RFC 6298 2.2: first measurement */
 		sl->srtt = rtt_ms;
@@ -284,7 +304,7 @@ void rsv_select_rtt(struct rsv_select *s, const struct rsv_addr *addr, uint32_t 
 void rsv_select_timeout(struct rsv_select *s, const struct rsv_addr *addr, uint64_t now)
 {
 	pthread_mutex_lock(&s->lock);
-	struct slot *sl = slot_get(s, addr, true);
+	struct slot *sl = slot_get(s, addr, true, now);
 	/* RFC 6298 5.5: back off by doubling */
 	uint64_t rto = (uint64_t)sl->rto * 2;
 	sl->rto = rto > s->opts.rto_max ? s->opts.rto_max : (uint32_t)rto;
@@ -297,9 +317,8 @@ void rsv_select_timeout(struct rsv_select *s, const struct rsv_addr *addr, uint6
 
 void rsv_select_set_quirk(struct rsv_select *s, const struct rsv_addr *addr, unsigned quirk, uint64_t now)
 {
-	(void)now;
 	pthread_mutex_lock(&s->lock);
-	struct slot *sl = slot_get(s, addr, true);
+	struct slot *sl = slot_get(s, addr, true, now);
 	sl->quirks |= (uint8_t)quirk;
 	pthread_mutex_unlock(&s->lock);
 }

@@ -16,9 +16,9 @@
  *    to an OPT, RFC 6891 7) and no 0x20 (does not echo the question's case).
  *
  * Pure core: `now` in milliseconds and the random source are passed in. The
- * table is a fixed number of slots (direct mapped by a hash of the address; a
- * newcomer replaces the slot's previous server), guarded by a mutex so worker
- * threads can share it.
+ * table is a fixed number of slots in sets of four (a hash of the address picks
+ * the set; a newcomer to a full set replaces the server updated longest ago),
+ * guarded by a mutex so worker threads can share it.
  */
 #ifndef CAIRN_RSV_SELECT_H
 #define CAIRN_RSV_SELECT_H

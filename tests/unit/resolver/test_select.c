@@ -92,6 +92,45 @@ static void test_rtt_smoothing(void **state)
 	rsv_select_free(s);
 }
 
+/*
+ * A table of one set (4 slots): four servers that share it all keep their
+ * RTTs; a fifth replaces the one updated longest ago, not the busiest.
+ */
+static void test_set_associative(void **state)
+{
+	(void)state;
+	struct rsv_select_opts o;
+	rsv_select_opts_default(&o);
+	o.slots = 4;
+	struct rsv_select *s;
+	assert_int_equal(rsv_select_new(&tmm, &o, &s), 0);
+	struct rsv_addr a[5] = { addr("192.0.2.1"), addr("192.0.2.2"), addr("192.0.2.3"),
+		addr("2001:db8::4"), addr("192.0.2.5") };
+	struct rsv_srv_info in;
+	for (unsigned i = 0; i < 4; i++)
+		rsv_select_rtt(s, &a[i], 10 * (i + 1), 100 + i);
+	for (unsigned i = 0; i < 4; i++) {
+		rsv_select_get(s, &a[i], 200, &in);
+		assert_true(in.known);
+		assert_int_equal(in.srtt, 10 * (i + 1));
+	}
+	/* a[0] is updated again: a[1] is now the least recently updated */
+	rsv_select_rtt(s, &a[0], 10, 300);
+	rsv_select_timeout(s, &a[4], 400);
+	rsv_select_get(s, &a[1], 500, &in);
+	assert_false(in.known);
+	rsv_select_get(s, &a[0], 500, &in);
+	assert_true(in.known);
+	rsv_select_get(s, &a[4], 500, &in);
+	assert_true(in.known);
+	assert_int_equal(in.timeouts, 1);
+	for (unsigned i = 2; i < 4; i++) {
+		rsv_select_get(s, &a[i], 500, &in);
+		assert_int_equal(in.srtt, 10 * (i + 1));
+	}
+	rsv_select_free(s);
+}
+
 static void test_backoff_and_holddown(void **state)
 {
 	(void)state;
@@ -280,6 +319,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_addr_parse),
 		cmocka_unit_test(test_rtt_smoothing),
+		cmocka_unit_test(test_set_associative),
 		cmocka_unit_test(test_backoff_and_holddown),
 		cmocka_unit_test(test_choose),
 		cmocka_unit_test(test_explore),
