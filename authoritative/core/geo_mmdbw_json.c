@@ -1,0 +1,373 @@
+/*
+ * geo_mmdbw_json.c -- the cairn-mapc input (docs/cairn-mapc.md) read with
+ * jansson, every rule checked with an error naming the JSON path, then handed
+ * to the writer (geo_mmdbw.h). Messages follow the map loader's (geo_map.c):
+ * "FILE: PATH: reason", "FILE:LINE:COL: reason" for JSON syntax.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "dns_err.h"
+#include "geo_mmdbw.h"
+
+struct rd {
+	const char *file;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct rd *rd, int code, const char *path, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int fail(struct rd *rd, int code, const char *path, const char *fmt, ...)
+{
+	char reason[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	if (rd->err && rd->errlen) {
+		if (path && *path)
+			snprintf(rd->err, rd->errlen, "%s: %s: %s", rd->file, path, reason);
+		else
+			snprintf(rd->err, rd->errlen, "%s: %s", rd->file, reason);
+	}
+	return code;
+}
+
+static const char *json_kind(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "an array";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "an integer";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "a boolean";
+	case JSON_NULL: return "null";
+	}
+	return "?";
+}
+
+/* A key for a message: at most 100 bytes, control characters and quotes as '?'. */
+static void show(char *out, size_t cap, const char *s)
+{
+	size_t n = 0;
+	for (; *s && n + 1 < cap && n < 100; s++)
+		out[n++] = ((unsigned char)*s < 0x20 || *s == '"' || *s == 0x7f) ? '?' : *s;
+	out[n] = '\0';
+}
+
+static int check_keys(struct rd *rd, json_t *obj, const char *path,
+	const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(obj, key, v) {
+		bool ok = false;
+		for (size_t i = 0; allowed[i]; i++)
+			if (strcmp(key, allowed[i]) == 0)
+				ok = true;
+		if (!ok) {
+			char k[128];
+			show(k, sizeof(k), key);
+			return fail(rd, DNS_E_CONFIG, path, "unknown key \"%s\"", k);
+		}
+	}
+	return 0;
+}
+
+/*
+ * "ADDR/LEN" or "ADDR" (a host) into the 128-bit tree: IPv4 at ::a.b.c.d/96+LEN
+ * (where libmaxminddb looks IPv4 up); an IPv6 network inside ::ffff:0:0/96 is
+ * the same IPv4 network. Host bits must be zero.
+ */
+static int parse_net(struct rd *rd, const char *key, const char *path, uint8_t addr[16],
+	unsigned *plen)
+{
+	char buf[64];
+	const char *slash = strchr(key, '/');
+	size_t al = slash ? (size_t)(slash - key) : strlen(key);
+	uint8_t a[16] = {0};
+	int fam;
+
+	if (al >= sizeof(buf))
+		return fail(rd, DNS_E_CONFIG, path, "not an address prefix (ADDR/LEN)");
+	memcpy(buf, key, al);
+	buf[al] = '\0';
+	if (inet_pton(AF_INET, buf, a) == 1)
+		fam = AF_INET;
+	else if (inet_pton(AF_INET6, buf, a) == 1)
+		fam = AF_INET6;
+	else
+		return fail(rd, DNS_E_CONFIG, path, "\"%s\" is not an IP address", buf);
+	unsigned max = fam == AF_INET ? 32 : 128, len = max;
+	if (slash) {
+		const char *q = slash + 1;
+		if (!*q || strlen(q) > 3)
+			return fail(rd, DNS_E_CONFIG, path, "bad prefix length");
+		len = 0;
+		for (; *q; q++) {
+			if (*q < '0' || *q > '9')
+				return fail(rd, DNS_E_CONFIG, path, "bad prefix length");
+			len = len * 10 + (unsigned)(*q - '0');
+		}
+		if (len > max)
+			return fail(rd, DNS_E_CONFIG, path, "prefix length %u is longer than %u",
+				len, max);
+	}
+	/* host bits set is almost always a typo of the network meant */
+	for (unsigned b = len; b < max; b++)
+		if (a[b >> 3] & (0x80 >> (b & 7))) {
+			char t[INET6_ADDRSTRLEN];
+			for (unsigned c = len; c < max; c++)
+				a[c >> 3] &= (uint8_t)~(0x80 >> (c & 7));
+			inet_ntop(fam, a, t, sizeof(t));
+			return fail(rd, DNS_E_CONFIG, path, "host bits are set (the network is %s/%u)",
+				t, len);
+		}
+	memset(addr, 0, 16);
+	if (fam == AF_INET) {
+		memcpy(addr + 12, a, 4);
+		*plen = len + 96;
+		return 0;
+	}
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	static const uint8_t zero[12] = {0};
+	if (len >= 96 && memcmp(a, mapped, 12) == 0) {
+		/* ::ffff:a.b.c.d/96+n is a.b.c.d/n, stored once, reached via the alias */
+		memcpy(addr + 12, a + 12, 4);
+		*plen = len;
+		return 0;
+	}
+	if (len >= 96 && memcmp(a, zero, 12) == 0)
+		return fail(rd, DNS_E_CONFIG, path, "inside ::/96, where IPv4 networks are "
+			"stored; write it as an IPv4 network");
+	if (len > 80 && len < 96) {
+		/* would it contain ::ffff:0:0/96 (bits 0-79 zero, 80-95 one)? */
+		uint8_t m[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		for (unsigned c = len; c < 128; c++)
+			m[c >> 3] &= (uint8_t)~(0x80 >> (c & 7));
+		if (memcmp(m, a, 16) == 0)
+			return fail(rd, DNS_E_CONFIG, path, "covers ::ffff:0:0/96, the IPv4-mapped "
+				"addresses, without ::/96; use /80 or shorter, or IPv4 networks");
+	}
+	memcpy(addr, a, 16);
+	*plen = len;
+	return 0;
+}
+
+static bool dc_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > GEO_MMDBW_DC_MAX)
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+				(*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-'))
+			return false;
+	return true;
+}
+
+static int get_coord(struct rd *rd, json_t *v, const char *path, double lim, double *out)
+{
+	if (!json_is_number(v))
+		return fail(rd, DNS_E_CONFIG, path, "must be a number, not %s", json_kind(v));
+	double x = json_number_value(v);
+	if (!(x >= -lim && x <= lim))
+		return fail(rd, DNS_E_CONFIG, path, "%g is out of range %g..%g", x, -lim, lim);
+	*out = x;
+	return 0;
+}
+
+static int get_string(struct rd *rd, json_t *v, const char *path, const char **out)
+{
+	if (!json_is_string(v))
+		return fail(rd, DNS_E_CONFIG, path, "must be a string, not %s", json_kind(v));
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* One network's object into rec (strings point into the JSON). */
+static int parse_record(struct rd *rd, json_t *obj, const char *path,
+	struct geo_mmdbw_record *rec)
+{
+	static const char *const keys[] = {"lat", "lon", "country", "continent", "city",
+		"datacenter", NULL};
+	static const char *const continents[] = {"AF", "AN", "AS", "EU", "NA", "OC", "SA"};
+	char p[512], k[128];
+	const char *s;
+	json_t *lat, *lon, *v;
+	int r;
+
+	memset(rec, 0, sizeof(*rec));
+	if (!json_is_object(obj))
+		return fail(rd, DNS_E_CONFIG, path, "must be an object, not %s", json_kind(obj));
+	if ((r = check_keys(rd, obj, path, keys)) < 0)
+		return r;
+	lat = json_object_get(obj, "lat");
+	lon = json_object_get(obj, "lon");
+	if (!lat != !lon)
+		return fail(rd, DNS_E_CONFIG, path, "%s without %s", lat ? "lat" : "lon",
+			lat ? "lon" : "lat");
+	if (lat) {
+		snprintf(p, sizeof(p), "%s.lat", path);
+		if ((r = get_coord(rd, lat, p, 90, &rec->lat)) < 0)
+			return r;
+		snprintf(p, sizeof(p), "%s.lon", path);
+		if ((r = get_coord(rd, lon, p, 180, &rec->lon)) < 0)
+			return r;
+		rec->has_location = true;
+	}
+	if ((v = json_object_get(obj, "country"))) {
+		snprintf(p, sizeof(p), "%s.country", path);
+		if ((r = get_string(rd, v, p, &s)) < 0)
+			return r;
+		if (strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z') {
+			show(k, sizeof(k), s);
+			return fail(rd, DNS_E_CONFIG, p, "\"%s\" is not an ISO 3166 alpha-2 code "
+				"(two upper-case letters)", k);
+		}
+		memcpy(rec->country, s, 3);
+	}
+	if ((v = json_object_get(obj, "continent"))) {
+		snprintf(p, sizeof(p), "%s.continent", path);
+		if ((r = get_string(rd, v, p, &s)) < 0)
+			return r;
+		bool ok = false;
+		for (size_t i = 0; i < sizeof(continents) / sizeof(*continents); i++)
+			if (strcmp(s, continents[i]) == 0)
+				ok = true;
+		if (!ok) {
+			show(k, sizeof(k), s);
+			return fail(rd, DNS_E_CONFIG, p, "\"%s\" is not a continent code "
+				"(AF AN AS EU NA OC SA)", k);
+		}
+		memcpy(rec->continent, s, 3);
+	}
+	if ((v = json_object_get(obj, "city"))) {
+		snprintf(p, sizeof(p), "%s.city", path);
+		if ((r = get_string(rd, v, p, &rec->city)) < 0)
+			return r;
+		/* jansson rejects \u0000 and invalid UTF-8, so the text is clean */
+		size_t n = json_string_length(v);
+		if (n == 0 || n > GEO_MMDBW_CITY_MAX)
+			return fail(rd, DNS_E_CONFIG, p, "must be 1..%d bytes long",
+				GEO_MMDBW_CITY_MAX);
+	}
+	if ((v = json_object_get(obj, "datacenter"))) {
+		snprintf(p, sizeof(p), "%s.datacenter", path);
+		if ((r = get_string(rd, v, p, &rec->datacenter)) < 0)
+			return r;
+		if (!dc_name_ok(rec->datacenter)) {
+			show(k, sizeof(k), rec->datacenter);
+			return fail(rd, DNS_E_CONFIG, p, "\"%s\" is not a datacenter name "
+				"(1..%d of A-Z a-z 0-9 _ . -)", k, GEO_MMDBW_DC_MAX);
+		}
+	}
+	return 0;
+}
+
+static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t build_epoch,
+	struct geo_mmdbw_buf *out, struct geo_mmdbw_stats *st)
+{
+	static const char *const top_keys[] = {"description", "networks", NULL};
+	struct geo_mmdbw *w = NULL;
+	const char **names = NULL;
+	const char *desc = "cairn-mapc network map", *key;
+	json_t *nets, *v;
+	char path[512], k[128];
+	size_t i = 0;
+	int r;
+
+	if (!json_is_object(root))
+		return fail(rd, DNS_E_CONFIG, "", "the networks file must be a JSON object, not %s",
+			json_kind(root));
+	if ((r = check_keys(rd, root, "", top_keys)) < 0)
+		return r;
+	if ((v = json_object_get(root, "description"))) {
+		if ((r = get_string(rd, v, "description", &desc)) < 0)
+			return r;
+		if (json_string_length(v) > GEO_MMDBW_DESC_MAX)
+			return fail(rd, DNS_E_CONFIG, "description", "longer than %d bytes",
+				GEO_MMDBW_DESC_MAX);
+	}
+	nets = json_object_get(root, "networks");
+	if (!nets)
+		return fail(rd, DNS_E_CONFIG, "networks", "missing");
+	if (!json_is_object(nets))
+		return fail(rd, DNS_E_CONFIG, "networks", "must be an object, not %s",
+			json_kind(nets));
+	if (json_object_size(nets) > GEO_MMDBW_NETS_MAX)
+		return fail(rd, -E2BIG, "networks", "more than %u networks", GEO_MMDBW_NETS_MAX);
+	if ((r = geo_mmdbw_new(mm, &w)) < 0)
+		return fail(rd, r, "", "out of memory");
+	if (json_object_size(nets) &&
+			!(names = mm_alloc(mm, json_object_size(nets) * sizeof(*names)))) {
+		r = fail(rd, -ENOMEM, "", "out of memory");
+		goto out;
+	}
+	json_object_foreach(nets, key, v) {
+		struct geo_mmdbw_record rec;
+		uint8_t addr[16];
+		unsigned len;
+		show(k, sizeof(k), key);
+		snprintf(path, sizeof(path), "networks[\"%s\"]", k);
+		if ((r = parse_net(rd, key, path, addr, &len)) < 0)
+			goto out;
+		if ((r = parse_record(rd, v, path, &rec)) < 0)
+			goto out;
+		if ((r = geo_mmdbw_add(w, addr, len, &rec)) < 0) {
+			r = fail(rd, r, path, "%s", r == -ENOMEM ? "out of memory" : dns_strerror(r));
+			goto out;
+		}
+		names[i++] = key;
+	}
+	struct geo_mmdbw_meta meta = {"cairn-Map", desc, build_epoch};
+	r = geo_mmdbw_build(w, &meta, out, st);
+	if (r == DNS_E_EXISTS) {
+		char other[128];
+		show(k, sizeof(k), names[st->dup[1]]);
+		show(other, sizeof(other), names[st->dup[0]]);
+		snprintf(path, sizeof(path), "networks[\"%s\"]", k);
+		r = fail(rd, DNS_E_CONFIG, path, "the same network as \"%s\"", other);
+	} else if (r == -E2BIG) {
+		r = fail(rd, r, "networks", "too large for a MaxMind DB (32-bit records)");
+	} else if (r < 0) {
+		r = fail(rd, r, "", "%s", r == -ENOMEM ? "out of memory" : dns_strerror(r));
+	}
+out:
+	if (names)
+		mm_free(mm, names);
+	geo_mmdbw_free(w);
+	return r;
+}
+
+int geo_mmdbw_compile_json(const struct dns_mm *mm, const char *json, size_t len,
+	const char *file, uint64_t build_epoch, struct geo_mmdbw_buf *out,
+	struct geo_mmdbw_stats *st, char *err, size_t errlen)
+{
+	struct geo_mmdbw_stats dummy;
+	struct rd rd = {file ? file : "(networks)", err, errlen};
+	json_error_t je;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!st)
+		st = &dummy;
+	json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s:%d:%d: %s", rd.file, je.line, je.column, je.text);
+		return DNS_E_CONFIG;
+	}
+	int r = load(&rd, mm, root, build_epoch, out, st);
+	json_decref(root);
+	return r;
+}
