@@ -7,7 +7,8 @@
 #   make build    Release build of the programs (build/release/bin)
 #   make demo     the demo internet (zones/) served by cairn-auth on 127.53.x.y, in the
 #                 foreground until Ctrl-C;  make demo-down  stops it from another shell
-#   make bench    side-by-side benchmarks against the peers (bench/*/run.sh)
+#   make bench    side-by-side benchmarks against the peers (bench/*/run.sh; one of them:
+#                 make bench BENCHES=bench/steering/run.sh)
 #   make fuzz     every libFuzzer target for FUZZ_SECONDS each (build/fuzz)
 #   make clean    remove build/
 #
@@ -18,6 +19,7 @@
 JOBS ?= 2
 FUZZ_SECONDS ?= 600
 BENCH_SECONDS ?= 15
+BENCHES ?= bench/*/run.sh
 LOCK ?=
 RUNLOCK := $(if $(LOCK),flock $(LOCK) ,)
 
@@ -51,7 +53,7 @@ demo-down:
 	scripts/demo down
 
 bench: build
-	@for b in bench/*/run.sh; do \
+	@for b in $(BENCHES); do \
 		echo "== $$b"; \
 		BENCH_SECONDS=$(BENCH_SECONDS) $(RUNLOCK)$$b || exit 1; \
 	done
