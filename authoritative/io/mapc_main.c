@@ -1,0 +1,171 @@
+/*
+ * mapc_main.c -- cairn-mapc: compile a networks list (JSON) into a MaxMind DB
+ * file for cairn-auth's "geoip" key (docs/cairn-mapc.md). The shell around the
+ * pure writer geo_mmdbw: reads the file, picks the build time
+ * (SOURCE_DATE_EPOCH when set, for reproducible output), writes FILE.tmp and
+ * renames it, so a reader never sees a half-written database.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "dns_config.h"
+#include "dns_err.h"
+#include "geo_mmdbw.h"
+
+static const char usage[] = "NETWORKS.json -o MAP.mmdb";
+
+/* The whole file into *out (NUL-terminated); 0 or -errno. */
+static int read_file(const char *path, char **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	if (!f)
+		return -errno;
+	for (;;) {
+		if (cap - n < 65536) {
+			cap = cap ? cap * 2 : 65536;
+			char *p = realloc(buf, cap + 1);
+			if (!p) {
+				free(buf);
+				fclose(f);
+				return -ENOMEM;
+			}
+			buf = p;
+		}
+		size_t got = fread(buf + n, 1, cap - n, f);
+		n += got;
+		if (got == 0)
+			break;
+	}
+	int e = ferror(f) ? -EIO : 0;
+	fclose(f);
+	if (e) {
+		free(buf);
+		return e;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+/* Write data to path.tmp, flush it to disk, rename over path. 0 or -errno. */
+static int write_atomic(const char *path, const uint8_t *data, size_t len)
+{
+	size_t tl = strlen(path) + 5;
+	char *tmp = malloc(tl);
+	int fd, r = 0;
+	if (!tmp)
+		return -ENOMEM;
+	snprintf(tmp, tl, "%s.tmp", path);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	for (size_t off = 0; off < len;) {
+		ssize_t w = write(fd, data + off, len - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		off += (size_t)w;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		unlink(tmp);
+out:
+	free(tmp);
+	return r;
+}
+
+/* SOURCE_DATE_EPOCH (reproducible-builds.org) when set, else now. */
+static int build_epoch(uint64_t *out)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	if (s && *s) {
+		if (dns_uint_parse(s, out) < 0)
+			return -EINVAL;
+		return 0;
+	}
+	*out = (uint64_t)time(NULL);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct dns_config parser;
+	struct dns_opt opts[2];
+	const char *output = NULL;
+	struct geo_mmdbw_buf out = {0};
+	struct geo_mmdbw_stats st;
+	char *text = NULL, err[1024];
+	size_t len = 0;
+	uint64_t epoch;
+	int rc = 1, r;
+
+	memset(opts, 0, sizeof(opts));
+	opts[0] = (struct dns_opt){.name = "output", .short_name = 'o', .type = DNS_OPT_STRING,
+		.flags = DNS_OPT_CLI_ONLY, .metavar = "MAP.mmdb",
+		.help = "write the MaxMind DB here (through MAP.mmdb.tmp and a rename)",
+		.target = &output};
+	if (dns_config_init(&parser, opts, NULL) < 0) {
+		fprintf(stderr, "cairn-mapc: out of memory\n");
+		return 1;
+	}
+	parser.prog = "cairn-mapc";
+	if (dns_config_parse_argv(&parser, argc, argv) < 0) {
+		fprintf(stderr, "cairn-mapc: %s\n", parser.err);
+		goto done;
+	}
+	if (dns_config_print_action(&parser, usage, CAIRN_VERSION)) {
+		rc = 0;
+		goto done;
+	}
+	if (parser.nargs != 1 || !output || !*output) {
+		fprintf(stderr, "usage: cairn-mapc %s\n", usage);
+		goto done;
+	}
+	if (build_epoch(&epoch) < 0) {
+		fprintf(stderr, "cairn-mapc: SOURCE_DATE_EPOCH: not a number of seconds\n");
+		goto done;
+	}
+	const char *input = parser.args[0];
+	if ((r = read_file(input, &text, &len)) < 0) {
+		fprintf(stderr, "%s: %s\n", input, dns_strerror(r));
+		goto done;
+	}
+	out.mm = dns_mm_std();
+	r = geo_mmdbw_compile_json(dns_mm_std(), text, len, input, epoch, &out, &st, err,
+		sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "%s\n", err[0] ? err : dns_strerror(r));
+		goto done;
+	}
+	if ((r = write_atomic(output, out.data, out.len)) < 0) {
+		fprintf(stderr, "%s: %s\n", output, dns_strerror(r));
+		goto done;
+	}
+	printf("%s: %zu networks, %zu distinct records, %u nodes, record size %u, %zu bytes\n",
+		output, st.networks, st.records, st.node_count, st.record_size, st.total_bytes);
+	rc = 0;
+done:
+	geo_mmdbw_buf_deinit(&out);
+	free(text);
+	dns_config_deinit(&parser);
+	return rc;
+}
