@@ -1,0 +1,102 @@
+/*
+ * geo_map_impl.h -- the inside of a struct geo_map, shared by geo_map.c
+ * (loading and validation), geo_tree.c (building the placement tree) and
+ * geo_select.c (lookups, selection, explanations). Not for other modules.
+ *
+ * Glossary: order = every datacenter index of the map once, best first (one
+ * byte each, n_dc bytes); result = an (order, placed_by) pair, what a tree
+ * leaf names; ref = a uint32 tree reference, a node index or (GEO_REF_LEAF
+ * set) a result index.
+ */
+#ifndef CAIRN_GEO_MAP_IMPL_H
+#define CAIRN_GEO_MAP_IMPL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "geo_map.h"
+
+#define GEO_REF_LEAF 0x80000000u /* ref flag: the low 31 bits are a result index */
+
+/* An operator network of the map ("networks"). */
+struct geo_net {
+	uint8_t addr[16];            /* in the 128-bit tree (IPv4 at ::ffff:0:0/96) */
+	unsigned len;                /* prefix length in the tree */
+	char text[64];               /* normalised presentation form, e.g. "10.0.0.0/8" */
+	bool has_coords;             /* lat/lon given (else a datacenter list) */
+	double lat, lon;             /* when has_coords */
+	uint8_t list[GEO_DC_MAX];    /* datacenters listed first (when !has_coords) */
+	unsigned n_list;             /* entries of list */
+	uint32_t result;             /* its result index */
+};
+
+/* A distinct placement: which order and how the client was placed. */
+struct geo_result {
+	uint32_t order;              /* index of the order (n_dc bytes at orders + order * n_dc) */
+	uint8_t by;                  /* enum geo_placed_by */
+};
+
+struct geo_map {
+	struct geo_dc *dc;           /* datacenters, map order */
+	unsigned n_dc;
+	uint64_t fam_mask[GEO_DC_MAX][2]; /* per DC: bit r set = replica r is IPv4 ([0]) / IPv6 ([1]) */
+	struct geo_replica *rep;     /* every replica, DC after DC (dc[i].rep points inside) */
+	unsigned n_rep;
+
+	struct geo_name *names;      /* steered names, in map order */
+	unsigned n_names;
+	uint32_t *name_slot;         /* open-addressing hash: name index + 1, 0 = empty */
+	uint32_t name_mask;          /* slots - 1 (power of two) */
+	uint64_t name_lens[4];       /* bit L set: some name has owner_len L (cheap miss) */
+
+	struct geo_net *nets;        /* operator networks, map order */
+	unsigned n_nets;
+
+	uint8_t default_order[GEO_DC_MAX]; /* defaults.order completed with the rest */
+	int32_t country[26 * 26];    /* defaults.countries: order index, -1 none */
+	int32_t continent[7];        /* defaults.continents (AF AN AS EU NA OC SA), -1 none */
+
+	uint8_t *orders;             /* n_orders * n_dc bytes */
+	uint32_t n_orders, cap_orders;
+	uint32_t *order_slot;        /* build-time hash of orders (index + 1) */
+	uint32_t order_mask;
+	struct geo_result *results;
+	uint32_t n_results, cap_results;
+	uint32_t *result_slot;       /* build-time hash of results (index + 1) */
+	uint32_t result_mask;
+
+	uint32_t (*node)[2];         /* compact tree: children refs of each node */
+	size_t n_nodes, n_leaves;
+	uint32_t root;               /* ref of ::/0 */
+	uint32_t v4_root;            /* ref of ::ffff:0:0/96 (or the leaf above it) */
+	unsigned v4_depth;           /* depth of v4_root: 96, or less when a leaf covers it */
+
+	struct geo_source src;       /* GeoIP data (foreach NULL: none) */
+	bool has_src;
+	void (*close_source)(struct geo_source *src); /* NULL: src not ours */
+};
+
+/* Interned order index for ord (n_dc bytes), adding it if new; <0 on -ENOMEM. */
+int64_t geo_order_intern(struct geo_map *m, const uint8_t *ord);
+/* Interned result index for (order, by); <0 on -ENOMEM. */
+int64_t geo_result_intern(struct geo_map *m, uint32_t order, enum geo_placed_by by);
+/*
+ * Order of every DC: first (n_first entries) given, then the others by
+ * distance from (lat, lon) when has_point, else in base order (n_dc entries).
+ */
+void geo_order_make(const struct geo_map *m, const uint8_t *first, unsigned n_first,
+	bool has_point, double lat, double lon, const uint8_t *base, uint8_t *out);
+/* Build the placement tree from the source and the networks. 0, -ENOMEM or DNS_E_CONFIG. */
+int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file);
+/* The result ref of client address (tree form) limited to plen tree bits; *depth = leaf depth. */
+uint32_t geo_tree_lookup(const struct geo_map *m, const uint8_t addr[16], bool v4,
+	unsigned plen, unsigned *depth);
+/* Map a client to the 16-byte tree address and its prefix in tree bits. */
+void geo_client_tree_addr(const struct geo_client *c, uint8_t out[16], unsigned *plen);
+/* Index 0..6 of a continent code, -1 if unknown. */
+int geo_continent_index(const char *code);
+/* Order for a GeoIP place and how it was placed (used by the tree and --explain). */
+int64_t geo_place_result(struct geo_map *m, const struct geo_place *p);
+
+#endif

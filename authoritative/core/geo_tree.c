@@ -1,0 +1,531 @@
+/*
+ * geo_tree.c -- the placement tree of a steering map: datacenter orders,
+ * placements of GeoIP records, and the binary trie over 128-bit addresses
+ * with merged leaves whose depth is the ECS scope (RFC 7871 7.2.1).
+ *
+ * Build: a scratch trie (a growing array of child-ref pairs, no per-node
+ * malloc) starts as one "default" leaf; every GeoIP network is written as a
+ * leaf (splitting the leaves above it), then the operator networks, widest
+ * first, so each overwrites whole subtrees and the most specific one wins.
+ * Then one pass copies the reachable part into the final array, replacing
+ * every node whose two children are the same leaf by that leaf (bottom-up),
+ * which is what makes a leaf's depth the widest prefix with the same answer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns_err.h"
+#include "geo_map_impl.h"
+
+/* ---- orders and results --------------------------------------------------- */
+
+static uint32_t bytes_hash(const uint8_t *p, size_t n, uint32_t h)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+static int order_rehash(struct geo_map *m, uint32_t slots)
+{
+	uint32_t *s = calloc(slots, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < m->n_orders; i++) {
+		uint32_t h = bytes_hash(m->orders + (size_t)i * m->n_dc, m->n_dc, 2166136261u) & (slots - 1);
+		while (s[h])
+			h = (h + 1) & (slots - 1);
+		s[h] = i + 1;
+	}
+	free(m->order_slot);
+	m->order_slot = s;
+	m->order_mask = slots - 1;
+	return 0;
+}
+
+int64_t geo_order_intern(struct geo_map *m, const uint8_t *ord)
+{
+	size_t n = m->n_dc;
+	if (!m->order_slot && order_rehash(m, 64) < 0)
+		return -ENOMEM;
+	uint32_t h = bytes_hash(ord, n, 2166136261u) & m->order_mask;
+	while (m->order_slot[h]) {
+		uint32_t i = m->order_slot[h] - 1;
+		if (memcmp(m->orders + (size_t)i * n, ord, n) == 0)
+			return i;
+		h = (h + 1) & m->order_mask;
+	}
+	if (m->n_orders == m->cap_orders) {
+		uint32_t cap = m->cap_orders ? m->cap_orders * 2 : 16;
+		uint8_t *o = realloc(m->orders, (size_t)cap * n);
+		if (!o)
+			return -ENOMEM;
+		m->orders = o;
+		m->cap_orders = cap;
+	}
+	memcpy(m->orders + (size_t)m->n_orders * n, ord, n);
+	m->order_slot[h] = ++m->n_orders;
+	/* keep the table at most half full */
+	if (2 * m->n_orders > m->order_mask + 1 && order_rehash(m, 2 * (m->order_mask + 1)) < 0)
+		return -ENOMEM;
+	return m->n_orders - 1;
+}
+
+static uint32_t result_hash(uint32_t order, uint8_t by)
+{
+	uint32_t h = order * 8u + by;
+	h ^= h >> 16;
+	h *= 0x45d9f3bu;
+	h ^= h >> 16;
+	return h;
+}
+
+static int result_rehash(struct geo_map *m, uint32_t slots)
+{
+	uint32_t *s = calloc(slots, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < m->n_results; i++) {
+		uint32_t h = result_hash(m->results[i].order, m->results[i].by) & (slots - 1);
+		while (s[h])
+			h = (h + 1) & (slots - 1);
+		s[h] = i + 1;
+	}
+	free(m->result_slot);
+	m->result_slot = s;
+	m->result_mask = slots - 1;
+	return 0;
+}
+
+int64_t geo_result_intern(struct geo_map *m, uint32_t order, enum geo_placed_by by)
+{
+	if (!m->result_slot && result_rehash(m, 64) < 0)
+		return -ENOMEM;
+	uint32_t h = result_hash(order, (uint8_t)by) & m->result_mask;
+	while (m->result_slot[h]) {
+		uint32_t i = m->result_slot[h] - 1;
+		if (m->results[i].order == order && m->results[i].by == by)
+			return i;
+		h = (h + 1) & m->result_mask;
+	}
+	if (m->n_results == m->cap_results) {
+		uint32_t cap = m->cap_results ? m->cap_results * 2 : 16;
+		if (cap > GEO_REF_LEAF - 1)
+			return -ENOMEM;
+		struct geo_result *r = realloc(m->results, cap * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		m->results = r;
+		m->cap_results = cap;
+	}
+	m->results[m->n_results].order = order;
+	m->results[m->n_results].by = (uint8_t)by;
+	m->result_slot[h] = ++m->n_results;
+	if (2 * m->n_results > m->result_mask + 1 && result_rehash(m, 2 * (m->result_mask + 1)) < 0)
+		return -ENOMEM;
+	return m->n_results - 1;
+}
+
+void geo_order_make(const struct geo_map *m, const uint8_t *first, unsigned n_first,
+	bool has_point, double lat, double lon, const uint8_t *base, uint8_t *out)
+{
+	uint64_t used = 0;
+	unsigned k = 0;
+	for (unsigned i = 0; i < n_first; i++) {
+		out[k++] = first[i];
+		used |= 1ull << first[i];
+	}
+	if (!has_point) {
+		for (unsigned i = 0; i < m->n_dc; i++)
+			if (!(used & (1ull << base[i])))
+				out[k++] = base[i];
+		return;
+	}
+	double dist[GEO_DC_MAX];
+	unsigned start = k;
+	for (unsigned i = 0; i < m->n_dc; i++) {
+		if (used & (1ull << i))
+			continue;
+		dist[i] = geo_distance_km(lat, lon, m->dc[i].lat, m->dc[i].lon);
+		/* insertion sort, strictly-less so equal distances keep map order */
+		unsigned j = k++;
+		while (j > start && dist[i] < dist[out[j - 1]]) {
+			out[j] = out[j - 1];
+			j--;
+		}
+		out[j] = (uint8_t)i;
+	}
+}
+
+int64_t geo_place_result(struct geo_map *m, const struct geo_place *p)
+{
+	uint8_t ord[GEO_DC_MAX];
+	enum geo_placed_by by;
+	int64_t o = -1;
+	int dc = -1;
+	if (p->dc[0])
+		for (unsigned i = 0; i < m->n_dc; i++)
+			if (strcmp(m->dc[i].name, p->dc) == 0)
+				dc = (int)i;
+	if (dc >= 0) {
+		/* a record naming one of our datacenters (cairn-mapc): that one
+		 * first, failover by distance from the record, else default order */
+		uint8_t f = (uint8_t)dc;
+		geo_order_make(m, &f, 1, p->has_coords, p->lat, p->lon, m->default_order, ord);
+		by = GEO_BY_GEOIP;
+	} else if (p->has_coords) {
+		geo_order_make(m, NULL, 0, true, p->lat, p->lon, NULL, ord);
+		by = GEO_BY_GEOIP;
+	} else {
+		const char *cc = p->country;
+		int ci = geo_continent_index(p->continent);
+		if (cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z' && !cc[2] &&
+		    m->country[(cc[0] - 'A') * 26 + (cc[1] - 'A')] >= 0) {
+			o = m->country[(cc[0] - 'A') * 26 + (cc[1] - 'A')];
+			by = GEO_BY_COUNTRY;
+		} else if (ci >= 0 && m->continent[ci] >= 0) {
+			o = m->continent[ci];
+			by = GEO_BY_CONTINENT;
+		} else {
+			return 0; /* result 0: the default order, placed by default */
+		}
+	}
+	if (o < 0 && (o = geo_order_intern(m, ord)) < 0)
+		return o;
+	return geo_result_intern(m, (uint32_t)o, by);
+}
+
+/* ---- scratch trie ---------------------------------------------------------- */
+
+struct scratch {
+	uint32_t (*node)[2];
+	size_t n, cap;
+	uint32_t root;
+};
+
+/* A place seen before -> its result (GeoIP databases share records a lot). */
+struct place_ent {
+	struct geo_place place;
+	uint32_t result;
+	bool used;
+};
+
+struct build {
+	struct geo_map *m;
+	struct scratch s;
+	struct place_ent *cache;
+	size_t cache_mask, cache_n;
+	int err;
+};
+
+static int scratch_insert(struct scratch *s, const uint8_t addr[16], unsigned len,
+	uint32_t leaf)
+{
+	/* track the slot as (node, side) because the array may move */
+	uint32_t at = UINT32_MAX; /* UINT32_MAX: the root slot */
+	unsigned side = 0;
+	for (unsigned d = 0; d < len; d++) {
+		uint32_t *slot = at == UINT32_MAX ? &s->root : &s->node[at][side];
+		if (*slot & GEO_REF_LEAF) {
+			if (s->n == s->cap) {
+				size_t cap = s->cap ? s->cap * 2 : 1024;
+				if (cap >= GEO_REF_LEAF)
+					return -ENOMEM;
+				void *p = realloc(s->node, cap * sizeof(*s->node));
+				if (!p)
+					return -ENOMEM;
+				s->node = p;
+				s->cap = cap;
+				slot = at == UINT32_MAX ? &s->root : &s->node[at][side];
+			}
+			s->node[s->n][0] = s->node[s->n][1] = *slot;
+			*slot = (uint32_t)s->n++;
+		}
+		at = *slot;
+		side = (addr[d >> 3] >> (7 - (d & 7))) & 1;
+	}
+	/* everything below is replaced: nodes there become unreachable garbage */
+	if (at == UINT32_MAX)
+		s->root = leaf;
+	else
+		s->node[at][side] = leaf;
+	return 0;
+}
+
+static uint64_t place_hash(const struct geo_place *p)
+{
+	uint32_t h = 2166136261u;
+	h = bytes_hash((const uint8_t *)&p->has_coords, 1, h);
+	if (p->has_coords) {
+		h = bytes_hash((const uint8_t *)&p->lat, sizeof(p->lat), h);
+		h = bytes_hash((const uint8_t *)&p->lon, sizeof(p->lon), h);
+	}
+	h = bytes_hash((const uint8_t *)p->country, strlen(p->country), h);
+	h = bytes_hash((const uint8_t *)p->continent, strlen(p->continent), h);
+	h = bytes_hash((const uint8_t *)p->dc, strlen(p->dc), h);
+	return h;
+}
+
+static bool place_eq(const struct geo_place *a, const struct geo_place *b)
+{
+	if (a->has_coords != b->has_coords)
+		return false;
+	if (a->has_coords && (a->lat != b->lat || a->lon != b->lon))
+		return false;
+	return strcmp(a->country, b->country) == 0 && strcmp(a->continent, b->continent) == 0 &&
+		strcmp(a->dc, b->dc) == 0;
+}
+
+/* The part of a place that decides placement (city is for --explain only). */
+static void place_key(struct geo_place *k, const struct geo_place *p)
+{
+	memset(k, 0, sizeof(*k));
+	k->has_coords = p->has_coords;
+	if (p->has_coords) {
+		k->lat = p->lat;
+		k->lon = p->lon;
+	}
+	memcpy(k->country, p->country, sizeof(k->country) - 1);
+	memcpy(k->continent, p->continent, sizeof(k->continent) - 1);
+	memcpy(k->dc, p->dc, sizeof(k->dc) - 1);
+}
+
+static int cache_grow(struct build *b)
+{
+	size_t slots = b->cache ? 2 * (b->cache_mask + 1) : 256;
+	struct place_ent *c = calloc(slots, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	for (size_t i = 0; b->cache && i <= b->cache_mask; i++) {
+		if (!b->cache[i].used)
+			continue;
+		size_t h = place_hash(&b->cache[i].place) & (slots - 1);
+		while (c[h].used)
+			h = (h + 1) & (slots - 1);
+		c[h] = b->cache[i];
+	}
+	free(b->cache);
+	b->cache = c;
+	b->cache_mask = slots - 1;
+	return 0;
+}
+
+static int64_t cached_result(struct build *b, const struct geo_place *p)
+{
+	struct geo_place k;
+	place_key(&k, p);
+	if (!b->cache && cache_grow(b) < 0)
+		return -ENOMEM;
+	size_t h = place_hash(&k) & b->cache_mask;
+	while (b->cache[h].used) {
+		if (place_eq(&b->cache[h].place, &k))
+			return b->cache[h].result;
+		h = (h + 1) & b->cache_mask;
+	}
+	int64_t r = geo_place_result(b->m, &k);
+	if (r < 0)
+		return r;
+	b->cache[h].place = k;
+	b->cache[h].result = (uint32_t)r;
+	b->cache[h].used = true;
+	if (2 * ++b->cache_n > b->cache_mask + 1 && cache_grow(b) < 0)
+		return -ENOMEM;
+	return r;
+}
+
+static int geoip_cb(void *ctx, const uint8_t addr[16], unsigned len,
+	const struct geo_place *place)
+{
+	struct build *b = ctx;
+	if (len > 128)
+		return b->err = DNS_E_CONFIG;
+	int64_t r = cached_result(b, place);
+	if (r < 0)
+		return b->err = (int)r;
+	if (r == 0) /* default placement: already what the tree says */
+		return 0;
+	int rc = scratch_insert(&b->s, addr, len, GEO_REF_LEAF | (uint32_t)r);
+	if (rc)
+		b->err = rc;
+	return rc;
+}
+
+/* ---- compaction (merge) ---------------------------------------------------- */
+
+struct out {
+	uint32_t (*node)[2];
+	size_t n, leaves;
+};
+
+/* Copy ref's subtree into o, merging; returns the new ref. Depth <= 128. */
+static uint32_t compact(const struct scratch *s, struct out *o, uint32_t ref)
+{
+	if (ref & GEO_REF_LEAF)
+		return ref;
+	/* pre-order placement: reserve the slot, roll it back when merged (the
+	 * children then came back as leaves, so nothing was kept after it) */
+	size_t me = o->n++;
+	uint32_t l = compact(s, o, s->node[ref][0]);
+	uint32_t r = compact(s, o, s->node[ref][1]);
+	if ((l & GEO_REF_LEAF) && l == r) {
+		o->n = me;
+		return l;
+	}
+	o->node[me][0] = l;
+	o->node[me][1] = r;
+	return (uint32_t)me;
+}
+
+static size_t count_leaves(const struct out *o, uint32_t ref)
+{
+	if (ref & GEO_REF_LEAF)
+		return 1;
+	return count_leaves(o, o->node[ref][0]) + count_leaves(o, o->node[ref][1]);
+}
+
+static int net_cmp(const void *a, const void *b)
+{
+	const struct geo_net *x = *(const struct geo_net *const *)a;
+	const struct geo_net *y = *(const struct geo_net *const *)b;
+	return (x->len > y->len) - (x->len < y->len);
+}
+
+int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file)
+{
+	struct build b = {.m = m};
+	struct geo_net **sorted = NULL;
+	uint8_t ord[GEO_DC_MAX];
+	int rc = 0;
+	int64_t r;
+
+	/* result 0 is the default order, placed by default */
+	if ((r = geo_order_intern(m, m->default_order)) < 0 ||
+	    (r = geo_result_intern(m, (uint32_t)r, GEO_BY_DEFAULT)) < 0) {
+		rc = (int)r;
+		goto out;
+	}
+	b.s.root = GEO_REF_LEAF | 0;
+
+	if (m->has_src && m->src.foreach) {
+		rc = m->src.foreach(m->src.ctx, geoip_cb, &b);
+		if (b.err)
+			rc = b.err;
+		if (rc) {
+			if (err && errlen && rc != -ENOMEM)
+				snprintf(err, errlen, "%s: geoip: %s: reading the database failed (%s)",
+					file, m->src.name ? m->src.name : "?", dns_strerror(rc));
+			goto out;
+		}
+	}
+
+	/* operator networks, widest first, so the most specific is written last */
+	sorted = calloc(m->n_nets ? m->n_nets : 1, sizeof(*sorted));
+	if (!sorted) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (unsigned i = 0; i < m->n_nets; i++) {
+		struct geo_net *n = &m->nets[i];
+		sorted[i] = n;
+		geo_order_make(m, n->list, n->n_list, n->has_coords, n->lat, n->lon,
+			m->default_order, ord);
+		if ((r = geo_order_intern(m, ord)) < 0 ||
+		    (r = geo_result_intern(m, (uint32_t)r, GEO_BY_NETWORK)) < 0) {
+			rc = (int)r;
+			goto out;
+		}
+		n->result = (uint32_t)r;
+	}
+	qsort(sorted, m->n_nets, sizeof(*sorted), net_cmp);
+	for (unsigned i = 0; i < m->n_nets; i++)
+		if ((rc = scratch_insert(&b.s, sorted[i]->addr, sorted[i]->len,
+			     GEO_REF_LEAF | sorted[i]->result)) != 0)
+			goto out;
+
+	/* the final tree is never larger than the scratch one */
+	struct out o = {0};
+	o.node = malloc((b.s.n ? b.s.n : 1) * sizeof(*o.node));
+	if (!o.node) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	m->root = compact(&b.s, &o, b.s.root);
+	if (o.n == 0) {
+		free(o.node);
+		o.node = NULL;
+	} else {
+		void *p = realloc(o.node, o.n * sizeof(*o.node));
+		if (p)
+			o.node = p;
+	}
+	m->node = o.node;
+	m->n_nodes = o.n;
+	m->n_leaves = count_leaves(&o, m->root);
+
+	/* remember where IPv4 starts: ::ffff:0:0/96 */
+	{
+		static const uint8_t v4pre[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+		uint32_t ref = m->root;
+		unsigned d = 0;
+		while (d < 96 && !(ref & GEO_REF_LEAF)) {
+			ref = m->node[ref][(v4pre[d >> 3] >> (7 - (d & 7))) & 1];
+			d++;
+		}
+		m->v4_root = ref;
+		m->v4_depth = d;
+	}
+	/* the orders hash is only for building */
+	free(m->order_slot);
+	m->order_slot = NULL;
+	free(m->result_slot);
+	m->result_slot = NULL;
+out:
+	if (rc == -ENOMEM && err && errlen)
+		snprintf(err, errlen, "%s: out of memory building the placement tree", file);
+	free(sorted);
+	free(b.s.node);
+	free(b.cache);
+	return rc;
+}
+
+/* ---- lookup ---------------------------------------------------------------- */
+
+void geo_client_tree_addr(const struct geo_client *c, uint8_t out[16], unsigned *plen)
+{
+	memset(out, 0, 16);
+	if (c->family == 4) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, c->addr, 4);
+		*plen = 96 + (c->prefix > 32 ? 32 : c->prefix);
+	} else {
+		memcpy(out, c->addr, 16);
+		*plen = c->prefix > 128 ? 128 : c->prefix;
+	}
+}
+
+uint32_t geo_tree_lookup(const struct geo_map *m, const uint8_t addr[16], bool v4,
+	unsigned plen, unsigned *depth)
+{
+	uint32_t ref = m->root;
+	unsigned d = 0;
+	if (v4) {
+		ref = m->v4_root;
+		d = m->v4_depth;
+	}
+	/*
+	 * Bits beyond the client's prefix (an ECS source prefix) are taken as
+	 * zero, and the walk goes on to a leaf: the answer is the one for the
+	 * zero-filled address and the scope is that leaf's depth, which may be
+	 * longer than the source prefix. RFC 7871 7.2.1 allows a SCOPE longer
+	 * than the SOURCE; gdnsd does the same.
+	 */
+	while (!(ref & GEO_REF_LEAF)) {
+		unsigned bit = d < plen ? (addr[d >> 3] >> (7 - (d & 7))) & 1 : 0;
+		ref = m->node[ref][bit];
+		d++;
+	}
+	*depth = d;
+	return ref & ~GEO_REF_LEAF;
+}

@@ -1,0 +1,316 @@
+/*
+ * Unit tests of the MaxMind DB adapter (geo_mmdb.h) against MaxMind's test
+ * databases in tests/fixtures/mmdb/ (synthetic data, see the README there):
+ * lookups, the walk of the whole search tree (every network once, IPv4 at
+ * ::ffff:0:0/96, aliases skipped, each network looking up to its record),
+ * and a map steering with it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+
+#include "dns_err.h"
+#include "dns_name.h"
+#include "dns_rng.h"
+#include "geo_map.h"
+#include "geo_mmdb.h"
+
+#ifndef CAIRN_FIXTURES
+#error "CAIRN_FIXTURES must name tests/fixtures/mmdb"
+#endif
+#define LITE CAIRN_FIXTURES "/GeoLite2-City-Test.mmdb"
+#define CITY CAIRN_FIXTURES "/GeoIP2-City-Test.mmdb"
+
+static void tree_addr(const char *text, uint8_t a[16])
+{
+	memset(a, 0, 16);
+	if (inet_pton(AF_INET, text, a + 12) == 1)
+		a[10] = a[11] = 0xff;
+	else
+		assert_int_equal(inet_pton(AF_INET6, text, a), 1);
+}
+
+static struct geo_source open_db(const char *path)
+{
+	struct geo_source s;
+	char err[512] = "";
+	memset(&s, 0, sizeof(s));
+	if (geo_mmdb_open(path, &s, err, sizeof(err)) != 0)
+		fail_msg("open: %s", err);
+	return s;
+}
+
+static void check_lookup(struct geo_source *s, const char *ip, const char *city,
+	const char *cc, const char *ct, double lat, double lon, unsigned len)
+{
+	uint8_t a[16];
+	struct geo_place p;
+	unsigned l = 0;
+	tree_addr(ip, a);
+	assert_int_equal(s->lookup(s->ctx, a, &p, &l), 1);
+	assert_string_equal(p.city, city);
+	assert_string_equal(p.country, cc);
+	assert_string_equal(p.continent, ct);
+	assert_true(p.has_coords);
+	assert_true(fabs(p.lat - lat) < 1e-6);
+	assert_true(fabs(p.lon - lon) < 1e-6);
+	assert_int_equal(l, len);
+	assert_string_equal(p.dc, "");
+}
+
+static void test_lookup(void **state)
+{
+	(void)state;
+	struct geo_source s = open_db(LITE);
+	assert_string_equal(s.name, LITE);
+	check_lookup(&s, "81.2.69.142", "London", "GB", "EU", 51.5142, -0.0931, 127);
+	check_lookup(&s, "89.160.20.112", "Link\xc3\xb6ping", "SE", "EU", 58.4167, 15.6167, 124);
+	check_lookup(&s, "216.160.83.56", "Milton", "US", "NA", 47.2513, -122.3149, 125);
+	check_lookup(&s, "175.16.199.0", "Changchun", "CN", "AS", 43.88, 125.3228, 120);
+	check_lookup(&s, "2001:480::1", "San Diego", "US", "NA", 32.7203, -117.1552, 43);
+	/* the aliases of the IPv4 space answer too */
+	check_lookup(&s, "2002:5102:458e::1", "London", "GB", "EU", 51.5142, -0.0931, 47);
+	uint8_t a[16];
+	struct geo_place p;
+	unsigned l;
+	tree_addr("10.0.0.1", a);
+	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 0);
+	tree_addr("1.1.1.1", a);
+	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 0);
+	geo_mmdb_close(&s);
+
+	/* GeoIP2-City: a country-level location without a city */
+	s = open_db(CITY);
+	tree_addr("67.43.156.0", a);
+	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 1);
+	assert_string_equal(p.country, "BT");
+	assert_string_equal(p.city, "");
+	assert_true(p.has_coords);
+	geo_mmdb_close(&s);
+}
+
+static void test_open_errors(void **state)
+{
+	(void)state;
+	struct geo_source s;
+	char err[512] = "";
+	assert_int_equal(geo_mmdb_open(CAIRN_FIXTURES "/missing.mmdb", &s, err, sizeof(err)),
+		DNS_E_CONFIG);
+	assert_true(strncmp(err, CAIRN_FIXTURES "/missing.mmdb: ", strlen(CAIRN_FIXTURES) + 14) == 0);
+	print_message("%s\n", err);
+	assert_int_equal(geo_mmdb_open(CAIRN_FIXTURES "/README.md", &s, err, sizeof(err)),
+		DNS_E_CONFIG);
+	print_message("%s\n", err);
+	assert_true(strncmp(err, CAIRN_FIXTURES "/README.md: ", strlen(CAIRN_FIXTURES) + 12) == 0);
+}
+
+struct net {
+	uint8_t a[16];
+	unsigned len;
+	struct geo_place p;
+};
+
+struct walk {
+	struct net *v;
+	size_t n, cap;
+};
+
+static int collect(void *ctx, const uint8_t addr[16], unsigned len, const struct geo_place *p)
+{
+	struct walk *w = ctx;
+	if (w->n == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 256;
+		w->v = realloc(w->v, w->cap * sizeof(*w->v));
+		assert_non_null(w->v);
+	}
+	memcpy(w->v[w->n].a, addr, 16);
+	w->v[w->n].len = len;
+	w->v[w->n].p = *p;
+	w->n++;
+	return 0;
+}
+
+static int stop_at_3(void *ctx, const uint8_t addr[16], unsigned len, const struct geo_place *p)
+{
+	int *n = ctx;
+	return ++*n == 3 ? 77 : 0;
+}
+
+static int cmp_net(const void *x, const void *y)
+{
+	const struct net *a = x, *b = y;
+	int c = memcmp(a->a, b->a, 16);
+	return c ? c : (int)a->len - (int)b->len;
+}
+
+static void walk_db(const char *path)
+{
+	struct geo_source s = open_db(path);
+	struct walk w = {0};
+	assert_int_equal(s.foreach(s.ctx, collect, &w), 0);
+	print_message("%s: %zu networks\n", path, w.n);
+	assert_true(w.n > 100);
+	qsort(w.v, w.n, sizeof(*w.v), cmp_net);
+	static const uint8_t v4c[12] = {0};
+	size_t v4 = 0;
+	for (size_t i = 0; i < w.n; i++) {
+		struct net *n = &w.v[i];
+		/* host bits zero */
+		for (unsigned b = n->len; b < 128; b++)
+			assert_false((n->a[b >> 3] >> (7 - (b & 7))) & 1);
+		/* never the IPv4-compatible space (walked once, reported at
+		 * ::ffff:0:0/96) nor the 6to4 alias */
+		assert_false(n->len >= 96 && memcmp(n->a, v4c, 12) == 0);
+		assert_false(n->a[0] == 0x20 && n->a[1] == 0x02);
+		if (n->a[10] == 0xff && n->a[11] == 0xff && memcmp(n->a, v4c, 10) == 0)
+			v4++;
+		/* disjoint from the next one: each address once */
+		if (i + 1 < w.n) {
+			uint8_t end[16];
+			memcpy(end, n->a, 16);
+			for (unsigned b = n->len; b < 128; b++)
+				end[b >> 3] |= (uint8_t)(0x80 >> (b & 7));
+			assert_true(memcmp(end, w.v[i + 1].a, 16) < 0);
+		}
+		/* both ends of the network look up to the same record and prefix */
+		for (int e = 0; e < 2; e++) {
+			uint8_t a[16];
+			struct geo_place p;
+			unsigned l = 0;
+			memcpy(a, n->a, 16);
+			if (e)
+				for (unsigned b = n->len; b < 128; b++)
+					a[b >> 3] |= (uint8_t)(0x80 >> (b & 7));
+			assert_int_equal(s.lookup(s.ctx, a, &p, &l), 1);
+			assert_int_equal(l, n->len);
+			assert_string_equal(p.city, n->p.city);
+			assert_string_equal(p.country, n->p.country);
+			assert_int_equal(p.has_coords, n->p.has_coords);
+			if (p.has_coords) {
+				assert_true(p.lat == n->p.lat);
+				assert_true(p.lon == n->p.lon);
+			}
+		}
+	}
+	print_message("%s: %zu IPv4 networks\n", path, v4);
+	assert_true(v4 > 10);
+	/* a callback's non-zero return stops the walk and is returned */
+	int count = 0;
+	assert_int_equal(s.foreach(s.ctx, stop_at_3, &count), 77);
+	assert_int_equal(count, 3);
+	free(w.v);
+	geo_mmdb_close(&s);
+}
+
+static void test_foreach(void **state)
+{
+	(void)state;
+	walk_db(LITE);
+	walk_db(CITY);
+}
+
+static void test_map_with_mmdb(void **state)
+{
+	(void)state;
+	static const char json[] =
+		"{\"geoip\": \"GeoLite2-City-Test.mmdb\",\n"
+		" \"datacenters\": [\n"
+		"  {\"name\": \"sf\", \"lat\": 37.77, \"lon\": -122.42, \"replicas\": [{\"address\": \"127.60.3.1\"}]},\n"
+		"  {\"name\": \"stockholm\", \"lat\": 59.33, \"lon\": 18.07, \"replicas\": [{\"address\": \"127.60.2.1\"}]},\n"
+		"  {\"name\": \"london\", \"lat\": 51.51, \"lon\": -0.13, \"replicas\": [{\"address\": \"127.60.1.1\"}]}],\n"
+		" \"names\": {\"www.cdn.test\": {}}}\n";
+	struct geo_map *m = NULL;
+	char err[512] = "";
+	int rc = geo_map_load(json, strlen(json), CAIRN_FIXTURES "/map.json", geo_mmdb_open,
+		geo_mmdb_close, &m, err, sizeof(err));
+	if (rc)
+		fail_msg("%s", err);
+	size_t nodes, leaves;
+	geo_map_tree_size(m, &nodes, &leaves);
+	print_message("tree: %zu nodes, %zu leaves (%zu bytes)\n", nodes, leaves, nodes * 8);
+	assert_true(nodes > 100 && leaves == nodes + 1);
+
+	uint8_t wire[DNS_NAME_MAX];
+	size_t wl;
+	assert_int_equal(dns_name_from_str("www.cdn.test", NULL, wire, &wl), 0);
+	const struct geo_name *n = geo_map_find(m, wire, wl);
+	assert_non_null(n);
+	struct dns_rng rng;
+	struct dns_rng_seeded st;
+	dns_rng_seeded_init(&rng, &st, 1);
+	struct geo_client c = {.family = 4, .prefix = 32, .from = GEO_FROM_SOURCE};
+	struct geo_answer a;
+	struct geo_health_view h = {NULL};
+	static const struct {
+		const char *ip;
+		const char *dc;
+	} cases[] = {
+		{"81.2.69.142", "london"},
+		{"89.160.20.112", "stockholm"},
+		{"216.160.83.56", "sf"},
+		{"2001:480::1", "sf"},
+		{"2.125.160.216", "london"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(c.addr, 0, 16);
+		if (inet_pton(AF_INET, cases[i].ip, c.addr) == 1) {
+			c.family = 4;
+			c.prefix = 32;
+		} else {
+			assert_int_equal(inet_pton(AF_INET6, cases[i].ip, c.addr), 1);
+			c.family = 6;
+			c.prefix = 128;
+		}
+		assert_int_equal(geo_select(m, n, 1, &c, h, &rng, &a), 0);
+		assert_int_equal(a.n, 1);
+		assert_string_equal(geo_map_dc(m, a.dc[0])->name, cases[i].dc);
+		assert_int_equal(a.by, GEO_BY_GEOIP);
+		print_message("%s -> %s scope %u\n", cases[i].ip, cases[i].dc, a.scope);
+		/* never wider than a record, never past the record's own prefix
+		 * unless merged with neighbours of the same answer */
+		assert_true(a.scope >= 8);
+		assert_true(a.scope <= (c.family == 4 ? 32 : 128));
+	}
+	/* 81.2.69.142 is in 81.2.69.142/31 (London); the scope covers at least that */
+	memset(c.addr, 0, 16);
+	inet_pton(AF_INET, "81.2.69.142", c.addr);
+	c.family = 4;
+	c.prefix = 32;
+	assert_int_equal(geo_select(m, n, 1, &c, h, &rng, &a), 0);
+	assert_true(a.scope <= 31);
+	/* not in the database: default order, short scope */
+	inet_pton(AF_INET, "10.0.0.1", c.addr);
+	assert_int_equal(geo_select(m, n, 1, &c, h, &rng, &a), 0);
+	assert_int_equal(a.by, GEO_BY_DEFAULT);
+	assert_string_equal(geo_map_dc(m, a.dc[0])->name, "sf");
+	assert_true(a.scope <= 8);
+
+	char buf[2048];
+	c.prefix = 32;
+	c.from = GEO_FROM_SOURCE;
+	memset(c.addr, 0, 16);
+	inet_pton(AF_INET, "81.2.69.142", c.addr);
+	geo_explain(m, n, 1, &c, h, &rng, buf, sizeof(buf));
+	print_message("%s", buf);
+	assert_non_null(strstr(buf, "placed by geoip: GeoIP 81.2.69.142/31 London GB EU (51.5142, -0.0931); tree prefix /31 -> scope 31\n"));
+	assert_non_null(strstr(buf, "  1. london 3 km: 127.60.1.1 up\n"));
+	geo_map_free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_open_errors),
+		cmocka_unit_test(test_foreach),
+		cmocka_unit_test(test_map_with_mmdb),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
