@@ -12,7 +12,7 @@
 
 int authd_config_init(struct dns_config *parser, struct authd_config *cfg, bool *check_zone)
 {
-	static struct dns_opt opts[16];
+	static struct dns_opt opts[24];
 	int i = 0;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -20,6 +20,7 @@ int authd_config_init(struct dns_config *parser, struct authd_config *cfg, bool 
 	cfg->tcp_idle_ms = 10000;
 	cfg->tcp_max_clients = 1000;
 	cfg->log_level = "info";
+	cfg->map_check_s = 2;
 	memset(opts, 0, sizeof(opts));
 	opts[i++] = (struct dns_opt){.name = "listen", .type = DNS_OPT_ADDR, .flags = DNS_OPT_REPEAT,
 		.help = "address to answer on (UDP and TCP), port 53 by default",
@@ -51,6 +52,18 @@ int authd_config_init(struct dns_config *parser, struct authd_config *cfg, bool 
 		.target = &cfg->tcp_max_clients, .min = 1, .max = 1000000};
 	opts[i++] = (struct dns_opt){.name = "log-level", .type = DNS_OPT_STRING, .metavar = "LEVEL",
 		.help = "err, warn, info or debug (default info)", .target = &cfg->log_level};
+	opts[i++] = (struct dns_opt){.name = "map", .type = DNS_OPT_STRING, .metavar = "FILE",
+		.help = "steer the names of this CDN map (JSON, docs/map-format.md) to the nearest healthy replicas",
+		.target = &cfg->map_file};
+	opts[i++] = (struct dns_opt){.name = "explain-allow", .type = DNS_OPT_CIDR, .flags = DNS_OPT_REPEAT,
+		.help = "clients allowed to ask for steering explanations with CH TXT (default 127.0.0.0/8 and ::1)",
+		.target = &cfg->explain_allow};
+	opts[i++] = (struct dns_opt){.name = "map-check-interval", .type = DNS_OPT_UINT, .metavar = "SECONDS",
+		.help = "check the map and GeoIP files for changes every SECONDS and reload (default 2, 0: only on SIGHUP)",
+		.target = &cfg->map_check_s, .min = 0, .max = 86400};
+	opts[i++] = (struct dns_opt){.name = "explain", .type = DNS_OPT_FLAG, .flags = DNS_OPT_CLI_ONLY,
+		.help = "print how the map steers the NAME CLIENT[/PREFIX] given as arguments (a prefix: as ECS) and exit",
+		.target = &cfg->explain};
 	opts[i++] = (struct dns_opt){.name = "check-zone", .type = DNS_OPT_FLAG, .flags = DNS_OPT_CLI_ONLY,
 		.help = "check the zone file given as ORIGIN FILE arguments and exit (0 if good)",
 		.target = check_zone};
@@ -155,7 +168,7 @@ int authd_config_finish(struct dns_config *parser, struct authd_config *cfg, cha
 		}
 		z->n_notify++;
 	}
-	if (cfg->listen.n == 0) {
+	if (cfg->listen.n == 0 && !cfg->explain) { /* --explain answers nobody */
 		snprintf(err, errlen, "no listen address: give --listen ADDR@PORT");
 		return DNS_E_CONFIG;
 	}

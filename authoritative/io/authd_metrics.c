@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "auth_zone.h"
+#include "authd_geo.h"
 #include "authd_server_impl.h"
 #include "dns_pkt.h"
 
@@ -97,4 +98,6 @@ void authd_metrics_cb(void *ctx, struct dns_metrics_buf *b)
 		"Reloads in which a zone failed to load and kept its previous version.");
 	dns_metrics_printf(b, "cairn_auth_reload_failures_total %llu\n",
 		(unsigned long long)s->reload_failures);
+	if (s->geo)
+		authd_geo_metrics(s->geo, b);
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "auth_answer.h"
+#include "authd_geo.h"
 #include "authd_server_impl.h"
 #include "authd_xfr.h"
 #include "dns_err.h"
@@ -28,9 +29,12 @@ static unsigned ptr_hash(const void *p, unsigned mask)
 	return (unsigned)(v >> 32) & mask;
 }
 
-/* Wrap set (taking over its reference) with the zone -> configured index map. */
+/*
+ * Wrap set (taking over its reference) with the zone -> configured index map
+ * and the current steering map (a reference of its own).
+ */
 static struct authd_serving *serving_new(const struct authd_config *cfg, const bool *expired,
-	struct auth_zoneset *set)
+	struct auth_zoneset *set, struct authd_geo *geo)
 {
 	struct authd_serving *sv = calloc(1, sizeof(*sv));
 	unsigned size = 8;
@@ -43,6 +47,7 @@ static struct authd_serving *serving_new(const struct authd_config *cfg, const b
 	}
 	atomic_init(&sv->refs, 1);
 	sv->set = set;
+	sv->geo = authd_geo_current(geo);
 	sv->mask = size - 1;
 	for (unsigned i = 0; i < cfg->n_zones; i++) {
 		const struct auth_zone *z = auth_zoneset_get(set, cfg->zones[i].origin);
@@ -69,6 +74,7 @@ static void serving_release(struct authd_serving *sv)
 	if (!sv || atomic_fetch_sub_explicit(&sv->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	auth_zoneset_unref(sv->set);
+	authd_geo_snap_release(sv->geo);
 	free(sv->map);
 	free(sv);
 }
@@ -89,7 +95,7 @@ static const struct authd_zone_slot *serving_slot(const struct authd_serving *sv
 /* Make set the serving one (takes over its reference). Main thread. */
 static int serving_swap(struct authd_server *s, struct auth_zoneset *set)
 {
-	struct authd_serving *sv = serving_new(&s->cfg, s->expired, set), *old;
+	struct authd_serving *sv = serving_new(&s->cfg, s->expired, set, s->geo), *old;
 	if (!sv)
 		return -ENOMEM;
 	pthread_mutex_lock(&s->lock);
@@ -287,6 +293,9 @@ void authd_server_reload(struct authd_server *s)
 			authd_xfr_zone_changed(s->xfr, z);
 	}
 	serving_release(cur);
+	/* The map is checked against the zones that will serve with it. */
+	if (s->geo)
+		(void)authd_geo_reload(s->geo, set);
 	if (serving_swap(s, set) < 0)
 		log_err("reload: out of memory");
 	else
@@ -435,8 +444,12 @@ static void on_query(void *ctx, struct dns_listen_req *req, const uint8_t *pkt, 
 
 	client_of(dns_listen_req_peer(req), tcp, &client);
 	uint8_t *out = dns_listen_req_buf(req);
-	if (out && auth_answer(sv ? sv->set : NULL, pkt, len, &client, NULL, out,
-			       DNS_LISTEN_MSG_MAX, &outlen, &info) == 0) {
+	/* Steering reads the map of the same snapshot as the zones (one reference). */
+	struct authd_geo_view view = {.geo = s->geo, .snap = sv ? sv->geo : NULL, .thread = t};
+	struct auth_hooks hooks = {.steer = authd_geo_steer, .chaos_txt = authd_geo_chaos_txt,
+		.ctx = &view};
+	if (out && auth_answer(sv ? sv->set : NULL, pkt, len, &client, view.snap ? &hooks : NULL,
+			       out, DNS_LISTEN_MSG_MAX, &outlen, &info) == 0) {
 		const struct authd_zone_slot *slot =
 			info.zone && sv ? serving_slot(sv, info.zone) : NULL;
 		if (slot && slot->expired && outlen > 0) {
@@ -459,6 +472,19 @@ static void on_thread_stop(void *ctx, unsigned thread, uv_loop_t *loop)
 }
 
 /* ---- life cycle ----------------------------------------------------------------------- */
+
+/* The map or GeoIP file changed on disk: reload the map alone and publish it. */
+static void on_map_changed(void *ctx)
+{
+	struct authd_server *s = ctx;
+	struct auth_zoneset *set = authd_server_zones(s);
+	if (authd_geo_reload(s->geo, set) == 0) {
+		if (serving_swap(s, set) < 0)
+			log_err("map reload: out of memory");
+		return;
+	}
+	auth_zoneset_unref(set);
+}
 
 static void on_signal(uv_signal_t *h, int signum)
 {
@@ -498,6 +524,12 @@ int authd_server_init(struct authd_server *s, const struct authd_config *cfg)
 
 	if ((r = load_zones(s, NULL, true, &set, &failed)) < 0) {
 		log_err("cannot start: %s", r == DNS_E_ZONE ? "a zone failed to load" : dns_strerror(r));
+		return r;
+	}
+	if (cfg->map_file &&
+	    (r = authd_geo_start(&s->geo, cfg, &s->loop, cfg->threads, set, on_map_changed, s)) < 0) {
+		auth_zoneset_unref(set);
+		log_err("cannot start: the map %s is not usable", cfg->map_file);
 		return r;
 	}
 	if ((r = serving_swap(s, set)) < 0)
@@ -554,12 +586,15 @@ int authd_server_deinit(struct authd_server *s)
 	if (s->metrics)
 		dns_metrics_close(s->metrics);
 	s->metrics = NULL;
+	authd_geo_close(s->geo);
 	if (s->loop_ready) {
 		if (dns_loop_close_all(&s->loop) < 0)
 			r = -EBUSY;
 	}
 	serving_release(s->serving);
 	s->serving = NULL;
+	authd_geo_free(s->geo);
+	s->geo = NULL;
 	dns_counters_deinit(&s->counters);
 	free(s->workers);
 	free(s->files);

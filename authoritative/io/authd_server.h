@@ -45,6 +45,10 @@ struct authd_config {
 	unsigned tcp_idle_ms;            /* TCP idle timeout (RFC 7766 6.2.3) */
 	unsigned tcp_max_clients;        /* concurrent TCP connections per listener */
 	const char *log_level;           /* err | warn | info | debug */
+	const char *map_file;            /* `map FILE`: the CDN steering map (NULL: none) */
+	bool explain;                    /* `--explain NAME CLIENT[/PREFIX]` (CLI only) */
+	struct dns_config_vec explain_allow; /* struct dns_cidr: who may ask CH TXT explanations */
+	unsigned map_check_s;            /* poll the map and GeoIP files every N s (0: never) */
 	/* raw option values, turned into zones[] after parsing */
 	struct dns_config_vec zone_lines;    /* const char *: "ORIGIN=FILE" */
 	struct dns_config_vec primary_lines; /* const char *: "ORIGIN=ADDR@PORT" */

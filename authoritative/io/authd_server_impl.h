@@ -23,6 +23,7 @@
 struct authd_serving {
 	atomic_uint refs;
 	struct auth_zoneset *set;
+	struct authd_geo_snap *geo;     /* the steering map (a reference), NULL without --map */
 	unsigned mask;                  /* map size - 1 (a power of two) */
 	struct authd_zone_slot {
 		const struct auth_zone *zone;
@@ -67,6 +68,8 @@ enum {
 #define AUTHD_ZONE_STRIDE (AUTHD_ZONE_RCODES + AUTHD_ZONE_TYPES)
 
 struct authd_xfr;
+struct authd_geo;
+struct authd_geo_snap;
 
 struct authd_server {
 	struct authd_config cfg;
@@ -82,6 +85,7 @@ struct authd_server {
 	struct dns_listen_server *listen;
 	struct dns_metrics *metrics;
 	struct authd_xfr *xfr;
+	struct authd_geo *geo;              /* CDN steering (authd_geo.h), NULL without --map */
 	struct dns_counters counters;
 	uint64_t reloads, reload_failures;  /* main thread only */
 };
@@ -98,7 +102,10 @@ int authd_server_init(struct authd_server *s, const struct authd_config *cfg);
 int authd_server_run(struct authd_server *s);
 /* Tear down after run; returns 0 when every loop closed cleanly. */
 int authd_server_deinit(struct authd_server *s);
-/* Reload every zone file (SIGHUP); a zone that fails keeps its old version. */
+/*
+ * Reload every zone file and the map (SIGHUP); a zone or map that fails keeps
+ * its old version.
+ */
 void authd_server_reload(struct authd_server *s);
 
 /* The Prometheus text for a scrape (authd_metrics.c). */

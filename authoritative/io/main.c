@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "auth_zone.h"
+#include "authd_geo.h"
 #include "authd_server_impl.h"
 #include "dns_err.h"
 #include "dns_log.h"
@@ -11,7 +12,8 @@
 
 static const char usage[] =
 	"--listen ADDR@PORT ... --zone ORIGIN=FILE ... [options]\n"
-	"       cairn-auth --check-zone ORIGIN FILE";
+	"       cairn-auth --check-zone ORIGIN FILE\n"
+	"       cairn-auth --explain NAME CLIENT[/PREFIX] --zone ORIGIN=FILE ... --map FILE";
 
 static int check_zone(struct dns_config *parser)
 {
@@ -57,6 +59,20 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		rc = check_zone(&parser);
+		goto out;
+	}
+	if (cfg.explain) {
+		if (parser.nargs != 2) {
+			fprintf(stderr, "cairn-auth: --explain needs NAME CLIENT[/PREFIX]\n");
+			goto out;
+		}
+		err[0] = '\0';
+		if ((r = authd_config_finish(&parser, &cfg, err, sizeof(err))) < 0) {
+			fprintf(stderr, "cairn-auth: %s\n", err[0] ? err : dns_strerror(r));
+			goto out;
+		}
+		dns_log_setup("cairn-auth", DNS_LOG_WARN);
+		rc = authd_geo_explain_main(&cfg, parser.args[0], parser.args[1]);
 		goto out;
 	}
 	if (parser.nargs > 0) {
