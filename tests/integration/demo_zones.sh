@@ -32,25 +32,19 @@ done
 # that zone and steers: --explain places a London client and a Changchun client in
 # different datacenters.
 map=$CAIRN_SRC/maps/demo.json
-maps=0
-if "$CAIRN_AUTH" --help 2>&1 | grep -q -- '--map'; then
-	for client in 81.2.69.142 175.16.199.0/24; do
-		out=$("$CAIRN_AUTH" --explain www.cdn.test "$client" \
-			--zone "cdn.test=$zones/cdn.test.zone" --map "$map" 2>&1) ||
-			fail "cairn-auth --explain www.cdn.test $client with maps/demo.json: $out"
-		# The first "answer:" line is the A query's: "answer: ADDR (DC), ...".
-		ans=$(printf '%s\n' "$out" | grep -m 1 '^answer:')
-		case $client in
-		81.*) want='127.54.3.1 (eu-london)' ;;
-		*) want='127.54.3.3 (ap-tokyo)' ;;
-		esac
-		case $ans in
-		*"$want"*) ;;
-		*) fail "maps/demo.json: $client should get $want: $out" ;;
-		esac
-	done
-	maps=1
-else
-	say "cairn-auth has no --map yet: maps/demo.json not checked"
-fi
-say "PASS: $checked demo zone loads checked, $maps map"
+for client in 81.2.69.142 175.16.199.0/24; do
+	out=$("$CAIRN_AUTH" --explain www.cdn.test "$client" \
+		--zone "cdn.test=$zones/cdn.test.zone" --map "$map" 2>&1) ||
+		fail "cairn-auth --explain www.cdn.test $client with maps/demo.json: $out"
+	# The first "answer:" line is the A query's: "answer: ADDR (DC), ...".
+	ans=$(printf '%s\n' "$out" | grep -m 1 '^answer:')
+	case $client in
+	81.*) want='127.54.3.1 (eu-london)' ;;
+	*) want='127.54.3.3 (ap-tokyo)' ;;
+	esac
+	case $ans in
+	*"$want"*) ;;
+	*) fail "maps/demo.json: $client should get $want: $out" ;;
+	esac
+done
+say "PASS: $checked demo zone loads checked, maps/demo.json steers"
