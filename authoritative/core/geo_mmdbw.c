@@ -686,6 +686,9 @@ int geo_mmdbw_build(struct geo_mmdbw *w, const struct geo_mmdbw_meta *meta,
 		st = &dummy;
 	memset(st, 0, sizeof(*st));
 	st->networks = w->nitems;
+	/* libmaxminddb refuses a file whose build_epoch is 0 ("invalid metadata") */
+	if (meta->build_epoch == 0)
+		return -EINVAL;
 	build_state_free(w);
 	if (w->nitems)
 		qsort(w->items, w->nitems, sizeof(*w->items), item_cmp);

@@ -50,7 +50,8 @@ struct geo_mmdbw_record {
 struct geo_mmdbw_meta {
 	const char *database_type; /* e.g. "cairn-Map" */
 	const char *description;   /* written as description {"en": ...} */
-	uint64_t build_epoch;      /* seconds since 1970, chosen by the caller */
+	uint64_t build_epoch;      /* seconds since 1970, chosen by the caller; not 0
+	                            * (libmaxminddb refuses a file saying 0) */
 };
 
 /* A growable byte buffer; zero-initialise, then set mm. */
@@ -95,7 +96,8 @@ int geo_mmdbw_add(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len,
 
 /*
  * Build the database file into out (appended to out->data). Returns 0;
- * DNS_E_EXISTS when two networks are the same (st->dup names them);
+ * DNS_E_EXISTS when two networks are the same (st->dup names them); -EINVAL
+ * for a build_epoch of 0;
  * -E2BIG when it does not fit 32-bit records; -ENOMEM. st may be NULL.
  */
 int geo_mmdbw_build(struct geo_mmdbw *w, const struct geo_mmdbw_meta *meta,

@@ -286,6 +286,9 @@ static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t b
 	size_t i = 0;
 	int r;
 
+	if (build_epoch == 0)
+		return fail(rd, -EINVAL, "", "a build time of 0 is refused by libmaxminddb "
+			"(SOURCE_DATE_EPOCH must be 1 or later)");
 	if (!json_is_object(root))
 		return fail(rd, DNS_E_CONFIG, "", "the networks file must be a JSON object, not %s",
 			json_kind(root));

@@ -149,6 +149,11 @@ err=$("$CAIRN_MAPC" "$bad" -o "$tmp/new.mmdb" 2>&1 >/dev/null)
 [ "$err" = "$bad: unknown key \"nets\"" ] || fail "unknown key message: $err"
 [ ! -e "$tmp/new.mmdb" ] || fail "output written for bad input"
 
+# libmaxminddb refuses build_epoch 0: SOURCE_DATE_EPOCH=0 is an error, not a broken file
+SOURCE_DATE_EPOCH=0 "$CAIRN_MAPC" "$FIX" -o "$tmp/zero.mmdb" >/dev/null 2>&1 &&
+	fail "SOURCE_DATE_EPOCH=0 accepted"
+[ ! -e "$tmp/zero.mmdb" ] || fail "output written with build_epoch 0"
+
 # usage errors
 "$CAIRN_MAPC" "$FIX" >/dev/null 2>&1 && fail "no -o accepted"
 err=$("$CAIRN_MAPC" "$tmp/missing.json" -o "$tmp/new.mmdb" 2>&1 >/dev/null) &&
