@@ -1033,6 +1033,11 @@ void geo_map_carry_health(const struct geo_map *old, const uint8_t *old_up,
 		new_up[i] = 1;
 		if (!old || !old_up)
 			continue;
+		/* the same place first: an address may sit in two datacenters */
+		if (i < old->n_rep && same_check(r, &old->rep[i])) {
+			new_up[i] = old_up[i];
+			continue;
+		}
 		for (unsigned j = 0; j < old->n_rep; j++)
 			if (same_check(r, &old->rep[j])) {
 				new_up[i] = old_up[j];
