@@ -47,7 +47,7 @@ bool http_etag_list_match(const char *list, const char *etag, bool weak)
 {
 	const char *s = list, *eop, *op;
 	size_t eoplen, oplen;
-	bool eweak, w;
+	bool eweak, w, found = false;
 
 	while (*s == ' ' || *s == '\t')
 		s++;
@@ -71,13 +71,13 @@ bool http_etag_list_match(const char *list, const char *etag, bool weak)
 		if (!etag_next(&s, &w, &op, &oplen))
 			return false;
 		if (oplen == eoplen && memcmp(op, eop, oplen) == 0 && (weak || (!w && !eweak)))
-			return true;
+			found = true;
 		while (*s == ' ' || *s == '\t')
 			s++;
 		if (*s && *s != ',')
 			return false;
 	}
-	return false;
+	return found;
 }
 
 static bool header_date(const struct http_request *r, const char *name, int64_t *t)
