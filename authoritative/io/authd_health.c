@@ -49,7 +49,6 @@ struct hcheck {
 	size_t rlen;
 	uint64_t started_ns;            /* uv_hrtime() at the attempt's start */
 	double last_s;                  /* duration of the last attempt, for metrics */
-	int result;                     /* CLOSING: 1 ok, 0 failed */
 };
 
 struct authd_health {
@@ -100,6 +99,23 @@ static void on_tcp_closed(uv_handle_t *hd)
 	health_maybe_free(h);
 }
 
+/* Feed one result to the state machine; a change goes to the workers' byte and the log. */
+static void record(struct hcheck *c, bool ok, uint32_t took_ms)
+{
+	struct authd_health *h = c->owner;
+	unsigned fails_before = c->st.fail_run, oks_before = c->st.ok_run;
+
+	if (geo_health_report(&c->st, &c->rep->check, ok, took_ms, uv_now(h->loop))) {
+		__atomic_store_n(&h->snap->up[c->rep->id], (uint8_t)c->st.up, __ATOMIC_RELEASE);
+		if (c->st.up)
+			log_info("health: %s up (%u successes)", c->label, oks_before + 1);
+		else
+			log_warn("health: %s down (%u failures)", c->label, fails_before + 1);
+	} else {
+		log_debug("health: %s check %s in %u ms", c->label, ok ? "ok" : "failed", took_ms);
+	}
+}
+
 /* The attempt is over: record it, close its connection. */
 static void attempt_finish(struct hcheck *c, bool ok)
 {
@@ -111,21 +127,11 @@ static void attempt_finish(struct hcheck *c, bool ok)
 		return;
 	uv_timer_stop(&c->timeout);
 	c->phase = HC_CLOSING;
-	c->result = ok;
 	c->last_s = (double)took_ns / 1e9;
 	uv_close((uv_handle_t *)&c->tcp, on_tcp_closed);
 	if (h->closing)
 		return;
-	unsigned fails_before = c->st.fail_run, oks_before = c->st.ok_run;
-	if (geo_health_report(&c->st, &c->rep->check, ok, took_ms, uv_now(h->loop))) {
-		__atomic_store_n(&h->snap->up[c->rep->id], (uint8_t)c->st.up, __ATOMIC_RELEASE);
-		if (c->st.up)
-			log_info("health: %s up (%u successes)", c->label, oks_before + 1);
-		else
-			log_warn("health: %s down (%u failures)", c->label, fails_before + 1);
-	} else {
-		log_debug("health: %s check %s in %u ms", c->label, ok ? "ok" : "failed", took_ms);
-	}
+	record(c, ok, took_ms);
 }
 
 static void on_timeout(uv_timer_t *t)
@@ -222,7 +228,7 @@ static void on_tick(uv_timer_t *t)
 	c->started_ns = uv_hrtime();
 	if (uv_tcp_init(h->loop, &c->tcp) < 0) {
 		/* no handle to close: count a failure and wait for the next tick */
-		geo_health_report(&c->st, k, false, 0, uv_now(h->loop));
+		record(c, false, 0);
 		return;
 	}
 	c->tcp.data = c;
