@@ -98,9 +98,10 @@ static int buf_reserve(struct geo_mmdbw_buf *b, size_t more)
 		return -E2BIG;
 	if (b->len + more <= b->cap)
 		return 0;
-	size_t ncap = b->cap ? b->cap : 256;
-	while (ncap < b->len + more)
-		ncap *= 2;
+	/* doubling, but a first large reservation (the whole file) is exact */
+	size_t ncap = b->cap * 2 > 256 ? b->cap * 2 : 256;
+	if (ncap < b->len + more)
+		ncap = b->len + more;
 	uint8_t *p = mm_alloc(b->mm, ncap);
 	if (!p)
 		return -ENOMEM;
