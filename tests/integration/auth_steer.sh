@@ -2,7 +2,7 @@
 # auth_steer: CDN steering in the running cairn-auth, end to end with dig.
 #
 #   - --explain prints the placement; maps that do not fit the zones are
-#     refused at start (CNAME at the name, name below a zone cut, no zone);
+#     refused at start (CNAME at the name, below a zone cut or a DNAME, no zone);
 #   - dig +subnet from many client networks (GeoIP London / Linköping / Milton /
 #     Changchun / San Diego, operator networks, unknown ones, IPv6) gets the
 #     expected datacenter and ECS scope; without ECS the source address
@@ -69,6 +69,7 @@ PY
 }
 bad_map cdn.other.example 'badstart\.json: names\.cdn\.other\.example: zone other\.example\. has a CNAME'
 bad_map www.sub.cdn.example 'badstart\.json: names\.www\.sub\.cdn\.example: at or below the zone cut sub\.cdn\.example\.'
+bad_map www.legacy.cdn.example 'badstart\.json: names\.www\.legacy\.cdn\.example: below the DNAME at legacy\.cdn\.example\.'
 bad_map www.nowhere.example 'badstart\.json: names\.www\.nowhere\.example: not inside any zone'
 
 # --- health endpoints for the two London replicas (HTTP on .1, TCP on .2).
