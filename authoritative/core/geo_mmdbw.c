@@ -582,6 +582,19 @@ static int tree_alias_v4(struct geo_mmdbw *w)
 	int r;
 	for (unsigned d = 0; d < 96; d++) {
 		uint32_t s = w->nodes[n].c[0];
+		if (d == 95 && (s & SLOT_DATA)) {
+			/*
+			 * IPv4 data exactly at ::/96 (0.0.0.0/0 alone): made a node
+			 * whose halves hold it, so the alias is a pointer to a node,
+			 * the form readers recognise (by node number) and do not
+			 * report twice when they walk the tree.
+			 */
+			uint32_t nn;
+			if ((r = node_new(w, s, &nn)) < 0)
+				return r;
+			w->nodes[n].c[0] = nn;
+			s = nn;
+		}
 		if (d == 95 || !slot_is_node(s)) {
 			v4 = s;
 			break;

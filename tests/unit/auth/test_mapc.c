@@ -451,6 +451,59 @@ static void test_v6_default(void **state)
 	close_db(&db, path);
 }
 
+/* The record on the ::ffff:0:0/96 path at depth 96 (the alias) and the one of ::/96. */
+static void alias_records(MMDB_s *db, MMDB_search_node_s *v4, MMDB_search_node_s *mapped)
+{
+	uint32_t a = 0, b = 0;
+	for (unsigned d = 0; d < 95; d++) {
+		MMDB_search_node_s n;
+		assert_int_equal(MMDB_read_node(db, a, &n), MMDB_SUCCESS);
+		assert_int_equal(n.left_record_type, MMDB_RECORD_TYPE_SEARCH_NODE);
+		a = (uint32_t)n.left_record;
+		assert_int_equal(MMDB_read_node(db, b, &n), MMDB_SUCCESS);
+		if (d < 80) {
+			assert_int_equal(n.left_record_type, MMDB_RECORD_TYPE_SEARCH_NODE);
+			b = (uint32_t)n.left_record;
+		} else {
+			assert_int_equal(n.right_record_type, MMDB_RECORD_TYPE_SEARCH_NODE);
+			b = (uint32_t)n.right_record;
+		}
+	}
+	assert_int_equal(MMDB_read_node(db, a, v4), MMDB_SUCCESS);
+	assert_int_equal(MMDB_read_node(db, b, mapped), MMDB_SUCCESS);
+}
+
+/*
+ * The alias is a pointer to the node of ::/96 (what readers that walk the
+ * tree recognise), also when all of IPv4 is one network.
+ */
+static void test_alias_node(void **state)
+{
+	(void)state;
+	static const char *const maps[] = {
+		"{\"networks\": {\"0.0.0.0/0\": {\"country\": \"SE\"}}}",
+		"{\"networks\": {\"10.0.0.0/8\": {\"country\": \"SE\"}}}",
+		"{\"networks\": {\"0.0.0.0/0\": {\"country\": \"SE\"}, \"::/0\": {}}}",
+	};
+	for (size_t i = 0; i < sizeof(maps) / sizeof(*maps); i++) {
+		MMDB_s db;
+		struct geo_mmdbw_stats st;
+		MMDB_search_node_s v4, mapped;
+		char path[64];
+		open_db(maps[i], &db, &st, path);
+		alias_records(&db, &v4, &mapped);
+		/* ::/96 (left of the depth-95 node) and ::ffff:0:0/96 (right) */
+		assert_int_equal(v4.left_record_type, MMDB_RECORD_TYPE_SEARCH_NODE);
+		assert_int_equal(mapped.right_record_type, MMDB_RECORD_TYPE_SEARCH_NODE);
+		assert_int_equal(v4.left_record, mapped.right_record);
+		struct want w1 = {"10.1.2.3", true, -1, NO, NO, "SE", NULL, NULL, NULL};
+		struct want w2 = {"::ffff:10.1.2.3", true, -1, NO, NO, "SE", NULL, NULL, NULL};
+		check(&db, &w1);
+		check(&db, &w2);
+		close_db(&db, path);
+	}
+}
+
 /* ---- bad input ------------------------------------------------------------------- */
 
 static void bad(const char *json, const char *want)
@@ -553,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_reproducible),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_v6_default),
+		cmocka_unit_test(test_alias_node),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_api),
 	};
