@@ -966,9 +966,9 @@ void geo_map_free(struct geo_map *m)
 	free(m->nets);
 	free(m->orders);
 	free(m->order_slot);
-	free(m->results);
-	free(m->result_slot);
 	free(m->node);
+	free(m->jump4);
+	free(m->jump6);
 	free(m);
 }
 

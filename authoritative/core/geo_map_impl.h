@@ -4,9 +4,9 @@
  * geo_select.c (lookups, selection, explanations). Not for other modules.
  *
  * Glossary: order = every datacenter index of the map once, best first (one
- * byte each, n_dc bytes); result = an (order, placed_by) pair, what a tree
- * leaf names; ref = a uint32 tree reference, a node index or (GEO_REF_LEAF
- * set) a result index.
+ * byte each, n_dc bytes); result = an (order, placed_by) pair packed in 31
+ * bits, what a tree leaf holds; ref = a uint32 tree reference, a node index
+ * or (GEO_REF_LEAF set) a result.
  */
 #ifndef CAIRN_GEO_MAP_IMPL_H
 #define CAIRN_GEO_MAP_IMPL_H
@@ -17,7 +17,10 @@
 
 #include "geo_map.h"
 
-#define GEO_REF_LEAF 0x80000000u /* ref flag: the low 31 bits are a result index */
+#define GEO_REF_LEAF 0x80000000u /* ref flag: the low 31 bits are a result */
+/* A result packed in 31 bits: enum geo_placed_by above an order index. */
+#define GEO_RESULT_BY_SHIFT 28
+#define GEO_RESULT_ORDER_MASK 0x0fffffffu
 
 /* An operator network of the map ("networks"). */
 struct geo_net {
@@ -28,10 +31,19 @@ struct geo_net {
 	double lat, lon;             /* when has_coords */
 	uint8_t list[GEO_DC_MAX];    /* datacenters listed first (when !has_coords) */
 	unsigned n_list;             /* entries of list */
-	uint32_t result;             /* its result index */
+	uint32_t result;             /* its result (packed) */
 };
 
-/* A distinct placement: which order and how the client was placed. */
+/* Where a walk of 16 bits from a jump table's start ends. */
+struct geo_jump {
+	uint32_t ref;                /* node or leaf reached */
+	uint32_t depth;              /* tree depth of ref */
+};
+
+#define GEO_JUMP_BITS 16
+#define GEO_JUMP_MIN_NODES 4096  /* smaller subtrees are walked bit by bit */
+
+/* A result unpacked: which order and how the client was placed. */
 struct geo_result {
 	uint32_t order;              /* index of the order (n_dc bytes at orders + order * n_dc) */
 	uint8_t by;                  /* enum geo_placed_by */
@@ -61,16 +73,20 @@ struct geo_map {
 	uint32_t n_orders, cap_orders;
 	uint32_t *order_slot;        /* build-time hash of orders (index + 1) */
 	uint32_t order_mask;
-	struct geo_result *results;
-	uint32_t n_results, cap_results;
-	uint32_t *result_slot;       /* build-time hash of results (index + 1) */
-	uint32_t result_mask;
+	uint32_t default_result;     /* the default order, placed by default */
 
 	uint32_t (*node)[2];         /* compact tree: children refs of each node */
 	size_t n_nodes, n_leaves;
 	uint32_t root;               /* ref of ::/0 */
 	uint32_t v4_root;            /* ref of ::ffff:0:0/96 (or the leaf above it) */
 	unsigned v4_depth;           /* depth of v4_root: 96, or less when a leaf covers it */
+
+	/*
+	 * Jump tables for the hot path: the ref and depth reached after the
+	 * first 16 bits below the IPv4 root (::ffff:0:0/96) and below the root,
+	 * so a lookup skips 16 dependent loads. NULL when the subtree is small.
+	 */
+	struct geo_jump *jump4, *jump6;
 
 	struct geo_source src;       /* GeoIP data (foreach NULL: none) */
 	bool has_src;
@@ -79,7 +95,7 @@ struct geo_map {
 
 /* Interned order index for ord (n_dc bytes), adding it if new; <0 on -ENOMEM. */
 int64_t geo_order_intern(struct geo_map *m, const uint8_t *ord);
-/* Interned result index for (order, by); <0 on -ENOMEM. */
+/* The packed result of (order, by); <0 (-ENOMEM) past 2^28 orders. */
 int64_t geo_result_intern(struct geo_map *m, uint32_t order, enum geo_placed_by by);
 /*
  * Order of every DC: first (n_first entries) given, then the others by

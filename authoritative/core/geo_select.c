@@ -64,7 +64,7 @@ static void draw(const struct geo_map *m, unsigned dc, uint64_t mask, unsigned k
 }
 
 /* The tree result of a client and its scope in the client's family. */
-static const struct geo_result *place(const struct geo_map *m, const struct geo_client *c,
+static struct geo_result place(const struct geo_map *m, const struct geo_client *c,
 	uint8_t *scope, unsigned *depth_out)
 {
 	uint8_t a[16];
@@ -77,7 +77,8 @@ static const struct geo_result *place(const struct geo_map *m, const struct geo_
 		*scope = (uint8_t)depth;
 	if (depth_out)
 		*depth_out = depth;
-	return &m->results[r];
+	struct geo_result res = {r & GEO_RESULT_ORDER_MASK, (uint8_t)(r >> GEO_RESULT_BY_SHIFT)};
+	return res;
 }
 
 int geo_select(const struct geo_map *m, const struct geo_name *n, uint16_t qtype,
@@ -91,11 +92,11 @@ int geo_select(const struct geo_map *m, const struct geo_name *n, uint16_t qtype
 		fam = 1;
 	else
 		return -EINVAL;
-	const struct geo_result *res = place(m, c, &out->scope, NULL);
-	const uint8_t *ord = m->orders + (size_t)res->order * m->n_dc;
+	const struct geo_result res = place(m, c, &out->scope, NULL);
+	const uint8_t *ord = m->orders + (size_t)res.order * m->n_dc;
 	out->rdlen = fam ? 16 : 4;
 	out->n = 0;
-	out->by = (enum geo_placed_by)res->by;
+	out->by = (enum geo_placed_by)res.by;
 	out->degraded = false;
 	out->fail_open = false;
 	out->ttl = n->ttl;
@@ -232,8 +233,8 @@ size_t geo_explain(const struct geo_map *m, const struct geo_name *n, uint16_t q
 	geo_client_tree_addr(c, a, &plen);
 	for (unsigned i = plen; i < 128; i++) /* the address the tree walks */
 		a[i >> 3] &= (uint8_t)~(0x80 >> (i & 7));
-	const struct geo_result *res = place(m, c, &scope, &depth);
-	enum geo_placed_by by = (enum geo_placed_by)res->by;
+	const struct geo_result res = place(m, c, &scope, &depth);
+	enum geo_placed_by by = (enum geo_placed_by)res.by;
 	sb_printf(&b, "placed by %s: ", geo_placed_by_name(by));
 	if (by == GEO_BY_NETWORK) {
 		const struct geo_net *net = find_net(m, a);
@@ -290,7 +291,7 @@ size_t geo_explain(const struct geo_map *m, const struct geo_name *n, uint16_t q
 		sb_printf(&b, " (longer than the source prefix: answer for the zero-filled address, RFC 7871 7.2.1)");
 	sb_printf(&b, "\n");
 
-	const uint8_t *ord = m->orders + (size_t)res->order * m->n_dc;
+	const uint8_t *ord = m->orders + (size_t)res.order * m->n_dc;
 	unsigned pool_n = (unsigned)__builtin_popcountll(n->pool);
 	sb_printf(&b, "datacenters in order (pool of %u):\n", pool_n);
 	unsigned k = 0;

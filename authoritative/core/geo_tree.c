@@ -73,59 +73,13 @@ int64_t geo_order_intern(struct geo_map *m, const uint8_t *ord)
 	return m->n_orders - 1;
 }
 
-static uint32_t result_hash(uint32_t order, uint8_t by)
-{
-	uint32_t h = order * 8u + by;
-	h ^= h >> 16;
-	h *= 0x45d9f3bu;
-	h ^= h >> 16;
-	return h;
-}
-
-static int result_rehash(struct geo_map *m, uint32_t slots)
-{
-	uint32_t *s = calloc(slots, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < m->n_results; i++) {
-		uint32_t h = result_hash(m->results[i].order, m->results[i].by) & (slots - 1);
-		while (s[h])
-			h = (h + 1) & (slots - 1);
-		s[h] = i + 1;
-	}
-	free(m->result_slot);
-	m->result_slot = s;
-	m->result_mask = slots - 1;
-	return 0;
-}
-
 int64_t geo_result_intern(struct geo_map *m, uint32_t order, enum geo_placed_by by)
 {
-	if (!m->result_slot && result_rehash(m, 64) < 0)
+	/* the pair is packed into the leaf itself: no table, no extra cache
+	 * miss between a leaf and its order on the hot path */
+	if (order > GEO_RESULT_ORDER_MASK)
 		return -ENOMEM;
-	uint32_t h = result_hash(order, (uint8_t)by) & m->result_mask;
-	while (m->result_slot[h]) {
-		uint32_t i = m->result_slot[h] - 1;
-		if (m->results[i].order == order && m->results[i].by == by)
-			return i;
-		h = (h + 1) & m->result_mask;
-	}
-	if (m->n_results == m->cap_results) {
-		uint32_t cap = m->cap_results ? m->cap_results * 2 : 16;
-		if (cap > GEO_REF_LEAF - 1)
-			return -ENOMEM;
-		struct geo_result *r = realloc(m->results, cap * sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		m->results = r;
-		m->cap_results = cap;
-	}
-	m->results[m->n_results].order = order;
-	m->results[m->n_results].by = (uint8_t)by;
-	m->result_slot[h] = ++m->n_results;
-	if (2 * m->n_results > m->result_mask + 1 && result_rehash(m, 2 * (m->result_mask + 1)) < 0)
-		return -ENOMEM;
-	return m->n_results - 1;
+	return (int64_t)((uint32_t)by << GEO_RESULT_BY_SHIFT | order);
 }
 
 void geo_order_make(const struct geo_map *m, const uint8_t *first, unsigned n_first,
@@ -189,7 +143,7 @@ int64_t geo_place_result(struct geo_map *m, const struct geo_place *p)
 			o = m->continent[ci];
 			by = GEO_BY_CONTINENT;
 		} else {
-			return 0; /* result 0: the default order, placed by default */
+			return m->default_result;
 		}
 	}
 	if (o < 0 && (o = geo_order_intern(m, ord)) < 0)
@@ -344,7 +298,7 @@ static int geoip_cb(void *ctx, const uint8_t addr[16], unsigned len,
 	int64_t r = cached_result(b, place);
 	if (r < 0)
 		return b->err = (int)r;
-	if (r == 0) /* default placement: already what the tree says */
+	if (r == b->m->default_result) /* already what the tree says */
 		return 0;
 	int rc = scratch_insert(&b->s, addr, len, GEO_REF_LEAF | (uint32_t)r);
 	if (rc)
@@ -385,6 +339,55 @@ static size_t count_leaves(const struct out *o, uint32_t ref)
 	return count_leaves(o, o->node[ref][0]) + count_leaves(o, o->node[ref][1]);
 }
 
+static size_t count_nodes(const struct geo_map *m, uint32_t ref, size_t limit)
+{
+	/* nodes of a subtree, counted up to limit (enough to decide) */
+	size_t n = 0;
+	uint32_t stack[130];
+	size_t sp = 0;
+	stack[sp++] = ref;
+	while (sp && n < limit) {
+		uint32_t r = stack[--sp];
+		if (r & GEO_REF_LEAF)
+			continue;
+		n++;
+		stack[sp++] = m->node[r][1];
+		stack[sp++] = m->node[r][0];
+	}
+	return n;
+}
+
+/* 2^16 entries: the walk from (ref, depth) along every 16-bit value. */
+static struct geo_jump *make_jump(const struct geo_map *m, uint32_t start, unsigned depth)
+{
+	struct geo_jump *j;
+	if (count_nodes(m, start, GEO_JUMP_MIN_NODES) < GEO_JUMP_MIN_NODES)
+		return NULL;
+	j = malloc(sizeof(*j) << GEO_JUMP_BITS);
+	if (!j)
+		return NULL; /* only an optimisation: walk bit by bit instead */
+	for (uint32_t v = 0; v < (1u << GEO_JUMP_BITS); v++) {
+		uint32_t ref = start;
+		unsigned d = 0;
+		while (d < GEO_JUMP_BITS && !(ref & GEO_REF_LEAF)) {
+			ref = m->node[ref][(v >> (GEO_JUMP_BITS - 1 - d)) & 1];
+			d++;
+		}
+		j[v].ref = ref;
+		j[v].depth = depth + d;
+	}
+	return j;
+}
+
+static int build_jumps(struct geo_map *m)
+{
+	if (!(m->root & GEO_REF_LEAF))
+		m->jump6 = make_jump(m, m->root, 0);
+	if (m->v4_depth == 96 && !(m->v4_root & GEO_REF_LEAF))
+		m->jump4 = make_jump(m, m->v4_root, 96);
+	return 0;
+}
+
 static int net_cmp(const void *a, const void *b)
 {
 	const struct geo_net *x = *(const struct geo_net *const *)a;
@@ -400,13 +403,14 @@ int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file
 	int rc = 0;
 	int64_t r;
 
-	/* result 0 is the default order, placed by default */
+	/* everything starts as the default order, placed by default */
 	if ((r = geo_order_intern(m, m->default_order)) < 0 ||
 	    (r = geo_result_intern(m, (uint32_t)r, GEO_BY_DEFAULT)) < 0) {
 		rc = (int)r;
 		goto out;
 	}
-	b.s.root = GEO_REF_LEAF | 0;
+	m->default_result = (uint32_t)r;
+	b.s.root = GEO_REF_LEAF | m->default_result;
 
 	if (m->has_src && m->src.foreach) {
 		rc = m->src.foreach(m->src.ctx, geoip_cb, &b);
@@ -476,11 +480,11 @@ int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file
 		m->v4_root = ref;
 		m->v4_depth = d;
 	}
+	if ((rc = build_jumps(m)) != 0)
+		goto out;
 	/* the orders hash is only for building */
 	free(m->order_slot);
 	m->order_slot = NULL;
-	free(m->result_slot);
-	m->result_slot = NULL;
 out:
 	if (rc == -ENOMEM && err && errlen)
 		snprintf(err, errlen, "%s: out of memory building the placement tree", file);
@@ -510,9 +514,21 @@ uint32_t geo_tree_lookup(const struct geo_map *m, const uint8_t addr[16], bool v
 {
 	uint32_t ref = m->root;
 	unsigned d = 0;
+	const struct geo_jump *jump = m->jump6;
+	unsigned start = 0;
 	if (v4) {
 		ref = m->v4_root;
 		d = m->v4_depth;
+		jump = m->jump4;
+		start = 96;
+	}
+	if (jump) {
+		/* the next 16 bits at once, those past the prefix taken as zero */
+		uint32_t v = (uint32_t)addr[start >> 3] << 8 | addr[(start >> 3) + 1];
+		if (plen < start + GEO_JUMP_BITS)
+			v &= plen <= start ? 0 : 0xffffu << (start + GEO_JUMP_BITS - plen);
+		ref = jump[v & 0xffff].ref;
+		d = jump[v & 0xffff].depth;
 	}
 	/*
 	 * Bits beyond the client's prefix (an ECS source prefix) are taken as

@@ -22,6 +22,7 @@
 #include "dns_name.h"
 #include "dns_rng.h"
 #include "geo_map.h"
+#include "geo_map_impl.h" /* test_large_tree checks the jump tables exist */
 
 #define QT_A 1
 #define QT_AAAA 28
@@ -833,6 +834,128 @@ static void test_geoip_open(void **state)
 	assert_int_equal(closed, 1);
 }
 
+/* ---- a large tree (the jump tables of the lookup) --------------------------- */
+
+/* 16384 IPv4 /24s in 100.0.0.0/10 and 16384 IPv6 /48s in 2a00:db8::/34 (minus a
+ * hole every 5th), London or New York by a hash of their number. */
+static bool grid_london(unsigned i) { return ((i * 2654435761u) >> 13) & 1; }
+static bool grid_hole(unsigned i) { return i % 5 == 3; }
+
+static int grid_foreach(void *ctx,
+	int (*cb)(void *cbctx, const uint8_t addr[16], unsigned len, const struct geo_place *place),
+	void *cbctx)
+{
+	static const struct geo_place lon = AT(51.5142, -0.0931, "GB", "EU", "London");
+	static const struct geo_place ny = AT(40.7128, -74.0060, "US", "NA", "New York");
+	for (unsigned i = 0; i < 16384; i++) {
+		uint8_t a[16] = {0};
+		if (grid_hole(i))
+			continue;
+		a[10] = a[11] = 0xff;
+		a[12] = 100;
+		a[13] = (uint8_t)(i >> 8);
+		a[14] = (uint8_t)i;
+		int rc = cb(cbctx, a, 96 + 24, grid_london(i) ? &lon : &ny);
+		if (rc)
+			return rc;
+		memset(a, 0, 16);
+		a[0] = 0x2a, a[1] = 0x00, a[2] = 0x0d, a[3] = 0xb8;
+		a[4] = (uint8_t)(i >> 8);
+		a[5] = (uint8_t)i;
+		rc = cb(cbctx, a, 48, grid_london(i) ? &lon : &ny);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* What the grid says for a tree address: 1 London, 2 New York, 0 nothing. */
+static int grid_expect(const uint8_t *a, bool v4)
+{
+	unsigned i;
+	if (v4) {
+		if (a[12] != 100 || a[13] >= 64)
+			return 0;
+		i = (unsigned)a[13] << 8 | a[14];
+	} else {
+		if (a[0] != 0x2a || a[1] != 0x00 || a[2] != 0x0d || a[3] != 0xb8 || a[4] >= 64)
+			return 0;
+		i = (unsigned)a[4] << 8 | a[5];
+	}
+	if (grid_hole(i))
+		return 0;
+	return grid_london(i) ? 1 : 2;
+}
+
+static void test_large_tree(void **state)
+{
+	(void)state;
+	struct geo_source src = {grid_foreach, NULL, "(grid)", NULL};
+	struct geo_map *m = load_map(base_map, &src);
+	size_t nodes, leaves;
+	geo_map_tree_size(m, &nodes, &leaves);
+	print_message("grid: %zu nodes, %zu leaves\n", nodes, leaves);
+	assert_non_null(m->jump4);
+	assert_non_null(m->jump6);
+	struct dns_rng_seeded st;
+	struct dns_rng r;
+	dns_rng_seeded_init(&r, &st, 99);
+	struct geo_health_view h = {NULL};
+	const struct geo_name *n = name(m, "www.cdn.test");
+	for (unsigned k = 0; k < 20000; k++) {
+		struct geo_client c;
+		struct geo_answer a, b;
+		uint8_t t[16] = {0};
+		memset(&c, 0, sizeof(c));
+		c.family = k & 1 ? 6 : 4;
+		unsigned bits = c.family == 4 ? 32 : 128;
+		dns_rng_bytes(&r, c.addr, 16);
+		/* aim at the grid most of the time */
+		if (c.family == 4) {
+			c.addr[0] = 100;
+			c.addr[1] &= 127;
+			memset(c.addr + 4, 0, 12);
+		} else {
+			c.addr[0] = 0x2a, c.addr[1] = 0x00, c.addr[2] = 0x0d, c.addr[3] = 0xb8;
+			c.addr[4] &= 127;
+		}
+		c.prefix = (uint8_t)(k % 3 == 0 ? dns_rng_uniform(&r, bits + 1) : bits);
+		c.from = c.prefix == bits ? GEO_FROM_SOURCE : GEO_FROM_ECS;
+		for (unsigned x = c.prefix; x < bits; x++)
+			c.addr[x >> 3] &= (uint8_t)~(0x80 >> (x & 7));
+		if (c.family == 4) {
+			t[10] = t[11] = 0xff;
+			memcpy(t + 12, c.addr, 4);
+		} else {
+			memcpy(t, c.addr, 16);
+		}
+		int want = grid_expect(t, c.family == 4);
+		assert_int_equal(geo_select(m, n, QT_A, &c, h, &r, &a), 0);
+		const char *dc = first_dc(m, &a);
+		if (strcmp(dc, want == 1 ? "eu-london" : want == 2 ? "us-east" : "us-west") != 0)
+			fail_msg("client %u/%u: got %s, want %d", k, c.prefix, dc, want);
+		assert_int_equal(a.by, want ? GEO_BY_GEOIP : GEO_BY_DEFAULT);
+		assert_true(a.scope <= bits);
+		/* every address inside the scope gets the same answer */
+		struct geo_client o = c;
+		o.prefix = (uint8_t)bits;
+		o.from = GEO_FROM_SOURCE;
+		dns_rng_bytes(&r, o.addr, 16);
+		for (unsigned x = 0; x < a.scope; x++) {
+			uint8_t bit = (uint8_t)(0x80 >> (x & 7));
+			o.addr[x >> 3] = (uint8_t)((o.addr[x >> 3] & ~bit) | (c.addr[x >> 3] & bit));
+		}
+		if (c.family == 4)
+			memset(o.addr + 4, 0, 12);
+		assert_int_equal(geo_select(m, n, QT_A, &o, h, &r, &b), 0);
+		assert_string_equal(first_dc(m, &b), dc);
+		assert_int_equal(b.by, a.by);
+		if (c.prefix == bits)
+			assert_int_equal(b.scope, a.scope);
+	}
+	geo_map_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -851,6 +974,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_carry_health, setup, teardown),
 		cmocka_unit_test(test_bad_maps),
 		cmocka_unit_test(test_geoip_open),
+		cmocka_unit_test(test_large_tree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
