@@ -1,0 +1,161 @@
+/* origin_config.c -- the options of cairn-origin (flags = config-file lines). */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dns_err.h"
+#include "dns_log.h"
+#include "http_path.h"
+#include "origin.h"
+
+int origin_config_init(struct dns_config *parser, struct origin_config *cfg)
+{
+	static struct dns_opt opts[16];
+	int i = 0;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->index = "index.html";
+	cfg->idle_timeout_ms = 30000;
+	cfg->header_timeout_ms = 10000;
+	cfg->max_conns = 1000;
+	cfg->max_body = 65536;
+	cfg->max_uri = 8192;
+	cfg->max_header_size = 16384;
+	cfg->max_headers = 100;
+	cfg->log_level = "info";
+	memset(opts, 0, sizeof(opts));
+	opts[i++] = (struct dns_opt){.name = "listen", .type = DNS_OPT_ADDR, .flags = DNS_OPT_REPEAT,
+		.help = "address to serve HTTP on (port 8080 by default)", .target = &cfg->listen,
+		.default_port = ORIGIN_PORT};
+	opts[i++] = (struct dns_opt){.name = "root", .type = DNS_OPT_STRING, .metavar = "DIR",
+		.help = "directory to serve", .target = &cfg->root};
+	opts[i++] = (struct dns_opt){.name = "cache-control", .type = DNS_OPT_STRING,
+		.flags = DNS_OPT_REPEAT, .metavar = "PREFIX=VALUE",
+		.help = "Cache-Control VALUE for paths starting with PREFIX (longest prefix wins)",
+		.target = &cfg->cc_lines};
+	opts[i++] = (struct dns_opt){.name = "index", .type = DNS_OPT_STRING, .metavar = "NAME",
+		.help = "file served for a directory path ending in / (default index.html)",
+		.target = &cfg->index};
+	opts[i++] = (struct dns_opt){.name = "idle-timeout", .type = DNS_OPT_UINT, .metavar = "MS",
+		.help = "close keep-alive connections idle for MS milliseconds (default 30000)",
+		.target = &cfg->idle_timeout_ms, .min = 1, .max = 3600000};
+	opts[i++] = (struct dns_opt){.name = "header-timeout", .type = DNS_OPT_UINT, .metavar = "MS",
+		.help = "answer 408 to a request head not complete within MS milliseconds (default 10000)",
+		.target = &cfg->header_timeout_ms, .min = 1, .max = 3600000};
+	opts[i++] = (struct dns_opt){.name = "max-connections", .type = DNS_OPT_UINT,
+		.help = "open connections; more are answered 503 (default 1000)",
+		.target = &cfg->max_conns, .min = 1, .max = 1000000};
+	opts[i++] = (struct dns_opt){.name = "max-body", .type = DNS_OPT_SIZE,
+		.help = "largest request body accepted, 413 beyond (default 64K)",
+		.target = &cfg->max_body, .min = 0, .max = 1ULL << 30};
+	opts[i++] = (struct dns_opt){.name = "max-uri", .type = DNS_OPT_SIZE,
+		.help = "longest request-target, 414 beyond (default 8K)",
+		.target = &cfg->max_uri, .min = 16, .max = 1 << 20};
+	opts[i++] = (struct dns_opt){.name = "max-header-size", .type = DNS_OPT_SIZE,
+		.help = "bytes of all request header fields, 431 beyond (default 16K)",
+		.target = &cfg->max_header_size, .min = 256, .max = 1 << 20};
+	opts[i++] = (struct dns_opt){.name = "max-headers", .type = DNS_OPT_UINT,
+		.help = "number of request header fields, 431 beyond (default 100)",
+		.target = &cfg->max_headers, .min = 4, .max = 10000};
+	opts[i++] = (struct dns_opt){.name = "log-level", .type = DNS_OPT_STRING, .metavar = "LEVEL",
+		.help = "err, warn, info (one access line per request) or debug (default info)",
+		.target = &cfg->log_level};
+	opts[i] = (struct dns_opt){0};
+	return dns_config_init(parser, opts, NULL);
+}
+
+static int cmp_rule(const void *a, const void *b)
+{
+	const struct origin_cc_rule *x = a, *y = b;
+	return x->prefix_len < y->prefix_len ? 1 : x->prefix_len > y->prefix_len ? -1 : 0;
+}
+
+int origin_config_finish(struct origin_config *cfg, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (dns_log_level_from_str(cfg->log_level) < 0) {
+		snprintf(err, errlen, "option log-level: unknown level '%s'", cfg->log_level);
+		return DNS_E_CONFIG;
+	}
+	if (cfg->listen.n == 0) {
+		snprintf(err, errlen, "option listen: no address to serve on (--listen ADDR@PORT)");
+		return DNS_E_CONFIG;
+	}
+	if (cfg->listen.n > HTTP_SERVER_MAX_LISTEN) {
+		snprintf(err, errlen, "option listen: more than %d addresses", HTTP_SERVER_MAX_LISTEN);
+		return DNS_E_CONFIG;
+	}
+	if (!cfg->root) {
+		snprintf(err, errlen, "option root: the directory to serve is required (--root DIR)");
+		return DNS_E_CONFIG;
+	}
+	cfg->real_root = realpath(cfg->root, NULL);
+	if (!cfg->real_root || stat(cfg->real_root, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "option root: '%s': %s", cfg->root,
+			cfg->real_root ? "not a directory" : strerror(errno));
+		return DNS_E_CONFIG;
+	}
+	cfg->real_root_len = strlen(cfg->real_root);
+	if (!cfg->index[0] || strchr(cfg->index, '/') || strcmp(cfg->index, "..") == 0 ||
+		strcmp(cfg->index, ".") == 0) {
+		snprintf(err, errlen, "option index: '%s' is not a plain file name", cfg->index);
+		return DNS_E_CONFIG;
+	}
+	cfg->cc = calloc(cfg->cc_lines.n ? cfg->cc_lines.n : 1, sizeof(*cfg->cc));
+	if (!cfg->cc)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->cc_lines.n; i++) {
+		const char *line = DNS_CONFIG_VEC_AT(&cfg->cc_lines, const char *, i);
+		const char *eq = strchr(line, '=');
+		if (!eq || eq == line || line[0] != '/' || !eq[1]) {
+			snprintf(err, errlen, "option cache-control: '%s' is not /PREFIX=VALUE", line);
+			return DNS_E_CONFIG;
+		}
+		/* Store the prefix as the normalised, decoded form the paths are matched in. */
+		char *prefix = malloc((size_t)(eq - line) + 2);
+		if (!prefix)
+			return -ENOMEM;
+		int n = http_path_normalize(line, (size_t)(eq - line), prefix, (size_t)(eq - line) + 2, NULL);
+		if (n < 0) {
+			free(prefix);
+			snprintf(err, errlen, "option cache-control: bad path prefix in '%s'", line);
+			return DNS_E_CONFIG;
+		}
+		for (const char *v = eq + 1; *v; v++)
+			if ((unsigned char)*v < 0x20 || *v == 0x7f) {
+				free(prefix);
+				snprintf(err, errlen, "option cache-control: control character in '%s'", line);
+				return DNS_E_CONFIG;
+			}
+		cfg->cc[cfg->ncc].prefix = prefix;
+		cfg->cc[cfg->ncc].prefix_len = (size_t)n;
+		cfg->cc[cfg->ncc].value = eq + 1;
+		cfg->ncc++;
+	}
+	qsort(cfg->cc, cfg->ncc, sizeof(*cfg->cc), cmp_rule);
+	return 0;
+}
+
+void origin_config_deinit(struct origin_config *cfg)
+{
+	for (size_t i = 0; i < cfg->ncc; i++)
+		free((char *)cfg->cc[i].prefix);
+	free(cfg->cc);
+	free(cfg->real_root);
+	cfg->cc = NULL;
+	cfg->ncc = 0;
+	cfg->real_root = NULL;
+}
+
+const char *origin_cache_control(const struct origin_config *cfg, const char *path)
+{
+	/* Sorted longest first, so the first match is the longest prefix. */
+	for (size_t i = 0; i < cfg->ncc; i++)
+		if (strncmp(path, cfg->cc[i].prefix, cfg->cc[i].prefix_len) == 0)
+			return cfg->cc[i].value;
+	return NULL;
+}
