@@ -703,6 +703,9 @@ int geo_mmdbw_build(struct geo_mmdbw *w, const struct geo_mmdbw_meta *meta,
 	/* libmaxminddb refuses a file whose build_epoch is 0 ("invalid metadata") */
 	if (meta->build_epoch == 0)
 		return -EINVAL;
+	if (meta->record_size != 0 && meta->record_size != 24 && meta->record_size != 28 &&
+			meta->record_size != 32)
+		return -EINVAL;
 	build_state_free(w);
 	if (w->nitems)
 		qsort(w->items, w->nitems, sizeof(*w->items), item_cmp);
@@ -739,6 +742,8 @@ int geo_mmdbw_build(struct geo_mmdbw *w, const struct geo_mmdbw_meta *meta,
 	uint64_t maxval = node_count + DATA_SEPARATOR + w->data.len;
 	unsigned rs = maxval < (1ull << 24) ? 24 : maxval < (1ull << 28) ? 28 :
 		maxval <= UINT32_MAX ? 32 : 0;
+	if (rs && meta->record_size)
+		rs = meta->record_size >= rs ? meta->record_size : 0;
 	if (!rs) {
 		r = -E2BIG;
 		goto out;

@@ -52,6 +52,8 @@ struct geo_mmdbw_meta {
 	const char *description;   /* written as description {"en": ...} */
 	uint64_t build_epoch;      /* seconds since 1970, chosen by the caller; not 0
 	                            * (libmaxminddb refuses a file saying 0) */
+	unsigned record_size;      /* 0: the smallest that fits; 24, 28 or 32 to ask
+	                            * for one (-E2BIG if the map does not fit it) */
 };
 
 /* A growable byte buffer; zero-initialise, then set mm. */
@@ -97,7 +99,7 @@ int geo_mmdbw_add(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len,
 /*
  * Build the database file into out (appended to out->data). Returns 0;
  * DNS_E_EXISTS when two networks are the same (st->dup names them); -EINVAL
- * for a build_epoch of 0;
+ * for a build_epoch of 0 or a record_size other than 0, 24, 28, 32;
  * -E2BIG when it does not fit 32-bit records; -ENOMEM. st may be NULL.
  */
 int geo_mmdbw_build(struct geo_mmdbw *w, const struct geo_mmdbw_meta *meta,
@@ -105,12 +107,13 @@ int geo_mmdbw_build(struct geo_mmdbw *w, const struct geo_mmdbw_meta *meta,
 
 /*
  * Parse a cairn-mapc networks file (docs/cairn-mapc.md) and build the database:
- * json/len is the text, file names it in messages. On bad input returns
+ * json/len is the text, file names it in messages; build_epoch and
+ * record_size as in struct geo_mmdbw_meta. On bad input returns
  * DNS_E_CONFIG with "FILE: path: reason" (or "FILE:LINE:COL: reason" for a
  * JSON syntax error) in err; -E2BIG or -ENOMEM with a message too.
  */
 int geo_mmdbw_compile_json(const struct dns_mm *mm, const char *json, size_t len,
-	const char *file, uint64_t build_epoch, struct geo_mmdbw_buf *out,
+	const char *file, uint64_t build_epoch, unsigned record_size, struct geo_mmdbw_buf *out,
 	struct geo_mmdbw_stats *st, char *err, size_t errlen);
 
 #endif

@@ -275,7 +275,7 @@ static int parse_record(struct rd *rd, json_t *obj, const char *path,
 }
 
 static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t build_epoch,
-	struct geo_mmdbw_buf *out, struct geo_mmdbw_stats *st)
+	unsigned record_size, struct geo_mmdbw_buf *out, struct geo_mmdbw_stats *st)
 {
 	static const char *const top_keys[] = {"description", "networks", NULL};
 	struct geo_mmdbw *w = NULL;
@@ -289,6 +289,8 @@ static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t b
 	if (build_epoch == 0)
 		return fail(rd, -EINVAL, "", "a build time of 0 is refused by libmaxminddb "
 			"(SOURCE_DATE_EPOCH must be 1 or later)");
+	if (record_size != 0 && record_size != 24 && record_size != 28 && record_size != 32)
+		return fail(rd, -EINVAL, "", "record size %u is not 24, 28 or 32", record_size);
 	if (!json_is_object(root))
 		return fail(rd, DNS_E_CONFIG, "", "the networks file must be a JSON object, not %s",
 			json_kind(root));
@@ -332,7 +334,7 @@ static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t b
 		}
 		names[i++] = key;
 	}
-	struct geo_mmdbw_meta meta = {"cairn-Map", desc, build_epoch};
+	struct geo_mmdbw_meta meta = {"cairn-Map", desc, build_epoch, record_size};
 	r = geo_mmdbw_build(w, &meta, out, st);
 	if (r == DNS_E_EXISTS) {
 		char other[128];
@@ -341,7 +343,10 @@ static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t b
 		snprintf(path, sizeof(path), "networks[\"%s\"]", k);
 		r = fail(rd, DNS_E_CONFIG, path, "the same network as \"%s\"", other);
 	} else if (r == -E2BIG) {
-		r = fail(rd, r, "networks", "too large for a MaxMind DB (32-bit records)");
+		if (record_size)
+			r = fail(rd, r, "networks", "too large for %u-bit records", record_size);
+		else
+			r = fail(rd, r, "networks", "too large for a MaxMind DB (32-bit records)");
 	} else if (r < 0) {
 		r = fail(rd, r, "", "%s", r == -ENOMEM ? "out of memory" : dns_strerror(r));
 	}
@@ -353,7 +358,7 @@ out:
 }
 
 int geo_mmdbw_compile_json(const struct dns_mm *mm, const char *json, size_t len,
-	const char *file, uint64_t build_epoch, struct geo_mmdbw_buf *out,
+	const char *file, uint64_t build_epoch, unsigned record_size, struct geo_mmdbw_buf *out,
 	struct geo_mmdbw_stats *st, char *err, size_t errlen)
 {
 	struct geo_mmdbw_stats dummy;
@@ -370,7 +375,7 @@ int geo_mmdbw_compile_json(const struct dns_mm *mm, const char *json, size_t len
 			snprintf(err, errlen, "%s:%d:%d: %s", rd.file, je.line, je.column, je.text);
 		return DNS_E_CONFIG;
 	}
-	int r = load(&rd, mm, root, build_epoch, out, st);
+	int r = load(&rd, mm, root, build_epoch, record_size, out, st);
 	json_decref(root);
 	return r;
 }

@@ -109,8 +109,9 @@ static int build_epoch(uint64_t *out)
 int main(int argc, char **argv)
 {
 	struct dns_config parser;
-	struct dns_opt opts[2];
+	struct dns_opt opts[3];
 	const char *output = NULL;
+	unsigned record_size = 0;
 	struct geo_mmdbw_buf out = {0};
 	struct geo_mmdbw_stats st;
 	char *text = NULL, err[1024];
@@ -123,6 +124,10 @@ int main(int argc, char **argv)
 		.flags = DNS_OPT_CLI_ONLY, .metavar = "MAP.mmdb",
 		.help = "write the MaxMind DB here (through MAP.mmdb.tmp and a rename)",
 		.target = &output};
+	opts[1] = (struct dns_opt){.name = "record-size", .type = DNS_OPT_UINT,
+		.flags = DNS_OPT_CLI_ONLY, .metavar = "BITS",
+		.help = "24, 28 or 32 bits per tree record (default: the smallest that fits)",
+		.target = &record_size, .min = 24, .max = 32};
 	if (dns_config_init(&parser, opts, NULL) < 0) {
 		fprintf(stderr, "cairn-mapc: out of memory\n");
 		return 1;
@@ -140,6 +145,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: cairn-mapc %s\n", usage);
 		goto done;
 	}
+	if (record_size && record_size != 24 && record_size != 28 && record_size != 32) {
+		fprintf(stderr, "cairn-mapc: option --record-size: %u is not 24, 28 or 32\n",
+			record_size);
+		goto done;
+	}
 	if (build_epoch(&epoch) < 0) {
 		fprintf(stderr, "cairn-mapc: SOURCE_DATE_EPOCH: not a number of seconds\n");
 		goto done;
@@ -150,8 +160,8 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	out.mm = dns_mm_std();
-	r = geo_mmdbw_compile_json(dns_mm_std(), text, len, input, epoch, &out, &st, err,
-		sizeof(err));
+	r = geo_mmdbw_compile_json(dns_mm_std(), text, len, input, epoch, record_size, &out,
+		&st, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "%s\n", err[0] ? err : dns_strerror(r));
 		goto done;

@@ -122,6 +122,19 @@ esac
 "$CAIRN_MAPC" "$FIX" -o "$tmp/again.mmdb" >/dev/null || fail "second compile failed"
 cmp -s "$out" "$tmp/again.mmdb" || fail "two compiles of the same input differ"
 
+# the other record layouts, asked for with --record-size
+for rs in 28 32; do
+	"$CAIRN_MAPC" --record-size "$rs" "$FIX" -o "$tmp/rs$rs.mmdb" >/dev/null || fail "--record-size $rs"
+	mmdblookup --verbose -f "$tmp/rs$rs.mmdb" -i 10.1.2.200 2>&1 | grep -q "Record size:   $rs bits" ||
+		fail "--record-size $rs: not in the metadata"
+	got=$(mmdblookup -f "$tmp/rs$rs.mmdb" -i ::ffff:10.1.2.200 city names en | sed -n 's/^ *"\(.*\)" <utf8_string>$/\1/p')
+	[ "$got" = London ] || fail "--record-size $rs: got '$got'"
+	got=$(mmdblookup -f "$tmp/rs$rs.mmdb" -i 2001:db8:1::9 datacenter | sed -n 's/^ *"\(.*\)" <utf8_string>$/\1/p')
+	[ "$got" = us-west ] || fail "--record-size $rs: got '$got'"
+done
+"$CAIRN_MAPC" --record-size 30 "$FIX" -o "$tmp/rs30.mmdb" >/dev/null 2>&1 && fail "--record-size 30 accepted"
+[ ! -e "$tmp/rs30.mmdb" ] || fail "output written for --record-size 30"
+
 # bad input: exit 1, the message, no output; an existing output is kept intact
 bad=$tmp/bad.json
 printf '{"networks": {"10.1.2.3/16": {"country": "SE"}}}\n' >"$bad"

@@ -27,13 +27,16 @@
 
 /* ---- helpers ------------------------------------------------------------------ */
 
+/* The record size asked of the writer (0: the smallest); the layouts' tests loop. */
+static unsigned force_rs;
+
 static int compile(const char *json, uint64_t epoch, struct geo_mmdbw_buf *out,
 	struct geo_mmdbw_stats *st, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	out->mm = &tmm;
-	return geo_mmdbw_compile_json(&tmm, json, strlen(json), "t.json", epoch, out, st,
-		err, errlen);
+	return geo_mmdbw_compile_json(&tmm, json, strlen(json), "t.json", epoch, force_rs, out,
+		st, err, errlen);
 }
 
 /* Compile json, write it to a temporary file, open it with libmaxminddb. */
@@ -296,17 +299,20 @@ static const struct want wants[] = {
 	{"fe80::1", false, -2, NO, NO, NULL, NULL, NULL, NULL},
 };
 
-static void test_lookups(void **state)
+/* Every lookup of the table in one record layout (rs 0: the writer's choice). */
+static void lookups_in(unsigned rs, unsigned want_rs)
 {
-	(void)state;
 	MMDB_s db;
 	struct geo_mmdbw_stats st;
 	char path[64];
+	force_rs = rs;
 	open_db(map_json, &db, &st, path);
+	force_rs = 0;
 	assert_int_equal(st.networks, 13);
 	/* 10.3/16 and 10.4/16 share one record */
 	assert_int_equal(st.records, 12);
-	assert_int_equal(st.record_size, 24);
+	assert_int_equal(st.record_size, want_rs);
+	assert_int_equal(db.metadata.record_size, want_rs);
 	for (size_t i = 0; i < sizeof(wants) / sizeof(*wants); i++) {
 		struct want w = wants[i];
 		unsigned m = model_netmask(map_nets, sizeof(map_nets) / sizeof(*map_nets), w.ip);
@@ -317,6 +323,15 @@ static void test_lookups(void **state)
 		check(&db, &w);
 	}
 	close_db(&db, path);
+}
+
+/* The table in each layout: 24 is what this small map gets by itself. */
+static void test_lookups(void **state)
+{
+	(void)state;
+	lookups_in(0, 24);
+	lookups_in(28, 28);
+	lookups_in(32, 32);
 }
 
 /* ::ffff:a.b.c.d finds what a.b.c.d finds (the alias), netmask in the 128-bit tree. */
@@ -347,15 +362,16 @@ static void test_mapped(void **state)
 	close_db(&db, path);
 }
 
-static void test_tree_and_metadata(void **state)
+static void tree_and_metadata_in(unsigned rs)
 {
-	(void)state;
 	MMDB_s db;
 	struct geo_mmdbw_stats st;
 	char path[64];
+	force_rs = rs;
 	open_db(map_json, &db, &st, path);
+	force_rs = 0;
 	assert_int_equal(db.metadata.node_count, st.node_count);
-	assert_int_equal(db.metadata.record_size, 24);
+	assert_int_equal(db.metadata.record_size, rs);
 	assert_int_equal(db.metadata.ip_version, 6);
 	assert_int_equal(db.metadata.binary_format_major_version, 2);
 	assert_int_equal(db.metadata.binary_format_minor_version, 0);
@@ -381,6 +397,15 @@ static void test_tree_and_metadata(void **state)
 	close_db(&db, path);
 }
 
+/* Metadata, and the whole tree and data section decode, in each layout. */
+static void test_tree_and_metadata(void **state)
+{
+	(void)state;
+	tree_and_metadata_in(24);
+	tree_and_metadata_in(28);
+	tree_and_metadata_in(32);
+}
+
 /* Same input in another order, same bytes; SOURCE_DATE_EPOCH-style epochs kept. */
 static void test_reproducible(void **state)
 {
@@ -397,6 +422,11 @@ static void test_reproducible(void **state)
 	assert_memory_equal(x.data, y.data, x.len);
 	geo_mmdbw_buf_deinit(&x);
 	geo_mmdbw_buf_deinit(&y);
+	force_rs = 20;
+	assert_int_equal(compile(a, 42, &x, NULL, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "t.json: record size 20 is not 24, 28 or 32");
+	force_rs = 0;
+	geo_mmdbw_buf_deinit(&x);
 	/* libmaxminddb refuses build_epoch 0, so it is not written */
 	assert_int_equal(compile(a, 0, &x, NULL, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "t.json: a build time of 0 is refused by libmaxminddb "
@@ -504,6 +534,83 @@ static void test_alias_node(void **state)
 	}
 }
 
+/*
+ * Record values past 2^24 (a data section over 16 MiB: 66001 networks with
+ * distinct 250-byte city names), so the 28-bit layout's shared nibble and the
+ * 32-bit layout carry real bits, and repeated city maps far back are reached
+ * through 3- and 4-byte pointers. Checked through libmaxminddb in both layouts.
+ */
+#define LARGE_N 66001u /* odd: the last one has an empty sibling (nibbles differ) */
+
+static void large_city(unsigned i, char *buf, size_t cap)
+{
+	/* every 10th network past 50000 repeats a city from 49000 networks back */
+	unsigned c = (i >= 50000 && i % 10 == 0) ? i - 49000 : i;
+	int n = snprintf(buf, cap, "c%06u-", c);
+	memset(buf + n, 'a' + (char)(c % 26), 250 - (size_t)n);
+	buf[250] = '\0';
+}
+
+static void large_in(unsigned rs, unsigned want_rs)
+{
+	struct geo_mmdbw *w;
+	struct geo_mmdbw_buf b = {.mm = &tmm};
+	struct geo_mmdbw_stats st;
+	struct geo_mmdbw_meta meta = {"cairn-Map", "large", 1700000000, rs};
+	char city[256], path[64];
+
+	assert_int_equal(geo_mmdbw_new(&tmm, &w), 0);
+	for (unsigned i = 0; i < LARGE_N; i++) {
+		uint8_t a[16] = {0};
+		struct geo_mmdbw_record rec = {0};
+		uint32_t v4 = (10u << 24) + i;
+		a[12] = (uint8_t)(v4 >> 24);
+		a[13] = (uint8_t)(v4 >> 16);
+		a[14] = (uint8_t)(v4 >> 8);
+		a[15] = (uint8_t)v4;
+		large_city(i, city, sizeof(city));
+		rec.city = city;
+		if (i >= 50000 && i % 10 == 0)
+			memcpy(rec.country, "SE", 3);
+		assert_int_equal(geo_mmdbw_add(w, a, 128, &rec), 0);
+	}
+	assert_int_equal(geo_mmdbw_build(w, &meta, &b, &st), 0);
+	geo_mmdbw_free(w);
+	assert_int_equal(st.record_size, want_rs);
+	assert_int_equal(st.records, LARGE_N);
+	assert_true(st.data_bytes + st.node_count + 16 > (1u << 24));
+
+	strcpy(path, "/tmp/cairn-test-mapc-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, b.data, b.len), (ssize_t)b.len);
+	close(fd);
+	geo_mmdbw_buf_deinit(&b);
+	MMDB_s db;
+	assert_int_equal(MMDB_open(path, MMDB_MODE_MMAP, &db), MMDB_SUCCESS);
+	assert_int_equal(db.metadata.record_size, want_rs);
+	for (unsigned i = 0; i < LARGE_N; i += (i < LARGE_N - 300 ? 97 : 1)) {
+		char ip[32];
+		uint32_t v4 = (10u << 24) + i;
+		snprintf(ip, sizeof(ip), "%u.%u.%u.%u", v4 >> 24, (v4 >> 16) & 255,
+			(v4 >> 8) & 255, v4 & 255);
+		large_city(i, city, sizeof(city));
+		struct want wt = {ip, true, 128, NO, NO,
+			(i >= 50000 && i % 10 == 0) ? "SE" : NULL, NULL, city, NULL};
+		check(&db, &wt);
+	}
+	struct want none = {"10.1.1.209", false, -1, NO, NO, NULL, NULL, NULL, NULL};
+	check(&db, &none);
+	close_db(&db, path);
+}
+
+static void test_large_layouts(void **state)
+{
+	(void)state;
+	large_in(0, 28);
+	large_in(32, 32);
+}
+
 /* ---- bad input ------------------------------------------------------------------- */
 
 static void bad(const char *json, const char *want)
@@ -589,7 +696,7 @@ static void test_api(void **state)
 	assert_int_equal(geo_mmdbw_add(w, a, 32, &rec), 0);
 	struct geo_mmdbw_buf b = {.mm = &tmm};
 	struct geo_mmdbw_stats st;
-	struct geo_mmdbw_meta meta = {"t", "d", 1};
+	struct geo_mmdbw_meta meta = {"t", "d", 1, 0};
 	assert_int_equal(geo_mmdbw_build(w, &meta, &b, &st), DNS_E_EXISTS);
 	assert_int_equal(st.dup[0], 0);
 	assert_int_equal(st.dup[1], 1);
@@ -607,6 +714,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_v6_default),
 		cmocka_unit_test(test_alias_node),
+		cmocka_unit_test(test_large_layouts),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_api),
 	};
