@@ -21,6 +21,9 @@
 #include "dns_rng.h"
 #include "geo_map.h"
 #include "geo_mmdb.h"
+#include "geo_mmdbw.h"
+#include "dns_mem.h"
+#include <unistd.h>
 
 #ifndef CAIRN_FIXTURES
 #error "CAIRN_FIXTURES must name tests/fixtures/mmdb"
@@ -304,6 +307,134 @@ static void test_map_with_mmdb(void **state)
 	geo_map_free(m);
 }
 
+/* ---- a database written by cairn-mapc's writer ------------------------------ */
+
+static void add_net(struct geo_mmdbw *w, const char *cidr, const struct geo_mmdbw_record *r)
+{
+	char buf[64];
+	uint8_t a[16] = {0};
+	const char *slash = strchr(cidr, '/');
+	memcpy(buf, cidr, (size_t)(slash - cidr));
+	buf[slash - cidr] = '\0';
+	unsigned len = (unsigned)atoi(slash + 1);
+	if (inet_pton(AF_INET, buf, a + 12) == 1)
+		len += 96; /* the writer takes IPv4 at ::/96 */
+	else
+		assert_int_equal(inet_pton(AF_INET6, buf, a), 1);
+	assert_int_equal(geo_mmdbw_add(w, a, len, r), 0);
+}
+
+static void test_mapc_database(void **state)
+{
+	(void)state;
+	struct geo_mmdbw *w = NULL;
+	assert_int_equal(geo_mmdbw_new(dns_mm_std(), &w), 0);
+	struct geo_mmdbw_record paris = {.has_location = true, .lat = 48.85, .lon = 2.35,
+		.country = "FR", .continent = "EU", .city = "Paris", .datacenter = "us-west"};
+	struct geo_mmdbw_record se = {.country = "SE", .continent = "EU"};
+	struct geo_mmdbw_record jp = {.country = "JP", .continent = "AS"};
+	struct geo_mmdbw_record sthlm = {.has_location = true, .lat = 59.33, .lon = 18.07,
+		.country = "SE", .continent = "EU", .city = "Stockholm"};
+	struct geo_mmdbw_record sf = {.has_location = true, .lat = 37.77, .lon = -122.42,
+		.country = "US", .continent = "NA", .city = "San Francisco"};
+	add_net(w, "192.0.2.0/24", &paris);
+	add_net(w, "198.51.100.0/24", &se);
+	add_net(w, "203.0.113.0/25", &jp);
+	add_net(w, "2001:db8::/32", &sthlm);
+	add_net(w, "10.0.0.0/8", &sf);
+	struct geo_mmdbw_meta meta = {.database_type = "cairn-Map", .description = "test",
+		.build_epoch = 1700000000};
+	struct geo_mmdbw_buf out = {.mm = dns_mm_std()};
+	assert_int_equal(geo_mmdbw_build(w, &meta, &out, NULL), 0);
+	geo_mmdbw_free(w);
+	char dir[] = "/tmp/cairn-geo-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128], mpath[128];
+	snprintf(path, sizeof(path), "%s/net.mmdb", dir);
+	snprintf(mpath, sizeof(mpath), "%s/map.json", dir);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(out.data, 1, out.len, f), out.len);
+	assert_int_equal(fclose(f), 0);
+	geo_mmdbw_buf_deinit(&out);
+
+	/* the walk: each network once, IPv4 at ::ffff:0:0/96, the alias skipped */
+	struct geo_source s = open_db(path);
+	struct walk wk = {0};
+	assert_int_equal(s.foreach(s.ctx, collect, &wk), 0);
+	assert_int_equal(wk.n, 5);
+	qsort(wk.v, wk.n, sizeof(*wk.v), cmp_net);
+	static const char *const want[] = {"::ffff:10.0.0.0/104", "::ffff:192.0.2.0/120",
+		"::ffff:198.51.100.0/120", "::ffff:203.0.113.0/121", "2001:db8::/32"};
+	for (size_t i = 0; i < wk.n; i++) {
+		char t[INET6_ADDRSTRLEN], got[80];
+		inet_ntop(AF_INET6, wk.v[i].a, t, sizeof(t));
+		snprintf(got, sizeof(got), "%s/%u", t, wk.v[i].len);
+		assert_string_equal(got, want[i]);
+	}
+	assert_string_equal(wk.v[1].p.dc, "us-west");
+	assert_string_equal(wk.v[1].p.city, "Paris");
+	assert_false(wk.v[2].p.has_coords);
+	assert_string_equal(wk.v[2].p.country, "SE");
+	free(wk.v);
+	geo_mmdb_close(&s);
+
+	/* and a map placing with it */
+	static const char json[] =
+		"{\"geoip\": \"net.mmdb\",\n"
+		" \"datacenters\": [\n"
+		"  {\"name\": \"london\", \"lat\": 51.51, \"lon\": -0.13, \"replicas\": [{\"address\": \"127.60.1.1\"}]},\n"
+		"  {\"name\": \"stockholm\", \"lat\": 59.33, \"lon\": 18.07, \"replicas\": [{\"address\": \"127.60.2.1\"}]},\n"
+		"  {\"name\": \"us-west\", \"lat\": 37.77, \"lon\": -122.42, \"replicas\": [{\"address\": \"127.60.3.1\"}]}],\n"
+		" \"names\": {\"www.cdn.test\": {\"datacenters\": 3}},\n"
+		" \"defaults\": {\"countries\": {\"SE\": [\"stockholm\"]}, \"continents\": {\"AS\": [\"us-west\"]}}}\n";
+	struct geo_map *m = NULL;
+	char err[512];
+	if (geo_map_load(json, strlen(json), mpath, geo_mmdb_open, geo_mmdb_close, &m, err,
+		sizeof(err)) != 0)
+		fail_msg("%s", err);
+	const struct geo_name *n = geo_map_name_at(m, 0);
+	struct dns_rng rng;
+	struct dns_rng_seeded st;
+	dns_rng_seeded_init(&rng, &st, 3);
+	struct geo_health_view h = {NULL};
+	static const struct {
+		const char *ip;
+		enum geo_placed_by by;
+		const char *dcs[3];
+		unsigned scope;
+	} cases[] = {
+		/* the record's datacenter first, then by distance from Paris */
+		{"192.0.2.1", GEO_BY_GEOIP, {"us-west", "london", "stockholm"}, 24},
+		{"198.51.100.1", GEO_BY_COUNTRY, {"stockholm", "london", "us-west"}, 24},
+		{"203.0.113.1", GEO_BY_CONTINENT, {"us-west", "london", "stockholm"}, 25},
+		{"203.0.113.129", GEO_BY_DEFAULT, {"london", "stockholm", "us-west"}, 25},
+		{"10.200.0.1", GEO_BY_GEOIP, {"us-west", "london", "stockholm"}, 8},
+		{"2001:db8:5::1", GEO_BY_GEOIP, {"stockholm", "london", "us-west"}, 32},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct geo_client c = {.from = GEO_FROM_SOURCE};
+		struct geo_answer a;
+		if (inet_pton(AF_INET, cases[i].ip, c.addr) == 1) {
+			c.family = 4;
+			c.prefix = 32;
+		} else {
+			assert_int_equal(inet_pton(AF_INET6, cases[i].ip, c.addr), 1);
+			c.family = 6;
+			c.prefix = 128;
+		}
+		assert_int_equal(geo_select(m, n, 1, &c, h, &rng, &a), 0);
+		assert_int_equal(a.by, cases[i].by);
+		assert_int_equal(a.n, 3);
+		for (unsigned k = 0; k < 3; k++)
+			assert_string_equal(geo_map_dc(m, a.dc[k])->name, cases[i].dcs[k]);
+		assert_int_equal(a.scope, cases[i].scope);
+	}
+	geo_map_free(m);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +442,7 @@ int main(void)
 		cmocka_unit_test(test_open_errors),
 		cmocka_unit_test(test_foreach),
 		cmocka_unit_test(test_map_with_mmdb),
+		cmocka_unit_test(test_mapc_database),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
