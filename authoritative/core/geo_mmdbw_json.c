@@ -201,8 +201,8 @@ static int parse_record(struct rd *rd, json_t *obj, const char *path,
 	static const char *const keys[] = {"lat", "lon", "country", "continent", "city",
 		"datacenter", NULL};
 	static const char *const continents[] = {"AF", "AN", "AS", "EU", "NA", "OC", "SA"};
-	char p[512], k[128];
-	const char *s;
+	char p[560], k[128]; /* path (< 512) plus ".datacenter" */
+	const char *s = NULL;
 	json_t *lat, *lon, *v;
 	int r;
 
@@ -321,7 +321,7 @@ static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t b
 	json_object_foreach(nets, key, v) {
 		struct geo_mmdbw_record rec;
 		uint8_t addr[16];
-		unsigned len;
+		unsigned len = 0;
 		show(k, sizeof(k), key);
 		snprintf(path, sizeof(path), "networks[\"%s\"]", k);
 		if ((r = parse_net(rd, key, path, addr, &len)) < 0)
