@@ -30,7 +30,6 @@ struct origin_cc_rule {
 struct origin_config {
 	struct dns_config_vec listen;        /* ADDR@PORT to serve on (repeatable) */
 	const char *root;                    /* directory served */
-	struct dns_config_vec cc_lines;      /* "PREFIX=VALUE" cache-control rules */
 	const char *index;                   /* file served for a directory ("index.html") */
 	unsigned idle_timeout_ms;            /* keep-alive idle time */
 	unsigned header_timeout_ms;          /* time to send a request head */
@@ -43,7 +42,7 @@ struct origin_config {
 	/* derived by origin_config_finish() */
 	char *real_root;                     /* realpath of root, no trailing '/' (except "/") */
 	size_t real_root_len;                /* its length */
-	struct origin_cc_rule *cc;           /* rules, longest prefix first */
+	struct origin_cc_rule *cc;           /* cache-control rules (sorted longest prefix first by finish) */
 	size_t ncc;                          /* number of rules */
 };
 

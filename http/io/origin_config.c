@@ -11,6 +11,50 @@
 #include "http_path.h"
 #include "origin.h"
 
+/* One --cache-control PREFIX=VALUE, checked as it is read so errors name the file and line. */
+static int add_cc_rule(void *ctx, const char *line, char *err, size_t errlen)
+{
+	struct origin_config *cfg = ctx;
+	const char *eq = strchr(line, '=');
+	struct origin_cc_rule *cc;
+	char *prefix, *value;
+	int n;
+
+	if (!eq || eq == line || line[0] != '/' || !eq[1]) {
+		snprintf(err, errlen, "'%s' is not /PREFIX=VALUE", line);
+		return DNS_E_CONFIG;
+	}
+	for (const char *v = eq + 1; *v; v++)
+		if ((unsigned char)*v < 0x20 || *v == 0x7f) {
+			snprintf(err, errlen, "control character in '%s'", line);
+			return DNS_E_CONFIG;
+		}
+	/* The prefix is kept in the normalised, decoded form paths are matched in. */
+	prefix = malloc((size_t)(eq - line) + 2);
+	value = strdup(eq + 1);
+	cc = realloc(cfg->cc, (cfg->ncc + 1) * sizeof(*cc));
+	if (!prefix || !value || !cc) {
+		free(prefix);
+		free(value);
+		if (cc)
+			cfg->cc = cc;
+		return -ENOMEM;
+	}
+	cfg->cc = cc;
+	n = http_path_normalize(line, (size_t)(eq - line), prefix, (size_t)(eq - line) + 2, NULL);
+	if (n < 0) {
+		free(prefix);
+		free(value);
+		snprintf(err, errlen, "bad path prefix in '%s'", line);
+		return DNS_E_CONFIG;
+	}
+	cc[cfg->ncc].prefix = prefix;
+	cc[cfg->ncc].prefix_len = (size_t)n;
+	cc[cfg->ncc].value = value;
+	cfg->ncc++;
+	return 0;
+}
+
 int origin_config_init(struct dns_config *parser, struct origin_config *cfg)
 {
 	static struct dns_opt opts[16];
@@ -32,10 +76,10 @@ int origin_config_init(struct dns_config *parser, struct origin_config *cfg)
 		.default_port = ORIGIN_PORT};
 	opts[i++] = (struct dns_opt){.name = "root", .type = DNS_OPT_STRING, .metavar = "DIR",
 		.help = "directory to serve", .target = &cfg->root};
-	opts[i++] = (struct dns_opt){.name = "cache-control", .type = DNS_OPT_STRING,
+	opts[i++] = (struct dns_opt){.name = "cache-control", .type = DNS_OPT_CALLBACK,
 		.flags = DNS_OPT_REPEAT, .metavar = "PREFIX=VALUE",
 		.help = "Cache-Control VALUE for paths starting with PREFIX (longest prefix wins)",
-		.target = &cfg->cc_lines};
+		.cb = add_cc_rule, .cb_ctx = cfg};
 	opts[i++] = (struct dns_opt){.name = "index", .type = DNS_OPT_STRING, .metavar = "NAME",
 		.help = "file served for a directory path ending in / (default index.html)",
 		.target = &cfg->index};
@@ -105,45 +149,17 @@ int origin_config_finish(struct origin_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen, "option index: '%s' is not a plain file name", cfg->index);
 		return DNS_E_CONFIG;
 	}
-	cfg->cc = calloc(cfg->cc_lines.n ? cfg->cc_lines.n : 1, sizeof(*cfg->cc));
-	if (!cfg->cc)
-		return -ENOMEM;
-	for (size_t i = 0; i < cfg->cc_lines.n; i++) {
-		const char *line = DNS_CONFIG_VEC_AT(&cfg->cc_lines, const char *, i);
-		const char *eq = strchr(line, '=');
-		if (!eq || eq == line || line[0] != '/' || !eq[1]) {
-			snprintf(err, errlen, "option cache-control: '%s' is not /PREFIX=VALUE", line);
-			return DNS_E_CONFIG;
-		}
-		/* Store the prefix as the normalised, decoded form the paths are matched in. */
-		char *prefix = malloc((size_t)(eq - line) + 2);
-		if (!prefix)
-			return -ENOMEM;
-		int n = http_path_normalize(line, (size_t)(eq - line), prefix, (size_t)(eq - line) + 2, NULL);
-		if (n < 0) {
-			free(prefix);
-			snprintf(err, errlen, "option cache-control: bad path prefix in '%s'", line);
-			return DNS_E_CONFIG;
-		}
-		for (const char *v = eq + 1; *v; v++)
-			if ((unsigned char)*v < 0x20 || *v == 0x7f) {
-				free(prefix);
-				snprintf(err, errlen, "option cache-control: control character in '%s'", line);
-				return DNS_E_CONFIG;
-			}
-		cfg->cc[cfg->ncc].prefix = prefix;
-		cfg->cc[cfg->ncc].prefix_len = (size_t)n;
-		cfg->cc[cfg->ncc].value = eq + 1;
-		cfg->ncc++;
-	}
-	qsort(cfg->cc, cfg->ncc, sizeof(*cfg->cc), cmp_rule);
+	if (cfg->ncc > 1)
+		qsort(cfg->cc, cfg->ncc, sizeof(*cfg->cc), cmp_rule);
 	return 0;
 }
 
 void origin_config_deinit(struct origin_config *cfg)
 {
-	for (size_t i = 0; i < cfg->ncc; i++)
+	for (size_t i = 0; i < cfg->ncc; i++) {
 		free((char *)cfg->cc[i].prefix);
+		free((char *)cfg->cc[i].value);
+	}
 	free(cfg->cc);
 	free(cfg->real_root);
 	cfg->cc = NULL;

@@ -72,12 +72,16 @@ int main(int argc, char **argv)
 	fd = socket(ss.ss_family, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 		perror("cairn-httppipe: connect");
+		free(in);
 		return 1;
 	}
 	if (inlen && send(fd, in, inlen, 0) != (ssize_t)inlen) {
 		perror("cairn-httppipe: send");
+		free(in);
 		return 1;
 	}
+	free(in);
+	in = NULL;
 	if (shut)
 		shutdown(fd, SHUT_WR);
 	for (;;) {
@@ -102,7 +106,6 @@ int main(int argc, char **argv)
 		fwrite(buf, 1, (size_t)n, stdout);
 	}
 	fflush(stdout);
-	free(in);
 	close(fd);
 	return 0;
 }
