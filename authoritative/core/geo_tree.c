@@ -418,8 +418,11 @@ int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file
 			rc = b.err;
 		if (rc) {
 			if (err && errlen && rc != -ENOMEM)
-				snprintf(err, errlen, "%s: geoip: %s: reading the database failed (%s)",
-					file, m->src.name ? m->src.name : "?", dns_strerror(rc));
+				snprintf(err, errlen, "%s: geoip: %s: %s", file,
+					m->src.name ? m->src.name : "?",
+					rc == DNS_E_FORMAT ? "corrupt search tree" : dns_strerror(rc));
+			if (rc != -ENOMEM)
+				rc = DNS_E_CONFIG;
 			goto out;
 		}
 	}

@@ -435,6 +435,40 @@ static void test_mapc_database(void **state)
 	rmdir(dir);
 }
 
+/* A search tree whose first records point nowhere: refused when the map loads. */
+static void test_corrupt_tree(void **state)
+{
+	(void)state;
+	FILE *in = fopen(LITE, "rb");
+	assert_non_null(in);
+	static uint8_t buf[64 * 1024];
+	size_t n = fread(buf, 1, sizeof(buf), in);
+	fclose(in);
+	assert_true(n > 1000 && n < sizeof(buf));
+	/* node 1's records (28-bit records: 7 bytes a node) */
+	memset(buf + 7, 0xff, 7);
+	char dir[] = "/tmp/cairn-geo-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128], mpath[128];
+	snprintf(path, sizeof(path), "%s/bad.mmdb", dir);
+	snprintf(mpath, sizeof(mpath), "%s/map.json", dir);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(buf, 1, n, f), n);
+	assert_int_equal(fclose(f), 0);
+	static const char json[] = "{\"geoip\": \"bad.mmdb\", \"datacenters\": [{\"name\": \"a\","
+		" \"lat\": 0, \"lon\": 0, \"replicas\": [{\"address\": \"127.60.1.1\"}]}]}";
+	struct geo_map *m = NULL;
+	char err[512], want[512];
+	assert_int_equal(geo_map_load(json, strlen(json), mpath, geo_mmdb_open, geo_mmdb_close,
+		&m, err, sizeof(err)), DNS_E_CONFIG);
+	assert_null(m);
+	snprintf(want, sizeof(want), "%s: geoip: %s: corrupt search tree", mpath, path);
+	assert_string_equal(err, want);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -443,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_foreach),
 		cmocka_unit_test(test_map_with_mmdb),
 		cmocka_unit_test(test_mapc_database),
+		cmocka_unit_test(test_corrupt_tree),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
