@@ -469,6 +469,161 @@ static void test_corrupt_tree(void **state)
 	rmdir(dir);
 }
 
+/* ---- an IPv4-only database, written byte by byte ----------------------------- */
+
+struct bytes {
+	uint8_t b[1024];
+	size_t n;
+};
+
+static void put(struct bytes *o, const void *p, size_t n)
+{
+	assert_true(o->n + n <= sizeof(o->b));
+	memcpy(o->b + o->n, p, n);
+	o->n += n;
+}
+
+static void put_str(struct bytes *o, const char *s)
+{
+	uint8_t c = (uint8_t)(0x40 | strlen(s)); /* type 2 (UTF-8), size < 29 */
+	put(o, &c, 1);
+	put(o, s, strlen(s));
+}
+
+static void put_double(struct bytes *o, double d)
+{
+	uint8_t c = 0x68, be[8]; /* type 3 (double), size 8, big-endian */
+	uint64_t u;
+	memcpy(&u, &d, 8);
+	for (int i = 0; i < 8; i++)
+		be[i] = (uint8_t)(u >> (56 - 8 * i));
+	put(o, &c, 1);
+	put(o, be, 8);
+}
+
+static void put_u8(struct bytes *o, uint8_t type_ctl, uint8_t v)
+{
+	uint8_t b[2] = {type_ctl, v};
+	put(o, b, 2);
+}
+
+/*
+ * The MaxMind DB format (spec v2.0) for ip_version 4, 24-bit records: 1.2.3.0/24
+ * in London, 128.0.0.0/1 in France without coordinates.
+ */
+static void write_v4_db(const char *path)
+{
+	enum { NODES = 24 };
+	struct bytes o = {.n = 0}, data = {.n = 0};
+	static const uint8_t path_bits[3] = {1, 2, 3};
+	/* the data section: two records */
+	uint8_t c;
+	c = 0xe2, put(&data, &c, 1);
+	put_str(&data, "country");
+	c = 0xe1, put(&data, &c, 1);
+	put_str(&data, "iso_code");
+	put_str(&data, "GB");
+	put_str(&data, "location");
+	c = 0xe2, put(&data, &c, 1);
+	put_str(&data, "latitude");
+	put_double(&data, 51.5);
+	put_str(&data, "longitude");
+	put_double(&data, -0.1);
+	size_t off2 = data.n;
+	c = 0xe1, put(&data, &c, 1);
+	put_str(&data, "country");
+	c = 0xe1, put(&data, &c, 1);
+	put_str(&data, "iso_code");
+	put_str(&data, "FR");
+	/* the tree: node i sits at depth i on the path of 1.2.3.0 */
+	for (unsigned i = 0; i < NODES; i++) {
+		unsigned bit = (path_bits[i >> 3] >> (7 - (i & 7))) & 1;
+		uint32_t on = i + 1 < NODES ? i + 1 : NODES + 16 + 0;
+		uint32_t off = NODES; /* empty */
+		if (i == 0)
+			off = NODES + 16 + (uint32_t)off2; /* 128.0.0.0/1 */
+		uint32_t rec[2];
+		rec[bit] = on;
+		rec[!bit] = off;
+		uint8_t b[6] = {(uint8_t)(rec[0] >> 16), (uint8_t)(rec[0] >> 8), (uint8_t)rec[0],
+			(uint8_t)(rec[1] >> 16), (uint8_t)(rec[1] >> 8), (uint8_t)rec[1]};
+		put(&o, b, 6);
+	}
+	static const uint8_t sep[16];
+	put(&o, sep, 16);
+	put(&o, data.b, data.n);
+	put(&o, "\xab\xcd\xefMaxMind.com", 14);
+	c = 0xe9, put(&o, &c, 1);
+	put_str(&o, "languages");
+	put_u8(&o, 0x00, 0x04); /* empty array (extended type 11) */
+	put_str(&o, "description");
+	c = 0xe0, put(&o, &c, 1);
+	put_str(&o, "node_count");
+	put_u8(&o, 0xc1, NODES);
+	put_str(&o, "record_size");
+	put_u8(&o, 0xa1, 24);
+	put_str(&o, "ip_version");
+	put_u8(&o, 0xa1, 4);
+	put_str(&o, "database_type");
+	put_str(&o, "Test-IPv4");
+	put_str(&o, "binary_format_major_version");
+	put_u8(&o, 0xa1, 2);
+	put_str(&o, "binary_format_minor_version");
+	c = 0xa0, put(&o, &c, 1);
+	put_str(&o, "build_epoch");
+	uint8_t epoch[6] = {0x04, 0x02, 0x65, 0x53, 0xf1, 0x00}; /* uint64 (extended type 9) */
+	put(&o, epoch, sizeof(epoch));
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(o.b, 1, o.n, f), o.n);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void test_ipv4_database(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/cairn-geo-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/v4.mmdb", dir);
+	write_v4_db(path);
+	struct geo_source s = open_db(path);
+	struct walk wk = {0};
+	assert_int_equal(s.foreach(s.ctx, collect, &wk), 0);
+	assert_int_equal(wk.n, 2);
+	qsort(wk.v, wk.n, sizeof(*wk.v), cmp_net);
+	char t[INET6_ADDRSTRLEN];
+	inet_ntop(AF_INET6, wk.v[0].a, t, sizeof(t));
+	assert_string_equal(t, "::ffff:1.2.3.0");
+	assert_int_equal(wk.v[0].len, 120);
+	assert_true(wk.v[0].p.has_coords);
+	assert_string_equal(wk.v[0].p.country, "GB");
+	inet_ntop(AF_INET6, wk.v[1].a, t, sizeof(t));
+	assert_string_equal(t, "::ffff:128.0.0.0");
+	assert_int_equal(wk.v[1].len, 97);
+	assert_false(wk.v[1].p.has_coords);
+	assert_string_equal(wk.v[1].p.country, "FR");
+	free(wk.v);
+	/* lookups answer in 128-bit terms; IPv6 addresses are simply not found */
+	uint8_t a[16];
+	struct geo_place p;
+	unsigned l = 0;
+	tree_addr("1.2.3.4", a);
+	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 1);
+	assert_int_equal(l, 120);
+	assert_string_equal(p.country, "GB");
+	tree_addr("200.1.1.1", a);
+	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 1);
+	assert_int_equal(l, 97);
+	tree_addr("1.2.4.1", a);
+	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 0);
+	tree_addr("2001:db8::1", a);
+	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 0);
+	geo_mmdb_close(&s);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -478,6 +633,7 @@ int main(void)
 		cmocka_unit_test(test_map_with_mmdb),
 		cmocka_unit_test(test_mapc_database),
 		cmocka_unit_test(test_corrupt_tree),
+		cmocka_unit_test(test_ipv4_database),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
