@@ -204,6 +204,61 @@ static void walk_db(const char *path)
 	}
 	print_message("%s: %zu IPv4 networks\n", path, v4);
 	assert_true(v4 > 10);
+	/* the other way round: an address the database knows lies in a reported
+	 * network of the same prefix (random addresses, most of them in the
+	 * IPv4 space and in 2001::/16 where the test data lives) */
+	struct dns_rng rng;
+	struct dns_rng_seeded st;
+	dns_rng_seeded_init(&rng, &st, 5);
+	size_t found = 0;
+	for (unsigned k = 0; k < 50000; k++) {
+		uint8_t a[16];
+		struct geo_place p;
+		unsigned l = 0;
+		dns_rng_bytes(&rng, a, 16);
+		if (k % 3 != 2) {
+			memset(a, 0, 10);
+			a[10] = a[11] = 0xff;
+			if (k % 3 == 1) /* near the known networks */
+				a[12] = (uint8_t[]){2, 81, 89, 175, 216, 67, 149}[k % 7];
+		} else {
+			a[0] = 0x20;
+			a[1] = k % 2 ? 0x01 : 0x02; /* 2002::/16: the 6to4 alias, never reported */
+			a[2] = k % 4 < 2 ? 0x04 : 0x02;
+		}
+		int f = s.lookup(s.ctx, a, &p, &l);
+		assert_true(f >= 0);
+		bool is6to4 = a[0] == 0x20 && a[1] == 0x02;
+		struct net key;
+		memcpy(key.a, a, 16);
+		key.len = 128;
+		/* the last network starting at or before a */
+		size_t lo = 0, hi = w.n;
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			if (cmp_net(&w.v[mid], &key) <= 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		bool inside = false;
+		if (lo > 0) {
+			const struct net *n = &w.v[lo - 1];
+			inside = true;
+			for (unsigned b = 0; b < n->len; b++)
+				if (((a[b >> 3] ^ n->a[b >> 3]) >> (7 - (b & 7))) & 1)
+					inside = false;
+			if (inside && f == 1) {
+				assert_int_equal(n->len, l);
+				assert_string_equal(n->p.city, p.city);
+			}
+		}
+		if (!is6to4)
+			assert_int_equal(inside, f == 1);
+		found += f == 1;
+	}
+	print_message("%s: %zu of 50000 random addresses found\n", path, found);
+	assert_true(found > 100);
 	/* a callback's non-zero return stops the walk and is returned */
 	int count = 0;
 	assert_int_equal(s.foreach(s.ctx, stop_at_3, &count), 77);
