@@ -239,12 +239,12 @@ size_t geo_explain(const struct geo_map *m, const struct geo_name *n, uint16_t q
 	if (by == GEO_BY_NETWORK) {
 		const struct geo_net *net = find_net(m, a);
 		if (net && net->has_coords) {
-			sb_printf(&b, "%s (%.4f, %.4f)", net->text, net->lat, net->lon);
+			sb_printf(&b, "network %s (%.4f, %.4f)", net->text, net->lat, net->lon);
 			has_point = true;
 			plat = net->lat;
 			plon = net->lon;
 		} else if (net) {
-			sb_printf(&b, "%s -> datacenters", net->text);
+			sb_printf(&b, "network %s -> datacenters", net->text);
 			for (unsigned i = 0; i < net->n_list; i++)
 				sb_printf(&b, "%s%s", i ? ", " : " ", m->dc[net->list[i]].name);
 		}
@@ -257,7 +257,7 @@ size_t geo_explain(const struct geo_map *m, const struct geo_name *n, uint16_t q
 			f = m->src.lookup(m->src.ctx, a, &p, &len);
 		if (f > 0) {
 			net_text(c, a, len, nt, sizeof(nt));
-			sb_printf(&b, "%s", nt);
+			sb_printf(&b, "GeoIP %s", nt);
 			if (p.city[0])
 				sb_printf(&b, " %s", p.city);
 			if (p.country[0])

@@ -646,7 +646,7 @@ static void test_explain(void **state)
 	assert_int_equal(len, strlen(buf));
 	print_message("%s", buf);
 	assert_non_null(strstr(buf, "name www.cdn.test. A, client 81.2.69.0/24 (ECS)\n"));
-	assert_non_null(strstr(buf, "placed by geoip: 81.2.69.0/24 London GB EU (51.5142, -0.0931)"));
+	assert_non_null(strstr(buf, "placed by geoip: GeoIP 81.2.69.0/24 London GB EU (51.5142, -0.0931)"));
 	assert_non_null(strstr(buf, "scope 24"));
 	assert_non_null(strstr(buf, "datacenters in order (pool of 3):\n"));
 	assert_non_null(strstr(buf, "  1. eu-london 3 km: 127.60.1.1 up, 127.60.1.2 down\n"));
@@ -659,7 +659,7 @@ static void test_explain(void **state)
 	/* placed by a network; truncation */
 	c = client("10.1.2.3", -1, GEO_FROM_SOURCE);
 	geo_explain(m, name(m, "www.cdn.test"), QT_A, &c, h, &rng, buf, sizeof(buf));
-	assert_non_null(strstr(buf, "placed by network: 10.1.0.0/16 -> datacenters us-east"));
+	assert_non_null(strstr(buf, "placed by network: network 10.1.0.0/16 -> datacenters us-east"));
 	assert_non_null(strstr(buf, "client 10.1.2.3/32 (source)"));
 	len = geo_explain(m, name(m, "www.cdn.test"), QT_A, &c, h, &rng, buf, 20);
 	assert_int_equal(len, 19);
@@ -672,12 +672,12 @@ static void test_explain(void **state)
 	/* a network with coordinates: distances from there */
 	c = client("172.16.5.5", -1, GEO_FROM_SOURCE);
 	geo_explain(m, name(m, "www.cdn.test"), QT_A, &c, h, &rng, buf, sizeof(buf));
-	assert_non_null(strstr(buf, "placed by network: 172.16.0.0/12 (40.0000, -75.0000); tree prefix /12 -> scope 12\n"));
+	assert_non_null(strstr(buf, "placed by network: network 172.16.0.0/12 (40.0000, -75.0000); tree prefix /12 -> scope 12\n"));
 	assert_non_null(strstr(buf, "  1. us-east 116 km: 127.60.2.1 up\n"));
 	/* a GeoIP record naming a datacenter */
 	c = client("100.65.0.1", -1, GEO_FROM_SOURCE);
 	geo_explain(m, name(m, "www.cdn.test"), QT_A, &c, h, &rng, buf, sizeof(buf));
-	assert_non_null(strstr(buf, "placed by geoip: 100.65.0.0/16 GB EU (51.5000, -0.1000) datacenter us-west;"));
+	assert_non_null(strstr(buf, "placed by geoip: GeoIP 100.65.0.0/16 GB EU (51.5000, -0.1000) datacenter us-west;"));
 	assert_non_null(strstr(buf, "  1. us-west 8619 km: 127.60.3.1 up, 127.60.3.2 up (weight 3)\n"));
 	/* not A/AAAA */
 	size_t l2 = geo_explain(m, name(m, "www.cdn.test"), QT_MX, &c, h, &rng, buf, sizeof(buf));
@@ -686,7 +686,7 @@ static void test_explain(void **state)
 	/* country */
 	c = client("100.64.1.1", -1, GEO_FROM_SOURCE);
 	geo_explain(m, name(m, "www.cdn.test"), QT_A, &c, h, &rng, buf, sizeof(buf));
-	assert_non_null(strstr(buf, "placed by country: 100.64.1.0/24 SE EU (no coordinates) -> defaults.countries.SE"));
+	assert_non_null(strstr(buf, "placed by country: GeoIP 100.64.1.0/24 SE EU (no coordinates) -> defaults.countries.SE"));
 }
 
 static void test_carry_health(void **state)

@@ -357,7 +357,7 @@ static void test_map_with_mmdb(void **state)
 	inet_pton(AF_INET, "81.2.69.142", c.addr);
 	geo_explain(m, n, 1, &c, h, &rng, buf, sizeof(buf));
 	print_message("%s", buf);
-	assert_non_null(strstr(buf, "placed by geoip: 81.2.69.142/31 London GB EU (51.5142, -0.0931); tree prefix /31 -> scope 31\n"));
+	assert_non_null(strstr(buf, "placed by geoip: GeoIP 81.2.69.142/31 London GB EU (51.5142, -0.0931); tree prefix /31 -> scope 31\n"));
 	assert_non_null(strstr(buf, "  1. london 3 km: 127.60.1.1 up\n"));
 	geo_map_free(m);
 }
