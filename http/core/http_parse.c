@@ -254,6 +254,8 @@ static int on_headers_complete(llhttp_t *ll)
 		return -1;
 	}
 	r->chunked = (ll->flags & F_CHUNKED) != 0;
+	const struct http_header *expect = http_request_header(r, "expect");
+	r->expect_continue = expect && r->version_minor >= 1 && strcasecmp(expect->value, "100-continue") == 0;
 	if ((ll->flags & F_CONTENT_LENGTH) && ll->content_length > in->lim.max_body) {
 		fail(in, 413, "request body too large");
 		return -1;

@@ -88,6 +88,7 @@ struct http_request {
 	unsigned n_headers;          /* number of header fields */
 	bool keep_alive;             /* the connection may carry another request after this one */
 	bool chunked;                /* the body came with Transfer-Encoding: chunked */
+	bool expect_continue;        /* Expect: 100-continue: the client waits for a 100 before its body (RFC 9110 10.1.1) */
 	const uint8_t *body;         /* body bytes (NULL when none) */
 	size_t body_len;             /* bytes in body */
 };
@@ -100,7 +101,8 @@ struct http_parser {
 	int status;                /* after an error: the HTTP status to answer (400, 413, 414, 431, 505) */
 	const char *reason;        /* after an error: what was wrong, for logs */
 	bool in_request;           /* some bytes of a request have been read (for timeouts, EOF) */
-	bool head_done;            /* the head of the current request has been read */
+	bool head_done;            /* the head of the current request has been read (req's
+	                              method, target, version and fields are set from then on) */
 	/* private */
 	struct http_parser_impl *impl;
 };

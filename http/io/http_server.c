@@ -55,6 +55,7 @@ struct http_conn {
 	bool shut_started;
 	bool linger;          /* shut down: waiting for the client's EOF */
 	bool close_after;     /* close once the current exchange ends */
+	bool continue_sent;   /* 100 Continue sent for the current request */
 	size_t rlen;
 	uint8_t rbuf[CONN_RBUF];
 };
@@ -363,6 +364,7 @@ static void dispatch(struct http_conn *c)
 	ex->start_ms = uv_now(c->srv->loop);
 	c->busy = true;
 	c->head_timer = false;
+	c->continue_sent = false;
 	uv_timer_stop(&c->timer);
 	c->srv->cfg.on_request(c->srv->cfg.ctx, ex);
 }
@@ -385,6 +387,12 @@ static void process(struct http_conn *c)
 		if (r < 0) {
 			reply_error(c, c->parser.status ? c->parser.status : 400, c->parser.reason);
 			break;
+		}
+		if (c->parser.head_done && c->parser.req.expect_continue && !c->continue_sent) {
+			/* RFC 9110 10.1.1: the body is acceptable (its size was checked), ask for it. */
+			static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+			c->continue_sent = true;
+			conn_write(c, cont, sizeof(cont) - 1, NULL, NULL);
 		}
 	}
 	c->in_process = false;
