@@ -14,6 +14,12 @@
 
 /* Unparsed request bytes kept per connection (pipelined requests wait here). */
 #define CONN_RBUF 16384
+/*
+ * Answer bytes queued in user space beyond which the next pipelined request
+ * waits: a client that sends requests and never reads answers must not make
+ * us queue answers without bound.
+ */
+#define WRITE_BACKLOG (256 * 1024)
 /* How long a closing connection keeps reading (and dropping) what the client still sends. */
 #define LINGER_MS 2000
 
@@ -146,6 +152,8 @@ static void on_write(uv_write_t *req, int status)
 		cb(&c->ex, status, arg);
 	if (c->phase == CONN_DRAIN && c->writes == 0)
 		conn_finish(c);
+	else if (c->phase == CONN_OPEN && !c->busy && c->rlen > 0)
+		process(c); /* pipelined requests waiting for the backlog to drain */
 	else if (c->phase != CONN_CLOSING)
 		conn_arm(c);
 }
@@ -375,7 +383,8 @@ static void process(struct http_conn *c)
 	if (c->in_process)
 		return;
 	c->in_process = true;
-	while (!c->busy && c->phase == CONN_OPEN && c->rlen > 0) {
+	while (!c->busy && c->phase == CONN_OPEN && c->rlen > 0 &&
+		uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < WRITE_BACKLOG) {
 		size_t used = 0;
 		int r = http_parser_feed(&c->parser, c->rbuf, c->rlen, &used);
 		memmove(c->rbuf, c->rbuf + used, c->rlen - used);
@@ -398,8 +407,9 @@ static void process(struct http_conn *c)
 	c->in_process = false;
 	if (c->phase != CONN_OPEN)
 		return;
-	if (!c->busy && c->eof) {
-		/* Nothing more will come; a request cut short is just dropped. */
+	if (!c->busy && c->eof && c->rlen == 0) {
+		/* Nothing more will come; a request cut short is just dropped. (With
+		 * bytes left, the loop stopped for the write backlog: on_write resumes.) */
 		conn_finish(c);
 		return;
 	}

@@ -40,6 +40,7 @@ struct job {
 	uv_loop_t *loop;
 	const struct origin_config *cfg;
 	char path[PATH_MAX];     /* normalised URL path */
+	const char *target;      /* the origin-form target as sent (lives as long as the exchange) */
 	/* results of the lookup */
 	int status;              /* 0 found, else the status to answer */
 	int fd;
@@ -250,8 +251,14 @@ static void after_lookup(uv_work_t *w, int status)
 	if (status < 0 || j->status) {
 		int st = status < 0 ? 500 : j->status;
 		if (j->redirect) {
-			/* RFC 9110 15.4.2: the directory's URL ends in '/', so relative links work. */
-			snprintf(extra, sizeof(extra), "Location: %s/\r\n", j->path);
+			/*
+			 * RFC 9110 15.4.2: the directory's URL ends in '/', so relative
+			 * links work. Built from the target as sent (still percent-encoded,
+			 * checked by llhttp), the query kept.
+			 */
+			size_t pl = strcspn(j->target, "?");
+			snprintf(extra, sizeof(extra), "Location: %.*s/%s\r\n", (int)pl, j->target,
+				j->target + pl);
 			reply_status(ex, st, extra);
 		} else {
 			reply_status(ex, st, NULL);
@@ -351,6 +358,7 @@ void origin_serve(void *ctx, struct http_exchange *ex)
 	}
 	j->fd = -1;
 	j->ex = ex;
+	j->target = target;
 	j->loop = http_exchange_loop(ex);
 	j->cfg = cfg;
 	n = http_path_normalize(target, strlen(target), j->path, sizeof(j->path), NULL);

@@ -74,6 +74,7 @@ expect "HEAD ends with its head" "$(tail -c 4 "$tmp/rawhead" | od -An -tx1 | tr 
 expect "inner symlink" "$(curl -s "$URL/inlink.html")" hello
 expect "directory index" "$(curl -s "$URL/sub/")" "in sub"
 expect "directory redirect" "$(code "$URL/sub")" 301
+expect "redirect Location" "$(curl -s -D - -o /dev/null "$URL/s%75b?q=1" | tr -d '\r' | sed -n 's/^Location: //p')" '/s%75b/?q=1'
 curl -s "$URL/big.bin" -o "$tmp/big.out"
 cmp "$root/big.bin" "$tmp/big.out" || fail "big file differs"
 say "GET/HEAD ok (ETag $etag)"
@@ -152,6 +153,14 @@ tail -c +$((off + 1)) "$tmp/pipe2" | head -c 1048576 | cmp - "$root/big.bin" || 
 # Connection: close in the middle ends the connection: the third is not answered.
 raw 'GET /index.html HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET /index.html HTTP/1.1\r\nHost: t\r\n\r\n' >"$tmp/pipe3"
 expect "close stops the pipeline" "$(grep -ac '^HTTP/1.1' "$tmp/pipe3")" 1
+# 1000 requests in one write (60 KB, more than the server buffers at once): all answered.
+{
+	for ((i = 1; i < 1000; i++)); do printf 'GET /index.html HTTP/1.1\r\nHost: t\r\n\r\n'; done
+	printf 'GET /static/a.css HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n'
+} | "$CAIRN_HTTPPIPE" "$ADDR" "$PORT" >"$tmp/pipe4"
+expect "1000 pipelined answers" "$(grep -c '^HTTP/1.1 200 OK' "$tmp/pipe4")" 1000
+expect "1000 pipelined bodies" "$(grep -c '^hello$' "$tmp/pipe4")" 999
+expect "last of 1000" "$(tail -n 1 "$tmp/pipe4")" 'body{}'
 say "pipelining ok"
 
 # --- traversal: never a file from outside the root ----------------------------
