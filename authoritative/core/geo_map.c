@@ -716,6 +716,10 @@ static int parse_net(struct ld *ld, const char *key, const char *path, struct ge
 			return fail(ld, path, "host bits are set (the network is %s/%u)", t, len);
 		}
 	char at[INET6_ADDRSTRLEN];
+	/* 6to4 clients are placed as the IPv4 address they embed (geo_map_impl.h):
+	 * a network in there would never match */
+	if (n->len >= 16 && n->addr[0] == 0x20 && n->addr[1] == 0x02)
+		return fail(ld, path, "inside 2002::/16 (6to4), whose clients are placed as the IPv4 address they embed: give the IPv4 network");
 	inet_ntop(fam == 4 ? AF_INET : AF_INET6, a, at, sizeof(at));
 	snprintf(n->text, sizeof(n->text), "%s/%u", at, len);
 	return 0;

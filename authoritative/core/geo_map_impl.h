@@ -108,8 +108,27 @@ int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file
 /* The result ref of client address (tree form) limited to plen tree bits; *depth = leaf depth. */
 uint32_t geo_tree_lookup(const struct geo_map *m, const uint8_t addr[16], bool v4,
 	unsigned plen, unsigned *depth);
-/* Map a client to the 16-byte tree address and its prefix in tree bits. */
-void geo_client_tree_addr(const struct geo_client *c, uint8_t out[16], unsigned *plen);
+/* Where a client is looked up in the tree. */
+struct geo_where {
+	uint8_t addr[16];        /* tree address (IPv4 at ::ffff:0:0/96), bits past plen zero */
+	unsigned plen;           /* prefix in tree bits: the walk takes later bits as zero */
+	bool v4;                 /* an IPv4 address: the walk starts at the IPv4 root */
+	unsigned v4_off;         /* v4: client-family bits before the IPv4 bits (16 for 6to4) */
+	bool six_to_four;        /* an IPv6 client in 2002::/16 placed as its IPv4 address */
+};
+/*
+ * Map a client to its tree address. A 6to4 client 2002:a.b.c.d::/48 (RFC 3056)
+ * is placed as a.b.c.d, as MaxMind's databases alias 2002::/16 to IPv4 and
+ * gdnsd folds it; the walk of the database leaves that alias out.
+ */
+void geo_client_where(const struct geo_client *c, struct geo_where *w);
+/* Scope (client family bits) of a leaf found at tree depth for w. */
+static inline uint8_t geo_where_scope(const struct geo_where *w, unsigned depth)
+{
+	if (w->v4)
+		return (uint8_t)(w->v4_off + (depth > 96 ? depth - 96 : 0));
+	return (uint8_t)depth;
+}
 /* Index 0..6 of a continent code, -1 if unknown. */
 int geo_continent_index(const char *code);
 /* Order for a GeoIP place and how it was placed (used by the tree and --explain). */

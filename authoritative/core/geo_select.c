@@ -65,18 +65,15 @@ static void draw(const struct geo_map *m, unsigned dc, uint64_t mask, unsigned k
 
 /* The tree result of a client and its scope in the client's family. */
 static struct geo_result place(const struct geo_map *m, const struct geo_client *c,
-	uint8_t *scope, unsigned *depth_out)
+	uint8_t *scope, struct geo_where *where)
 {
-	uint8_t a[16];
-	unsigned plen, depth;
-	geo_client_tree_addr(c, a, &plen);
-	uint32_t r = geo_tree_lookup(m, a, c->family == 4, plen, &depth);
-	if (c->family == 4)
-		*scope = (uint8_t)(depth > 96 ? depth - 96 : 0);
-	else
-		*scope = (uint8_t)depth;
-	if (depth_out)
-		*depth_out = depth;
+	struct geo_where w;
+	unsigned depth;
+	geo_client_where(c, &w);
+	uint32_t r = geo_tree_lookup(m, w.addr, w.v4, w.plen, &depth);
+	*scope = geo_where_scope(&w, depth);
+	if (where)
+		*where = w;
 	struct geo_result res = {r & GEO_RESULT_ORDER_MASK, (uint8_t)(r >> GEO_RESULT_BY_SHIFT)};
 	return res;
 }
@@ -172,16 +169,15 @@ static void addr_text(uint8_t family, const uint8_t *a, char *buf, size_t cap)
 	inet_ntop(family == 4 ? AF_INET : AF_INET6, a, buf, (socklen_t)cap);
 }
 
-/* Network of tree address a at tree length len, in the client's family. */
-static void net_text(const struct geo_client *c, const uint8_t a[16], unsigned len,
-	char *buf, size_t cap)
+/* Network of tree address a at tree length len, as IPv4 when v4. */
+static void net_text(bool v4, const uint8_t a[16], unsigned len, char *buf, size_t cap)
 {
 	uint8_t x[16];
 	char t[INET6_ADDRSTRLEN];
 	memcpy(x, a, 16);
 	for (unsigned b = len; b < 128; b++)
 		x[b >> 3] &= (uint8_t)~(0x80 >> (b & 7));
-	if (c->family == 4) {
+	if (v4) {
 		addr_text(4, x + 12, t, sizeof(t));
 		snprintf(buf, cap, "%s/%u", t, len > 96 ? len - 96 : 0);
 	} else {
@@ -213,7 +209,6 @@ size_t geo_explain(const struct geo_map *m, const struct geo_name *n, uint16_t q
 	struct sbuf b = {buf, cap, 0};
 	char t[INET6_ADDRSTRLEN], nt[96];
 	uint8_t a[16];
-	unsigned plen, depth;
 	uint8_t scope;
 	bool has_point = false;
 	double plat = 0, plon = 0;
@@ -230,10 +225,13 @@ size_t geo_explain(const struct geo_map *m, const struct geo_name *n, uint16_t q
 		return b.len;
 	}
 
-	geo_client_tree_addr(c, a, &plen);
-	for (unsigned i = plen; i < 128; i++) /* the address the tree walks */
-		a[i >> 3] &= (uint8_t)~(0x80 >> (i & 7));
-	const struct geo_result res = place(m, c, &scope, &depth);
+	struct geo_where w;
+	const struct geo_result res = place(m, c, &scope, &w);
+	memcpy(a, w.addr, 16); /* the address the tree walks */
+	if (w.six_to_four) {
+		addr_text(4, a + 12, t, sizeof(t));
+		sb_printf(&b, "6to4 (RFC 3056): placed as IPv4 %s/%u\n", t, w.plen - 96);
+	}
 	enum geo_placed_by by = (enum geo_placed_by)res.by;
 	sb_printf(&b, "placed by %s: ", geo_placed_by_name(by));
 	if (by == GEO_BY_NETWORK) {
@@ -256,7 +254,7 @@ size_t geo_explain(const struct geo_map *m, const struct geo_name *n, uint16_t q
 		if (m->has_src && m->src.lookup)
 			f = m->src.lookup(m->src.ctx, a, &p, &len);
 		if (f > 0) {
-			net_text(c, a, len, nt, sizeof(nt));
+			net_text(w.v4, a, len, nt, sizeof(nt));
 			sb_printf(&b, "GeoIP %s", nt);
 			if (p.city[0])
 				sb_printf(&b, " %s", p.city);

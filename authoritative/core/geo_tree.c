@@ -499,17 +499,29 @@ out:
 
 /* ---- lookup ---------------------------------------------------------------- */
 
-void geo_client_tree_addr(const struct geo_client *c, uint8_t out[16], unsigned *plen)
+void geo_client_where(const struct geo_client *c, struct geo_where *w)
 {
-	memset(out, 0, 16);
+	memset(w, 0, sizeof(*w));
 	if (c->family == 4) {
-		out[10] = out[11] = 0xff;
-		memcpy(out + 12, c->addr, 4);
-		*plen = 96 + (c->prefix > 32 ? 32 : c->prefix);
+		w->addr[10] = w->addr[11] = 0xff;
+		memcpy(w->addr + 12, c->addr, 4);
+		w->plen = 96 + (c->prefix > 32 ? 32 : c->prefix);
+		w->v4 = true;
+	} else if (c->addr[0] == 0x20 && c->addr[1] == 0x02 && c->prefix >= 16) {
+		/* 6to4: the IPv4 address is bits 16..47 */
+		unsigned p = c->prefix - 16u;
+		w->addr[10] = w->addr[11] = 0xff;
+		memcpy(w->addr + 12, c->addr + 2, 4);
+		w->plen = 96 + (p > 32 ? 32 : p);
+		w->v4 = true;
+		w->v4_off = 16;
+		w->six_to_four = true;
 	} else {
-		memcpy(out, c->addr, 16);
-		*plen = c->prefix > 128 ? 128 : c->prefix;
+		memcpy(w->addr, c->addr, 16);
+		w->plen = c->prefix > 128 ? 128 : c->prefix;
 	}
+	for (unsigned i = w->plen; i < 128; i++)
+		w->addr[i >> 3] &= (uint8_t)~(0x80 >> (i & 7));
 }
 
 uint32_t geo_tree_lookup(const struct geo_map *m, const uint8_t addr[16], bool v4,

@@ -778,6 +778,8 @@ static const struct {
 		"bad.json: networks[\"10.0.0.0/8\"]: missing \"datacenters\" or \"lat\"+\"lon\""},
 	{"{" DCS ", \"networks\": {\"10.0.0.0/8\": {\"lat\": 1, \"lon\": 1}, \"::ffff:10.0.0.0/104\": {\"lat\": 1, \"lon\": 1}}}",
 		"bad.json: networks[\"::ffff:10.0.0.0/104\"]: the same network as \"10.0.0.0/8\""},
+	{"{" DCS ", \"networks\": {\"2002:5102::/32\": {\"datacenters\": [\"a\"]}}}",
+		"bad.json: networks[\"2002:5102::/32\"]: inside 2002::/16 (6to4), whose clients are placed as the IPv4 address they embed: give the IPv4 network"},
 	{"{" DCS ", \"defaults\": {\"countries\": {\"se\": [\"a\"]}}}",
 		"bad.json: defaults.countries[\"se\"]: not an ISO 3166 alpha-2 country code (two upper-case letters)"},
 	{"{" DCS ", \"defaults\": {\"continents\": {\"XX\": [\"a\"]}}}",
@@ -970,6 +972,40 @@ static void test_large_tree(void **state)
 	geo_map_free(m);
 }
 
+/* 6to4 clients (RFC 3056) are placed as the IPv4 address they embed. */
+static void test_6to4(void **state)
+{
+	struct geo_map *m = *state;
+	/* 2002:5102:458e:: embeds 81.2.69.142 (London, a /24 in the database) */
+	struct geo_answer a = pick(m, "www.cdn.test", QT_AAAA, "2002:5102:458e::", 48, NULL);
+	assert_string_equal(first_dc(m, &a), "eu-london");
+	assert_int_equal(a.by, GEO_BY_GEOIP);
+	assert_int_equal(a.scope, 16 + 24);
+	a = pick(m, "www.cdn.test", QT_A, "2002:5102:458e::1", -1, NULL);
+	assert_string_equal(first_dc(m, &a), "eu-london");
+	assert_int_equal(a.scope, 40);
+	/* a short source prefix: the IPv4 bits it has, zeros after */
+	a = pick(m, "www.cdn.test", QT_A, "2002:cb00:7100::", 40, NULL);
+	assert_string_equal(first_dc(m, &a), "eu-london"); /* 203.0.113.0/25 */
+	assert_int_equal(a.scope, 16 + 25);
+	/* an operator network applies through its IPv4 form */
+	a = pick(m, "www.cdn.test", QT_A, "2002:0a01:0203::", 48, NULL);
+	assert_int_equal(a.by, GEO_BY_NETWORK);
+	assert_string_equal(first_dc(m, &a), "us-east"); /* 10.1.0.0/16 */
+	assert_int_equal(a.scope, 16 + 16);
+	/* shorter than 2002::/16 itself: an ordinary IPv6 client */
+	a = pick(m, "www.cdn.test", QT_A, "2000::", 8, NULL);
+	assert_int_equal(a.by, GEO_BY_DEFAULT);
+	assert_true(a.scope <= 16);
+	char buf[2048];
+	struct geo_client c = client("2002:5102:458e::", 48, GEO_FROM_ECS);
+	struct geo_health_view h = {NULL};
+	geo_explain(m, name(m, "www.cdn.test"), QT_A, &c, h, &rng, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "6to4 (RFC 3056): placed as IPv4 81.2.69.142/32\n"));
+	assert_non_null(strstr(buf, "placed by geoip: GeoIP 81.2.69.0/24 London GB EU"));
+	assert_non_null(strstr(buf, "tree prefix /40 -> scope 40"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -984,6 +1020,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_scope, setup, teardown),
 		cmocka_unit_test(test_scope_merge_whole),
 		cmocka_unit_test_setup_teardown(test_health, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_6to4, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_explain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_carry_health, setup, teardown),
 		cmocka_unit_test(test_bad_maps),

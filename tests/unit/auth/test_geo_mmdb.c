@@ -315,6 +315,7 @@ static void test_map_with_mmdb(void **state)
 		{"216.160.83.56", "sf"},
 		{"2001:480::1", "sf"},
 		{"2.125.160.216", "london"},
+		{"2002:5102:458e::1", "london"}, /* 6to4 of 81.2.69.142 */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memset(c.addr, 0, 16);
