@@ -219,6 +219,12 @@ struct geo_answer {
  * datacenters answer with all their replicas (fail open). health.up may be
  * NULL (every replica up). No allocation. Returns 0, or -EINVAL for a qtype
  * other than A/AAAA.
+ *
+ * Bits of an ECS address past its source prefix are taken as zero and the
+ * scope is the depth of the leaf reached, which may exceed the source prefix
+ * (RFC 7871 7.2.1 allows it; gdnsd does the same). A 6to4 client
+ * (2002:a.b.c.d::/48, RFC 3056) is placed as a.b.c.d, its scope counting the
+ * 16 bits of 2002::/16.
  */
 int geo_select(const struct geo_map *m, const struct geo_name *n, uint16_t qtype,
 	const struct geo_client *c, struct geo_health_view health,
