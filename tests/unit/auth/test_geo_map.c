@@ -1006,6 +1006,74 @@ static void test_6to4(void **state)
 	assert_non_null(strstr(buf, "tree prefix /40 -> scope 40"));
 }
 
+/* The limits: 64 datacenters of 64 replicas (bit 63 of every mask), one more refused. */
+static char *big_map(unsigned dcs, unsigned reps)
+{
+	size_t cap = 64 + (size_t)dcs * (96 + reps * 40), n = 0;
+	char *j = malloc(cap);
+	assert_non_null(j);
+	n += (size_t)snprintf(j + n, cap - n, "{\"datacenters\": [");
+	for (unsigned d = 0; d < dcs; d++) {
+		n += (size_t)snprintf(j + n, cap - n, "%s{\"name\": \"dc%u\", \"lat\": %d, \"lon\": %d, \"replicas\": [",
+			d ? "," : "", d, (int)(d % 180) - 89, (int)(d * 5 % 360) - 179);
+		for (unsigned r = 0; r < reps; r++)
+			n += (size_t)snprintf(j + n, cap - n, "%s{\"address\": \"10.%u.%u.1\"}",
+				r ? "," : "", d, r);
+		n += (size_t)snprintf(j + n, cap - n, "]}");
+	}
+	n += (size_t)snprintf(j + n, cap - n,
+		"], \"names\": {\"wide.test\": {\"datacenters\": 16}, \"one.test\": {\"pool\": [\"dc63\"], \"addresses\": 16}}}");
+	assert_true(n < cap);
+	return j;
+}
+
+static void test_limits(void **state)
+{
+	(void)state;
+	char *j = big_map(64, 64);
+	struct geo_map *m = load_map(j, NULL);
+	free(j);
+	assert_int_equal(geo_map_dcs(m), 64);
+	assert_int_equal(geo_map_replicas(m), 4096);
+	assert_int_equal(name(m, "wide.test")->pool, ~0ull);
+	assert_int_equal(name(m, "one.test")->pool, 1ull << 63);
+	uint8_t *up = calloc(4096, 1);
+	assert_non_null(up);
+	struct geo_answer a = pick(m, "wide.test", QT_A, "192.0.2.1", -1, NULL);
+	assert_int_equal(a.n, 16);
+	a = pick(m, "wide.test", QT_AAAA, "192.0.2.1", -1, NULL);
+	assert_int_equal(a.n, 0);
+	/* only the last replica of the last datacenter is up */
+	up[4095] = 1;
+	a = pick(m, "wide.test", QT_A, "192.0.2.1", -1, up);
+	assert_int_equal(a.n, 1);
+	assert_string_equal(first_dc(m, &a), "dc63");
+	char buf[INET6_ADDRSTRLEN];
+	assert_string_equal(addr_str(&a, 0, buf), "10.63.63.1");
+	assert_true(a.degraded);
+	assert_false(a.fail_open);
+	/* 16 distinct replicas out of 64 */
+	a = pick(m, "one.test", QT_A, "192.0.2.1", -1, NULL);
+	assert_int_equal(a.n, 16);
+	for (unsigned i = 0; i < 16; i++)
+		for (unsigned k = 0; k < i; k++)
+			assert_memory_not_equal(a.addr[i], a.addr[k], 4);
+	free(up);
+	geo_map_free(m);
+
+	char err[512];
+	j = big_map(65, 1);
+	assert_int_equal(geo_map_load_with(j, strlen(j), "big.json", NULL, &m, err, sizeof(err)),
+		DNS_E_CONFIG);
+	assert_string_equal(err, "big.json: datacenters: 65 datacenters, allowed 1..64");
+	free(j);
+	j = big_map(1, 65);
+	assert_int_equal(geo_map_load_with(j, strlen(j), "big.json", NULL, &m, err, sizeof(err)),
+		DNS_E_CONFIG);
+	assert_string_equal(err, "big.json: datacenters[0].replicas: 65 replicas, allowed 1..64");
+	free(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1026,6 +1094,7 @@ int main(void)
 		cmocka_unit_test(test_bad_maps),
 		cmocka_unit_test(test_geoip_open),
 		cmocka_unit_test(test_large_tree),
+		cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
