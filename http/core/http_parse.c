@@ -38,10 +38,17 @@ struct http_parser_impl {
 	char prev_last;            /* last byte of the previous feed */
 	bool paused;               /* a request is complete and not yet released */
 	bool failed;
+	bool response;             /* parsing responses, not requests */
+	enum http_method expect;   /* response parsers: method of the request answered */
+	http_body_cb body_cb;      /* stream the body here instead of keeping it */
+	void *body_arg;
 };
 
 static int fail(struct http_parser_impl *in, int status, const char *reason)
 {
+	/* Whatever is wrong with an upstream response, a gateway answers 502 (RFC 9110 15.6.3). */
+	if (in->response)
+		status = 502;
 	if (!in->status) {
 		in->status = status;
 		in->reason = reason;
@@ -218,10 +225,45 @@ enum http_method http_method_from_name(const char *name)
 	return HTTP_METHOD_OTHER;
 }
 
+static int response_headers_complete(struct http_parser_impl *in)
+{
+	llhttp_t *ll = &in->ll;
+	struct http_response *r = &in->pub->resp;
+	unsigned code = (unsigned)llhttp_get_status_code(ll);
+
+	if (llhttp_get_http_major(ll) != 1) {
+		fail(in, 502, "response HTTP version not 1.x");
+		return -1;
+	}
+	if (code < 100 || code > 599) {
+		fail(in, 502, "response status out of range");
+		return -1;
+	}
+	r->status = code;
+	r->version_major = 1;
+	r->version_minor = llhttp_get_http_minor(ll);
+	r->headers = in->hdrs;
+	r->n_headers = in->n;
+	r->chunked = (ll->flags & F_CHUNKED) != 0;
+	if (!in->body_cb && (ll->flags & F_CONTENT_LENGTH) && ll->content_length > in->lim.max_body &&
+		in->expect != HTTP_METHOD_HEAD && code != 204 && code != 304 && code >= 200) {
+		fail(in, 502, "response body too large");
+		return -1;
+	}
+	in->pub->head_done = true;
+	/* RFC 9112 6.3: no body after HEAD, 1xx, 204 or 304, whatever Content-Length says. */
+	if (in->expect == HTTP_METHOD_HEAD || code < 200 || code == 204 || code == 304)
+		return 1;
+	return 0;
+}
+
 static int on_headers_complete(llhttp_t *ll)
 {
 	struct http_parser_impl *in = impl_of(ll);
 	struct http_request *r = &in->pub->req;
+
+	if (in->response)
+		return response_headers_complete(in);
 	unsigned hosts = 0;
 	bool te = false;
 
@@ -267,15 +309,20 @@ static int on_headers_complete(llhttp_t *ll)
 static int on_body(llhttp_t *ll, const char *at, size_t n)
 {
 	struct http_parser_impl *in = impl_of(ll);
+	if (in->body_cb) {
+		if (in->body_cb(in->body_arg, (const uint8_t *)at, n) < 0)
+			return fail(in, 500, "body consumer failed");
+		return 0;
+	}
 	if (in->body_len + n > in->lim.max_body)
-		return fail(in, 413, "request body too large");
+		return fail(in, 413, "body too large");
 	if (in->body_len + n > in->body_cap) {
 		size_t cap = in->body_cap ? in->body_cap : 1024;
 		while (cap < in->body_len + n)
 			cap *= 2;
 		uint8_t *nb = mm_alloc(in->mm, cap);
 		if (!nb)
-			return fail(in, 413, "out of memory for the request body");
+			return fail(in, 413, "out of memory for the body");
 		if (in->body_len)
 			memcpy(nb, in->body, in->body_len);
 		mm_free(in->mm, in->body);
@@ -287,10 +334,26 @@ static int on_body(llhttp_t *ll, const char *at, size_t n)
 	return 0;
 }
 
+static void reset_request(struct http_parser_impl *in);
+
 static int on_message_complete(llhttp_t *ll)
 {
 	struct http_parser_impl *in = impl_of(ll);
 	struct http_request *r = &in->pub->req;
+
+	if (in->response) {
+		struct http_response *rs = &in->pub->resp;
+		if (rs->status < 200 && rs->status != 101) {
+			/* An interim answer (100 Continue, 103): the final one follows. */
+			reset_request(in);
+			return 0;
+		}
+		rs->keep_alive = llhttp_should_keep_alive(ll) != 0 && rs->status != 101;
+		rs->body = in->body_len ? in->body : NULL;
+		rs->body_len = in->body_len;
+		in->paused = true;
+		return HPE_PAUSED;
+	}
 	r->keep_alive = llhttp_should_keep_alive(ll) != 0;
 	/* A CONNECT or Upgrade request ends what we can read on this connection. */
 	if (ll->upgrade)
@@ -329,11 +392,13 @@ static void reset_request(struct http_parser_impl *in)
 	in->body_len = 0;
 	in->paused = false;
 	memset(&p->req, 0, sizeof(p->req));
+	memset(&p->resp, 0, sizeof(p->resp));
 	p->in_request = false;
 	p->head_done = false;
 }
 
-int http_parser_init(struct http_parser *p, const struct http_limits *limits, const struct dns_mm *mm)
+static int parser_init(struct http_parser *p, const struct http_limits *limits, const struct dns_mm *mm,
+	bool response)
 {
 	struct http_parser_impl *in;
 
@@ -367,11 +432,34 @@ int http_parser_init(struct http_parser *p, const struct http_limits *limits, co
 		mm_free(mm, in);
 		return -ENOMEM;
 	}
-	llhttp_init(&in->ll, HTTP_REQUEST, &settings);
+	in->response = response;
+	llhttp_init(&in->ll, response ? HTTP_RESPONSE : HTTP_REQUEST, &settings);
 	in->ll.data = in;
 	p->impl = in;
 	reset_request(in);
 	return 0;
+}
+
+int http_parser_init(struct http_parser *p, const struct http_limits *limits, const struct dns_mm *mm)
+{
+	return parser_init(p, limits, mm, false);
+}
+
+int http_parser_init_response(struct http_parser *p, const struct http_limits *limits,
+	const struct dns_mm *mm)
+{
+	return parser_init(p, limits, mm, true);
+}
+
+void http_parser_expect(struct http_parser *p, enum http_method method)
+{
+	p->impl->expect = method;
+}
+
+void http_parser_set_body_cb(struct http_parser *p, http_body_cb cb, void *arg)
+{
+	p->impl->body_cb = cb;
+	p->impl->body_arg = arg;
 }
 
 void http_parser_deinit(struct http_parser *p)
@@ -402,6 +490,11 @@ static int set_error(struct http_parser_impl *in, llhttp_errno_t e)
 	if (in->status) {
 		p->status = in->status;
 		p->reason = in->reason;
+	} else if (in->response) {
+		p->status = 502;
+		p->reason = llhttp_get_error_reason(&in->ll);
+		if (!p->reason)
+			p->reason = llhttp_errno_name(e);
 	} else if (e == HPE_INVALID_VERSION) {
 		p->status = version_status(in);
 		p->reason = p->status == 505 ? "HTTP version not supported" : "invalid HTTP version";
@@ -457,10 +550,18 @@ int http_parser_eof(struct http_parser *p)
 	struct http_parser_impl *in = p->impl;
 	if (in->failed)
 		return DNS_E_FORMAT;
+	if (in->response && p->in_request && !in->paused && llhttp_message_needs_eof(&in->ll)) {
+		/* A body delimited by the end of the connection (RFC 9112 6.3, rule 8). */
+		llhttp_errno_t e = llhttp_finish(&in->ll);
+		if (in->paused)
+			return 1;
+		if (e != HPE_OK)
+			return set_error(in, e);
+	}
 	if (p->in_request && !in->paused) {
 		in->failed = true;
-		p->status = 400;
-		p->reason = "connection closed in the middle of a request";
+		p->status = in->response ? 502 : 400;
+		p->reason = "connection closed in the middle of a message";
 		return DNS_E_FORMAT;
 	}
 	return 0;

@@ -27,6 +27,15 @@
  *   - a bare LF or CR as a line end: 400 (llhttp strict).
  * An HTTP version other than 1.x gives 505 (RFC 9110 15.6.6).
  *
+ * The same parser reads responses (http_parser_init_response()) for a client
+ * such as cairn-edge fetching from an origin: status, fields and body framed
+ * by Content-Length, chunked coding or the end of the connection
+ * (http_parser_eof() completes those); a response to HEAD and any 1xx, 204 or
+ * 304 has no body whatever its Content-Length says (RFC 9112 6.3); interim
+ * 1xx responses (100 Continue) are skipped. Any malformed response gives
+ * status 502. Bodies are kept up to max_body, or streamed to a callback
+ * without a limit (http_parser_set_body_cb()).
+ *
  * Glossary: "head" = request line plus header fields up to the empty line;
  * "pipelining" = a client sending several requests without waiting for the
  * answers (RFC 9112 9.3.2).
@@ -93,15 +102,36 @@ struct http_request {
 	size_t body_len;             /* bytes in body */
 };
 
+/* A parsed response (response parsers only); strings live until http_parser_next(). */
+struct http_response {
+	unsigned status;             /* status code, 200..599 (1xx are skipped) */
+	unsigned version_major;      /* 1 */
+	unsigned version_minor;      /* 0 or 1 */
+	const struct http_header *headers; /* n_headers fields in the order received */
+	unsigned n_headers;          /* number of header fields */
+	bool keep_alive;             /* the connection may carry another exchange */
+	bool chunked;                /* the body came chunked */
+	const uint8_t *body;         /* body bytes kept (NULL when none or streamed) */
+	size_t body_len;             /* bytes in body */
+};
+
+/*
+ * Body bytes as they arrive, when a body callback is set: data is valid only
+ * during the call. Return 0, or a negative value to stop parsing (the feed
+ * then fails with status 500 for a request parser, 502 for a response one).
+ */
+typedef int (*http_body_cb)(void *arg, const uint8_t *data, size_t len);
+
 struct http_parser_impl;
 
 /* Incremental parser for the requests of one connection. */
 struct http_parser {
 	struct http_request req;   /* the complete request after a feed returned 1 */
+	struct http_response resp; /* response parsers: the complete response after a feed returned 1 */
 	int status;                /* after an error: the HTTP status to answer (400, 413, 414, 431, 505) */
 	const char *reason;        /* after an error: what was wrong, for logs */
-	bool in_request;           /* some bytes of a request have been read (for timeouts, EOF) */
-	bool head_done;            /* the head of the current request has been read (req's
+	bool in_request;           /* some bytes of a message have been read (for timeouts, EOF) */
+	bool head_done;            /* the head of the current message has been read (req's/resp's
 	                              method, target, version and fields are set from then on) */
 	/* private */
 	struct http_parser_impl *impl;
@@ -112,6 +142,20 @@ struct http_parser {
  * and allocator (NULL: malloc). Returns 0 or -ENOMEM.
  */
 int http_parser_init(struct http_parser *p, const struct http_limits *limits, const struct dns_mm *mm);
+/*
+ * Set up a parser for the responses read on one client connection (limits:
+ * max_head and max_headers apply; max_body unless a body callback is set).
+ * Returns 0 or -ENOMEM.
+ */
+int http_parser_init_response(struct http_parser *p, const struct http_limits *limits,
+	const struct dns_mm *mm);
+/*
+ * Response parsers: the method of the request the next response answers;
+ * HEAD means the response has no body (RFC 9112 6.3). Call before feeding it.
+ */
+void http_parser_expect(struct http_parser *p, enum http_method method);
+/* Hand body bytes to cb instead of keeping them (NULL: keep them, up to max_body). */
+void http_parser_set_body_cb(struct http_parser *p, http_body_cb cb, void *arg);
 /* Free what the parser holds. */
 void http_parser_deinit(struct http_parser *p);
 
@@ -121,15 +165,18 @@ void http_parser_deinit(struct http_parser *p);
  * of the bytes it took -- the caller keeps the rest and feeds them after
  * http_parser_next(); or DNS_E_FORMAT when the bytes cannot be a valid request,
  * with p->status and p->reason set (the connection must then be closed after
- * answering p->status). After 1, feeding again before http_parser_next()
+ * answering p->status). Response parsers return the same, with p->resp, and
+ * status 502 on errors. After 1, feeding again before http_parser_next()
  * returns -EBUSY; after an error every feed fails again.
  */
 int http_parser_feed(struct http_parser *p, const uint8_t *data, size_t len, size_t *used);
 /* Drop the current request and get ready for the next one on the connection. */
 void http_parser_next(struct http_parser *p);
 /*
- * The peer closed its side: returns 0 if that happened between requests,
- * DNS_E_FORMAT (status 400) if a request was cut short.
+ * The peer closed its side: returns 0 if that happened between messages, 1
+ * when it completes a response whose body runs to the end of the connection
+ * (p->resp then holds it), DNS_E_FORMAT (status 400, or 502 for responses) if
+ * a message was cut short.
  */
 int http_parser_eof(struct http_parser *p);
 

@@ -4,7 +4,8 @@
  *
  * Input: 2 control bytes, then the bytes of a connection. The first control
  * byte seeds the split pattern (pieces of 1 to 64 bytes, or whole), the second
- * picks small or default limits. The connection is parsed twice -- in one
+ * picks small or default limits (bit 0), requests or responses (bit 1) and,
+ * for responses, whether they answer HEAD (bit 2). The connection is parsed twice -- in one
  * piece and in random pieces -- and both must complete the same requests
  * (method, target, version, fields, body, keep-alive), and both must fail or
  * neither. (The status of a failure may differ: with tight limits a split can
@@ -35,6 +36,23 @@ static uint64_t mix(uint64_t h, const void *p, size_t n)
 	const uint8_t *b = p;
 	for (size_t i = 0; i < n; i++)
 		h = (h ^ b[i]) * 1099511628211ULL;
+	return h;
+}
+
+static uint64_t digest_resp(const struct http_response *r)
+{
+	uint64_t h = 1469598103934665603ULL;
+	if (r->status < 200 && r->status != 101)
+		abort(); /* interim answers are skipped */
+	h = mix(h, &r->status, sizeof(r->status));
+	h = mix(h, &r->version_minor, sizeof(r->version_minor));
+	h = mix(h, &r->keep_alive, sizeof(r->keep_alive));
+	for (unsigned i = 0; i < r->n_headers; i++) {
+		h = mix(h, r->headers[i].name, r->headers[i].name_len + 1);
+		h = mix(h, r->headers[i].value, r->headers[i].value_len + 1);
+	}
+	if (r->body_len)
+		h = mix(h, r->body, r->body_len);
 	return h;
 }
 
@@ -91,17 +109,20 @@ static void use(const struct http_request *r)
 #define MAX_REQ 64
 
 /* Parse with pieces from the seed (0: whole). Returns requests, *failed set. */
-static int parse(const struct http_limits *lim, const uint8_t *d, size_t n, uint32_t seed,
+static int parse(const struct http_limits *lim, int mode, const uint8_t *d, size_t n, uint32_t seed,
 	uint64_t *digests, bool *failed)
 {
+	bool response = mode & 2;
 	struct http_parser p;
 	size_t pos = 0;
 	int nreq = 0;
 	uint32_t x = seed | 1;
 
 	*failed = false;
-	if (http_parser_init(&p, lim, NULL) < 0)
+	if ((response ? http_parser_init_response(&p, lim, NULL) : http_parser_init(&p, lim, NULL)) < 0)
 		abort();
+	if (response)
+		http_parser_expect(&p, (mode & 4) ? HTTP_METHOD_HEAD : HTTP_METHOD_GET);
 	while (pos < n) {
 		size_t piece = n - pos;
 		if (seed) {
@@ -121,14 +142,18 @@ static int parse(const struct http_limits *lim, const uint8_t *d, size_t n, uint
 			off += used;
 			if (r == 1) {
 				if (nreq < MAX_REQ)
-					digests[nreq] = digest(&p.req);
-				use(&p.req);
+					digests[nreq] = response ? digest_resp(&p.resp) : digest(&p.req);
+				if (!response)
+					use(&p.req);
 				nreq++;
 				http_parser_next(&p);
+				if (response)
+					http_parser_expect(&p, (mode & 4) ? HTTP_METHOD_HEAD : HTTP_METHOD_GET);
 				continue;
 			}
 			if (r < 0) {
-				if (r != DNS_E_FORMAT || p.status < 400 || p.status > 505 || !p.reason)
+				if (r != DNS_E_FORMAT || p.status < 400 || p.status > 505 || !p.reason ||
+					(response && p.status != 502))
 					abort();
 				*failed = true;
 				goto out;
@@ -138,8 +163,16 @@ static int parse(const struct http_limits *lim, const uint8_t *d, size_t n, uint
 		}
 		pos += piece;
 	}
-	if (http_parser_eof(&p) < 0)
+	int e = http_parser_eof(&p);
+	if (e < 0) {
 		*failed = true;
+	} else if (e == 1) {
+		if (!response)
+			abort();
+		if (nreq < MAX_REQ)
+			digests[nreq] = digest_resp(&p.resp);
+		nreq++;
+	}
 out:
 	http_parser_deinit(&p);
 	return nreq;
@@ -155,8 +188,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const struct http_limits *lim = (data[1] & 1) ? &small : NULL;
 	uint32_t seed = data[0] ? (uint32_t)data[0] * 2654435761u : 0x9e3779b9u;
-	int n1 = parse(lim, data + 2, size - 2, 0, d1, &f1);
-	int n2 = parse(lim, data + 2, size - 2, seed, d2, &f2);
+	int n1 = parse(lim, data[1], data + 2, size - 2, 0, d1, &f1);
+	int n2 = parse(lim, data[1], data + 2, size - 2, seed, d2, &f2);
 	if (n1 != n2 || f1 != f2)
 		abort();
 	for (int i = 0; i < n1 && i < MAX_REQ; i++)

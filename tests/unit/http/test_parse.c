@@ -277,6 +277,157 @@ static void helpers(void **state)
 	assert_int_equal(http_method_from_name("get"), HTTP_METHOD_OTHER);
 }
 
+/* Summary of one response: status, version, fields, body, keep-alive. */
+static void summarise_resp(const struct http_response *r, char *out, size_t cap)
+{
+	size_t n = strlen(out);
+	n += (size_t)snprintf(out + n, cap - n, "%u %u.%u ka=%d ch=%d", r->status, r->version_major,
+		r->version_minor, r->keep_alive, r->chunked);
+	for (unsigned i = 0; i < r->n_headers; i++)
+		n += (size_t)snprintf(out + n, cap - n, " [%s=%s]", r->headers[i].name, r->headers[i].value);
+	n += (size_t)snprintf(out + n, cap - n, " body=%.*s\n", (int)r->body_len,
+		r->body ? (const char *)r->body : "");
+}
+
+/*
+ * Feed a response stream cut at every offset in cuts; methods[i] is the method
+ * of the i-th request answered. Ends with EOF. Returns responses or -status.
+ */
+static int run_resp(const char *data, size_t len, const size_t *cuts, size_t ncuts,
+	const enum http_method *methods, char *out, size_t cap)
+{
+	struct http_parser p;
+	size_t start = 0;
+	int nresp = 0, r;
+
+	out[0] = '\0';
+	assert_int_equal(http_parser_init_response(&p, NULL, &tmm), 0);
+	http_parser_expect(&p, methods[0]);
+	for (size_t c = 0; c <= ncuts; c++) {
+		size_t end = c < ncuts ? cuts[c] : len;
+		size_t pos = start;
+		while (pos < end) {
+			size_t used = 0;
+			r = http_parser_feed(&p, (const uint8_t *)data + pos, end - pos, &used);
+			pos += used;
+			if (r == 1) {
+				summarise_resp(&p.resp, out, cap);
+				nresp++;
+				http_parser_next(&p);
+				http_parser_expect(&p, methods[nresp]);
+				continue;
+			}
+			if (r < 0) {
+				int st = p.status;
+				http_parser_deinit(&p);
+				return -st;
+			}
+		}
+		start = end;
+	}
+	r = http_parser_eof(&p);
+	if (r == 1) {
+		summarise_resp(&p.resp, out, cap);
+		nresp++;
+	} else if (r < 0) {
+		int st = p.status;
+		http_parser_deinit(&p);
+		return -st;
+	}
+	http_parser_deinit(&p);
+	return nresp;
+}
+
+static const char responses[] =
+	"HTTP/1.1 100 Continue\r\n\r\n"
+	"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nETag: \"a\"\r\n\r\nhello"
+	"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"            /* answer to HEAD: no body */
+	"HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\nETag: \"a\"\r\n\r\n"
+	"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n1\r\nd\r\n0\r\n\r\n"
+	"HTTP/1.1 204 No Content\r\n\r\n"
+	"HTTP/1.0 200 OK\r\nServer: old\r\n\r\nuntil the end";
+
+static const enum http_method resp_methods[] = {HTTP_METHOD_GET, HTTP_METHOD_HEAD, HTTP_METHOD_GET,
+	HTTP_METHOD_GET, HTTP_METHOD_DELETE, HTTP_METHOD_GET, HTTP_METHOD_GET, HTTP_METHOD_GET};
+
+static void responses_every_split(void **state)
+{
+	char ref[4096], out[4096];
+	size_t len = strlen(responses);
+	(void)state;
+	assert_int_equal(run_resp(responses, len, NULL, 0, resp_methods, ref, sizeof(ref)), 6);
+	assert_string_equal(ref,
+		"200 1.1 ka=1 ch=0 [Content-Length=5] [ETag=\"a\"] body=hello\n"
+		"200 1.1 ka=1 ch=0 [Content-Length=5] body=\n"
+		"304 1.1 ka=1 ch=0 [Content-Length=99] [ETag=\"a\"] body=\n"
+		"200 1.1 ka=1 ch=1 [Transfer-Encoding=chunked] body=abcd\n"
+		"204 1.1 ka=1 ch=0 body=\n"
+		"200 1.0 ka=0 ch=0 [Server=old] body=until the end\n");
+	for (size_t i = 1; i < len; i++) {
+		size_t cuts[1] = {i};
+		assert_int_equal(run_resp(responses, len, cuts, 1, resp_methods, out, sizeof(out)), 6);
+		assert_string_equal(out, ref);
+	}
+}
+
+static void responses_refused(void **state)
+{
+	static const char *bad[] = {
+		"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+		"HTTP/2.0 200 OK\r\n\r\n",
+		"HTTP/1.1 20 OK\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nX: a\r\n folded\r\n\r\n",
+		"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",   /* cut short by EOF */
+		"HTTP/1.1 200 OK\r\nContent-Length: 2000000\r\n\r\n",  /* above max_body */
+		"garbage\r\n\r\n",
+	};
+	char out[1024];
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int r = run_resp(bad[i], strlen(bad[i]), NULL, 0, resp_methods, out, sizeof(out));
+		if (r != -502)
+			fail_msg("response %zu: got %d, want -502", i, r);
+	}
+}
+
+static int count_body(void *arg, const uint8_t *data, size_t len)
+{
+	size_t *n = arg;
+	for (size_t i = 0; i < len; i++)
+		if (data[i] != 'x')
+			return -1;
+	*n += len;
+	return 0;
+}
+
+/* A streamed body is not kept and not limited. */
+static void response_body_streamed(void **state)
+{
+	struct http_limits lim = {.max_body = 4};
+	struct http_parser p;
+	char data[256];
+	size_t n = 0, used, pos = 0;
+	(void)state;
+	int hl = snprintf(data, sizeof(data), "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n");
+	memset(data + hl, 'x', 100);
+	assert_int_equal(http_parser_init_response(&p, &lim, &tmm), 0);
+	http_parser_set_body_cb(&p, count_body, &n);
+	int r = 0;
+	while (pos < (size_t)hl + 100) {
+		size_t piece = (size_t)hl + 100 - pos < 7 ? (size_t)hl + 100 - pos : 7;
+		r = http_parser_feed(&p, (const uint8_t *)data + pos, piece, &used);
+		pos += used;
+		if (r != 0)
+			break;
+	}
+	assert_int_equal(r, 1);
+	assert_int_equal(n, 100);
+	assert_int_equal(p.resp.status, 200);
+	assert_null(p.resp.body);
+	http_parser_deinit(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +440,9 @@ int main(void)
 		cmocka_unit_test(limits_split),
 		cmocka_unit_test(eof_mid_request),
 		cmocka_unit_test(helpers),
+		cmocka_unit_test(responses_every_split),
+		cmocka_unit_test(responses_refused),
+		cmocka_unit_test(response_body_streamed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
