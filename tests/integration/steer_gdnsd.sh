@@ -92,11 +92,10 @@ allow '2001:0:4136:e378:*/128' eu-london '*' "Teredo (RFC 4380): gdnsd takes the
 # (Teredo with a located IPv4 in the server field, 2001:0:a.b.c.d::/64: the
 # database's alias would place it there, but both leave that alias out and
 # agree on the default order: no rule.)
-# 6to4 is different: the database does alias 2002::/16 to IPv4
-# (mmdblookup 2002:59a0:1471:: gives Linkoping), and gdnsd places the client
-# there too, but cairn-auth's tree skips the alias subtrees when it walks the
-# database (geo_mmdb.h) and does not fold 6to4 at lookup either.
-gap '2002:*::/48' eu-london '*' "6to4 2002:a.b.c.d::/48 (RFC 3056): the database aliases 2002::/16 to IPv4 and gdnsd folds it; cairn-auth's tree leaves the alias out, so a 6to4 client gets the default order"
+# 6to4 2002:a.b.c.d::/48 (RFC 3056) agrees: the database aliases 2002::/16 to
+# IPv4, gdnsd folds it, and cairn-auth places it as the IPv4 address inside
+# (this was a gap until da03e8b; the ECS scopes agree too). No known gap now;
+# a new one is added with gap, never with allow.
 
 # ---------------------------------------------------------------------------
 # servers
