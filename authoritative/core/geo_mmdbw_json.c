@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "dns_err.h"
+#include "geo_json.h"
 #include "geo_mmdbw.h"
 
 struct rd {
@@ -26,61 +27,19 @@ static int fail(struct rd *rd, int code, const char *path, const char *fmt, ...)
 
 static int fail(struct rd *rd, int code, const char *path, const char *fmt, ...)
 {
-	char reason[400];
+	struct geo_json_err e = { rd->file, rd->err, rd->errlen };
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	int r = geo_json_vfail(&e, code, path, fmt, ap);
 	va_end(ap);
-	if (rd->err && rd->errlen) {
-		if (path && *path)
-			snprintf(rd->err, rd->errlen, "%s: %s: %s", rd->file, path, reason);
-		else
-			snprintf(rd->err, rd->errlen, "%s: %s", rd->file, reason);
-	}
-	return code;
-}
-
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
-	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
-	}
-	return "?";
-}
-
-/* A key for a message: at most 100 bytes, control characters and quotes as '?'. */
-static void show(char *out, size_t cap, const char *s)
-{
-	size_t n = 0;
-	for (; *s && n + 1 < cap && n < 100; s++)
-		out[n++] = ((unsigned char)*s < 0x20 || *s == '"' || *s == 0x7f) ? '?' : *s;
-	out[n] = '\0';
+	return r;
 }
 
 static int check_keys(struct rd *rd, json_t *obj, const char *path,
 	const char *const *allowed)
 {
-	const char *key;
-	json_t *v;
-	json_object_foreach(obj, key, v) {
-		bool ok = false;
-		for (size_t i = 0; allowed[i]; i++)
-			if (strcmp(key, allowed[i]) == 0)
-				ok = true;
-		if (!ok) {
-			char k[128];
-			show(k, sizeof(k), key);
-			return fail(rd, DNS_E_CONFIG, path, "unknown key \"%s\"", k);
-		}
-	}
-	return 0;
+	struct geo_json_err e = { rd->file, rd->err, rd->errlen };
+	return geo_json_check_keys(&e, obj, path, allowed);
 }
 
 /*
@@ -91,47 +50,13 @@ static int check_keys(struct rd *rd, json_t *obj, const char *path,
 static int parse_net(struct rd *rd, const char *key, const char *path, uint8_t addr[16],
 	unsigned *plen)
 {
-	char buf[64];
-	const char *slash = strchr(key, '/');
-	size_t al = slash ? (size_t)(slash - key) : strlen(key);
-	uint8_t a[16] = {0};
-	int fam;
-
-	if (al >= sizeof(buf))
-		return fail(rd, DNS_E_CONFIG, path, "not an address prefix (ADDR/LEN)");
-	memcpy(buf, key, al);
-	buf[al] = '\0';
-	if (inet_pton(AF_INET, buf, a) == 1)
-		fam = AF_INET;
-	else if (inet_pton(AF_INET6, buf, a) == 1)
-		fam = AF_INET6;
-	else
-		return fail(rd, DNS_E_CONFIG, path, "\"%s\" is not an IP address", buf);
-	unsigned max = fam == AF_INET ? 32 : 128, len = max;
-	if (slash) {
-		const char *q = slash + 1;
-		if (!*q || strlen(q) > 3)
-			return fail(rd, DNS_E_CONFIG, path, "bad prefix length");
-		len = 0;
-		for (; *q; q++) {
-			if (*q < '0' || *q > '9')
-				return fail(rd, DNS_E_CONFIG, path, "bad prefix length");
-			len = len * 10 + (unsigned)(*q - '0');
-		}
-		if (len > max)
-			return fail(rd, DNS_E_CONFIG, path, "prefix length %u is longer than %u",
-				len, max);
-	}
-	/* host bits set is almost always a typo of the network meant */
-	for (unsigned b = len; b < max; b++)
-		if (a[b >> 3] & (0x80 >> (b & 7))) {
-			char t[INET6_ADDRSTRLEN];
-			for (unsigned c = len; c < max; c++)
-				a[c >> 3] &= (uint8_t)~(0x80 >> (c & 7));
-			inet_ntop(fam, a, t, sizeof(t));
-			return fail(rd, DNS_E_CONFIG, path, "host bits are set (the network is %s/%u)",
-				t, len);
-		}
+	struct geo_json_err e = { rd->file, rd->err, rd->errlen };
+	uint8_t a[16], family;
+	unsigned len;
+	int rc = geo_json_prefix(&e, key, path, &family, a, &len);
+	if (rc < 0)
+		return rc;
+	int fam = family == 4 ? AF_INET : AF_INET6;
 	memset(addr, 0, 16);
 	if (fam == AF_INET) {
 		memcpy(addr + 12, a, 4);
@@ -163,22 +88,10 @@ static int parse_net(struct rd *rd, const char *key, const char *path, uint8_t a
 	return 0;
 }
 
-static bool dc_name_ok(const char *s)
-{
-	size_t n = strlen(s);
-	if (n == 0 || n > GEO_MMDBW_DC_MAX)
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-				(*s >= '0' && *s <= '9') || *s == '_' || *s == '.' || *s == '-'))
-			return false;
-	return true;
-}
-
 static int get_coord(struct rd *rd, json_t *v, const char *path, double lim, double *out)
 {
 	if (!json_is_number(v))
-		return fail(rd, DNS_E_CONFIG, path, "must be a number, not %s", json_kind(v));
+		return fail(rd, DNS_E_CONFIG, path, "must be a number, not %s", geo_json_kind(v));
 	double x = json_number_value(v);
 	if (!(x >= -lim && x <= lim))
 		return fail(rd, DNS_E_CONFIG, path, "%g is out of range %g..%g", x, -lim, lim);
@@ -189,7 +102,7 @@ static int get_coord(struct rd *rd, json_t *v, const char *path, double lim, dou
 static int get_string(struct rd *rd, json_t *v, const char *path, const char **out)
 {
 	if (!json_is_string(v))
-		return fail(rd, DNS_E_CONFIG, path, "must be a string, not %s", json_kind(v));
+		return fail(rd, DNS_E_CONFIG, path, "must be a string, not %s", geo_json_kind(v));
 	*out = json_string_value(v);
 	return 0;
 }
@@ -208,7 +121,7 @@ static int parse_record(struct rd *rd, json_t *obj, const char *path,
 
 	memset(rec, 0, sizeof(*rec));
 	if (!json_is_object(obj))
-		return fail(rd, DNS_E_CONFIG, path, "must be an object, not %s", json_kind(obj));
+		return fail(rd, DNS_E_CONFIG, path, "must be an object, not %s", geo_json_kind(obj));
 	if ((r = check_keys(rd, obj, path, keys)) < 0)
 		return r;
 	lat = json_object_get(obj, "lat");
@@ -230,7 +143,7 @@ static int parse_record(struct rd *rd, json_t *obj, const char *path,
 		if ((r = get_string(rd, v, p, &s)) < 0)
 			return r;
 		if (strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z') {
-			show(k, sizeof(k), s);
+			geo_json_show(k, sizeof(k), s);
 			return fail(rd, DNS_E_CONFIG, p, "\"%s\" is not an ISO 3166 alpha-2 code "
 				"(two upper-case letters)", k);
 		}
@@ -245,7 +158,7 @@ static int parse_record(struct rd *rd, json_t *obj, const char *path,
 			if (strcmp(s, continents[i]) == 0)
 				ok = true;
 		if (!ok) {
-			show(k, sizeof(k), s);
+			geo_json_show(k, sizeof(k), s);
 			return fail(rd, DNS_E_CONFIG, p, "\"%s\" is not a continent code "
 				"(AF AN AS EU NA OC SA)", k);
 		}
@@ -265,8 +178,8 @@ static int parse_record(struct rd *rd, json_t *obj, const char *path,
 		snprintf(p, sizeof(p), "%s.datacenter", path);
 		if ((r = get_string(rd, v, p, &rec->datacenter)) < 0)
 			return r;
-		if (!dc_name_ok(rec->datacenter)) {
-			show(k, sizeof(k), rec->datacenter);
+		if (!geo_json_dc_name_ok(rec->datacenter, GEO_MMDBW_DC_MAX)) {
+			geo_json_show(k, sizeof(k), rec->datacenter);
 			return fail(rd, DNS_E_CONFIG, p, "\"%s\" is not a datacenter name "
 				"(1..%d of A-Z a-z 0-9 _ . -)", k, GEO_MMDBW_DC_MAX);
 		}
@@ -293,7 +206,7 @@ static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t b
 		return fail(rd, -EINVAL, "", "record size %u is not 24, 28 or 32", record_size);
 	if (!json_is_object(root))
 		return fail(rd, DNS_E_CONFIG, "", "the networks file must be a JSON object, not %s",
-			json_kind(root));
+			geo_json_kind(root));
 	if ((r = check_keys(rd, root, "", top_keys)) < 0)
 		return r;
 	if ((v = json_object_get(root, "description"))) {
@@ -308,7 +221,7 @@ static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t b
 		return fail(rd, DNS_E_CONFIG, "networks", "missing");
 	if (!json_is_object(nets))
 		return fail(rd, DNS_E_CONFIG, "networks", "must be an object, not %s",
-			json_kind(nets));
+			geo_json_kind(nets));
 	if (json_object_size(nets) > GEO_MMDBW_NETS_MAX)
 		return fail(rd, -E2BIG, "networks", "more than %u networks", GEO_MMDBW_NETS_MAX);
 	if ((r = geo_mmdbw_new(mm, &w)) < 0)
@@ -322,7 +235,7 @@ static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t b
 		struct geo_mmdbw_record rec;
 		uint8_t addr[16];
 		unsigned len = 0;
-		show(k, sizeof(k), key);
+		geo_json_show(k, sizeof(k), key);
 		snprintf(path, sizeof(path), "networks[\"%s\"]", k);
 		if ((r = parse_net(rd, key, path, addr, &len)) < 0)
 			goto out;
@@ -338,8 +251,8 @@ static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t b
 	r = geo_mmdbw_build(w, &meta, out, st);
 	if (r == DNS_E_EXISTS) {
 		char other[128];
-		show(k, sizeof(k), names[st->dup[1]]);
-		show(other, sizeof(other), names[st->dup[0]]);
+		geo_json_show(k, sizeof(k), names[st->dup[1]]);
+		geo_json_show(other, sizeof(other), names[st->dup[0]]);
 		snprintf(path, sizeof(path), "networks[\"%s\"]", k);
 		r = fail(rd, DNS_E_CONFIG, path, "the same network as \"%s\"", other);
 	} else if (r == -E2BIG) {
