@@ -1,0 +1,955 @@
+/* http_cache.c -- RFC 9111 shared cache state machine (see http_cache.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dns_err.h"
+#include "http_cache.h"
+#include "http_cond.h"
+#include "http_date.h"
+
+/* Bytes counted per entry besides its data: the struct and allocator overhead. */
+#define ENTRY_OVERHEAD 256
+/* delta-seconds beyond this are taken as this (RFC 9111 1.2.2). */
+#define DELTA_MAX 2147483648LL
+
+/* One field of the secondary key: a field name and the request's normalised value. */
+struct vary_field {
+	const char *name;
+	const char *value; /* NULL: the request had no such field */
+};
+
+struct http_cache_vary {
+	unsigned n;
+	struct vary_field f[];
+};
+
+/* ---- Cache-Control ---------------------------------------------------- */
+
+void http_cc_init(struct http_cc *cc)
+{
+	memset(cc, 0, sizeof(*cc));
+	cc->max_age = cc->s_maxage = cc->max_stale = cc->min_fresh = cc->swr = cc->sie = -1;
+}
+
+static bool is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* delta-seconds (1.2.2): digits only; -1 when malformed. */
+static int64_t parse_delta(const char *s, size_t len)
+{
+	int64_t v = 0;
+	if (len == 0)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v < DELTA_MAX)
+			v = v * 10 + (s[i] - '0');
+	}
+	return v > DELTA_MAX ? DELTA_MAX : v;
+}
+
+static bool tok_eq(const char *s, size_t len, const char *lit)
+{
+	return strlen(lit) == len && strncasecmp(s, lit, len) == 0;
+}
+
+/* Set a numeric directive unless already set (the first occurrence counts). */
+static void set_num(int64_t *field, const char *v, size_t vlen, bool has_value, int64_t if_bad)
+{
+	int64_t d;
+	if (*field >= 0)
+		return;
+	d = has_value ? parse_delta(v, vlen) : -1;
+	*field = d >= 0 ? d : if_bad;
+}
+
+void http_cc_parse(struct http_cc *cc, const char *value, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		const char *name, *v = NULL;
+		size_t nlen, vlen = 0;
+		bool has_value = false;
+
+		while (i < len && (is_ows(value[i]) || value[i] == ','))
+			i++;
+		name = value + i;
+		while (i < len && value[i] != '=' && value[i] != ',' && !is_ows(value[i]))
+			i++;
+		nlen = (size_t)(value + i - name);
+		while (i < len && is_ows(value[i]))
+			i++;
+		if (i < len && value[i] == '=') {
+			i++;
+			while (i < len && is_ows(value[i]))
+				i++;
+			has_value = true;
+			if (i < len && value[i] == '"') {
+				/* quoted-string (RFC 9110 5.6.4); "max-age=\"5\"" is tolerated as 5. */
+				v = value + ++i;
+				while (i < len && value[i] != '"') {
+					if (value[i] == '\\' && i + 1 < len)
+						i++;
+					i++;
+				}
+				vlen = (size_t)(value + i - v);
+				if (i < len)
+					i++;
+			} else {
+				v = value + i;
+				while (i < len && value[i] != ',' && !is_ows(value[i]))
+					i++;
+				vlen = (size_t)(value + i - v);
+			}
+		}
+		/* Anything up to the next comma is junk of this directive. */
+		while (i < len && value[i] != ',')
+			i++;
+		if (nlen == 0)
+			continue;
+		if (tok_eq(name, nlen, "no-store"))
+			cc->no_store = true;
+		else if (tok_eq(name, nlen, "no-cache"))
+			cc->no_cache = true;
+		else if (tok_eq(name, nlen, "private"))
+			cc->is_private = true;
+		else if (tok_eq(name, nlen, "public"))
+			cc->is_public = true;
+		else if (tok_eq(name, nlen, "must-revalidate"))
+			cc->must_revalidate = true;
+		else if (tok_eq(name, nlen, "proxy-revalidate"))
+			cc->proxy_revalidate = true;
+		else if (tok_eq(name, nlen, "only-if-cached"))
+			cc->only_if_cached = true;
+		else if (tok_eq(name, nlen, "max-age"))
+			set_num(&cc->max_age, v, vlen, has_value, 0);
+		else if (tok_eq(name, nlen, "s-maxage"))
+			set_num(&cc->s_maxage, v, vlen, has_value, 0);
+		else if (tok_eq(name, nlen, "max-stale")) {
+			if (!has_value)
+				cc->max_stale_any = true;
+			else
+				set_num(&cc->max_stale, v, vlen, true, -1);
+		} else if (tok_eq(name, nlen, "min-fresh"))
+			set_num(&cc->min_fresh, v, vlen, has_value, -1);
+		else if (tok_eq(name, nlen, "stale-while-revalidate"))
+			set_num(&cc->swr, v, vlen, has_value, -1);
+		else if (tok_eq(name, nlen, "stale-if-error"))
+			set_num(&cc->sie, v, vlen, has_value, -1);
+	}
+}
+
+void http_cc_from_headers(struct http_cc *cc, const struct http_header *hdrs, unsigned n)
+{
+	http_cc_init(cc);
+	for (unsigned i = 0; i < n; i++)
+		if (strcasecmp(hdrs[i].name, "cache-control") == 0)
+			http_cc_parse(cc, hdrs[i].value, hdrs[i].value_len);
+}
+
+/* ---- fields ----------------------------------------------------------- */
+
+const struct http_header *http_headers_find(const struct http_header *hdrs, unsigned n,
+	const char *name)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcasecmp(hdrs[i].name, name) == 0)
+			return &hdrs[i];
+	return NULL;
+}
+
+/* Does the comma-separated list value name the token tok/len? */
+static bool list_has(const char *value, const char *tok, size_t len)
+{
+	const char *p = value;
+	while (*p) {
+		while (*p == ',' || is_ows(*p))
+			p++;
+		const char *s = p;
+		while (*p && *p != ',' && !is_ows(*p))
+			p++;
+		if ((size_t)(p - s) == len && strncasecmp(s, tok, len) == 0)
+			return true;
+		while (*p && *p != ',')
+			p++;
+	}
+	return false;
+}
+
+bool http_header_is_hop(const struct http_header *hdrs, unsigned n, const char *name, size_t len)
+{
+	static const char *const fixed[] = {"connection", "keep-alive", "te", "trailer",
+		"transfer-encoding", "upgrade", NULL};
+	for (unsigned i = 0; fixed[i]; i++)
+		if (tok_eq(name, len, fixed[i]))
+			return true;
+	/* Proxy-Connection, Proxy-Authenticate, Proxy-Authorization ... */
+	if (len >= 6 && strncasecmp(name, "proxy-", 6) == 0)
+		return true;
+	for (unsigned i = 0; i < n; i++)
+		if (strcasecmp(hdrs[i].name, "connection") == 0 && list_has(hdrs[i].value, name, len))
+			return true;
+	return false;
+}
+
+/* ---- storage helpers -------------------------------------------------- */
+
+static uint32_t hash_key(const char *key)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+		h = (h ^ *p) * 16777619u;
+	return h;
+}
+
+/*
+ * The normalised value of the request fields named name (4.1): field lines
+ * joined with ',', spaces around commas dropped, inner runs folded to one.
+ * Written to out (NULL to measure); returns the length, or -1 when absent.
+ */
+static long vary_value(const struct http_request *req, const char *name, char *out)
+{
+	long n = 0;
+	bool found = false;
+	for (unsigned i = 0; req && i < req->n_headers; i++) {
+		const struct http_header *h = &req->headers[i];
+		if (strcasecmp(h->name, name) != 0)
+			continue;
+		if (found) {
+			if (out)
+				out[n] = ',';
+			n++;
+		}
+		found = true;
+		bool space = false;
+		for (size_t k = 0; k < h->value_len; k++) {
+			char ch = h->value[k];
+			if (is_ows(ch)) {
+				space = true;
+				continue;
+			}
+			if (ch == ',') {
+				space = false;
+				if (out)
+					out[n] = ',';
+				n++;
+				continue;
+			}
+			if (space && n > 0 && (!out || out[n - 1] != ',')) {
+				if (out)
+					out[n] = ' ';
+				n++;
+			}
+			space = false;
+			if (out)
+				out[n] = ch;
+			n++;
+		}
+	}
+	if (!found)
+		return -1;
+	if (out)
+		out[n] = '\0';
+	return n;
+}
+
+/* A field to store: pointers into the caller's data. */
+struct field_ref {
+	const char *name;
+	size_t name_len;
+	const char *value;
+	size_t value_len;
+};
+
+/*
+ * Build the meta block of an entry: its header array and strings, and the
+ * Vary secondary key from req (when vary_req is true; else the old vary is
+ * kept by the caller). Sets e->headers, n_headers, etag, last_modified, meta,
+ * meta_size and (with vary_req) e->vary.
+ */
+static int meta_build(const struct dns_mm *mm, struct http_cache_entry *e, const struct field_ref *f,
+	unsigned nf, const struct http_request *req, bool vary_req)
+{
+	size_t size = nf * sizeof(struct http_header), nvary = 0, vsize = 0;
+	char *p;
+	struct http_header *hdrs;
+
+	for (unsigned i = 0; i < nf; i++)
+		size += f[i].name_len + f[i].value_len + 2;
+	if (vary_req) {
+		/* Collect the Vary field names (all Vary lines). */
+		for (unsigned i = 0; i < nf; i++) {
+			if (f[i].name_len != 4 || strncasecmp(f[i].name, "vary", 4) != 0)
+				continue;
+			const char *s = f[i].value, *end = s + f[i].value_len;
+			while (s < end) {
+				while (s < end && (*s == ',' || is_ows(*s)))
+					s++;
+				const char *t = s;
+				while (s < end && *s != ',' && !is_ows(*s))
+					s++;
+				if (s > t) {
+					nvary++;
+					vsize += (size_t)(s - t) + 1;
+				}
+				while (s < end && *s != ',')
+					s++;
+			}
+		}
+		if (nvary) {
+			size = (size + 7) & ~(size_t)7;
+			vsize += sizeof(struct http_cache_vary) + nvary * sizeof(struct vary_field);
+			/* Room for the request values: measured per name below. */
+		}
+	}
+	/* Measure the request values of the vary names. */
+	size_t valsize = 0;
+	if (nvary) {
+		for (unsigned i = 0; i < nf; i++) {
+			if (f[i].name_len != 4 || strncasecmp(f[i].name, "vary", 4) != 0)
+				continue;
+			const char *s = f[i].value, *end = s + f[i].value_len;
+			while (s < end) {
+				char nm[128];
+				while (s < end && (*s == ',' || is_ows(*s)))
+					s++;
+				const char *t = s;
+				while (s < end && *s != ',' && !is_ows(*s))
+					s++;
+				size_t l = (size_t)(s - t);
+				if (l > 0 && l < sizeof(nm)) {
+					memcpy(nm, t, l);
+					nm[l] = '\0';
+					long vl = vary_value(req, nm, NULL);
+					if (vl >= 0)
+						valsize += (size_t)vl + 1;
+				}
+				while (s < end && *s != ',')
+					s++;
+			}
+		}
+	}
+	size_t total = size + vsize + valsize;
+	void *block = mm_alloc(mm, total ? total : 1);
+	if (!block)
+		return -ENOMEM;
+	hdrs = block;
+	p = (char *)block + nf * sizeof(struct http_header);
+	e->etag = NULL;
+	e->last_modified = NULL;
+	for (unsigned i = 0; i < nf; i++) {
+		hdrs[i].name = p;
+		memcpy(p, f[i].name, f[i].name_len);
+		p[f[i].name_len] = '\0';
+		hdrs[i].name_len = f[i].name_len;
+		p += f[i].name_len + 1;
+		hdrs[i].value = p;
+		memcpy(p, f[i].value, f[i].value_len);
+		p[f[i].value_len] = '\0';
+		hdrs[i].value_len = f[i].value_len;
+		p += f[i].value_len + 1;
+		if (!e->etag && strcasecmp(hdrs[i].name, "etag") == 0)
+			e->etag = hdrs[i].value;
+		if (!e->last_modified && strcasecmp(hdrs[i].name, "last-modified") == 0)
+			e->last_modified = hdrs[i].value;
+	}
+	e->headers = hdrs;
+	e->n_headers = nf;
+	if (vary_req) {
+		e->vary = NULL;
+		if (nvary) {
+			struct http_cache_vary *v = (struct http_cache_vary *)((char *)block + size);
+			char *q = (char *)v + sizeof(*v) + nvary * sizeof(struct vary_field);
+			v->n = 0;
+			for (unsigned i = 0; i < nf; i++) {
+				if (strcasecmp(hdrs[i].name, "vary") != 0)
+					continue;
+				const char *s = hdrs[i].value;
+				while (*s) {
+					while (*s == ',' || is_ows(*s))
+						s++;
+					const char *t = s;
+					while (*s && *s != ',' && !is_ows(*s))
+						s++;
+					size_t l = (size_t)(s - t);
+					if (l > 0) {
+						struct vary_field *vf = &v->f[v->n++];
+						memcpy(q, t, l);
+						q[l] = '\0';
+						vf->name = q;
+						q += l + 1;
+						vf->value = NULL;
+						if (l < 128) {
+							long vl = vary_value(req, vf->name, q);
+							if (vl >= 0) {
+								vf->value = q;
+								q += vl + 1;
+							}
+						}
+					}
+					while (*s && *s != ',')
+						s++;
+				}
+			}
+			e->vary = v;
+		}
+	}
+	e->meta = block;
+	e->meta_size = total;
+	return 0;
+}
+
+/* Does req select e by its Vary secondary key (4.1)? */
+static bool vary_match(const struct http_cache_entry *e, const struct http_request *req)
+{
+	char buf[1024];
+	if (!e->vary)
+		return true;
+	for (unsigned i = 0; i < e->vary->n; i++) {
+		const struct vary_field *vf = &e->vary->f[i];
+		long need = vary_value(req, vf->name, NULL);
+		if (need < 0 || !vf->value) {
+			if ((need < 0) != (vf->value == NULL))
+				return false;
+			continue;
+		}
+		if ((size_t)need >= sizeof(buf))
+			return false; /* too long to compare here: not the same request */
+		vary_value(req, vf->name, buf);
+		if (strcmp(buf, vf->value) != 0)
+			return false;
+	}
+	return true;
+}
+
+static int64_t header_date(const struct http_header *hdrs, unsigned n, const char *name, bool *ok)
+{
+	const struct http_header *h = http_headers_find(hdrs, n, name);
+	int64_t t = 0;
+	*ok = h && http_date_parse(h->value, h->value_len, &t) == 0;
+	return *ok ? t : 0;
+}
+
+/* RFC 9110 15.1: statuses cacheable by default (heuristically). */
+static bool heuristic_status(unsigned s)
+{
+	switch (s) {
+	case 200: case 203: case 204: case 206: case 300: case 301: case 308:
+	case 404: case 405: case 410: case 414: case 501:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Set the derived times and the freshness lifetime of e from its fields (4.2.1, 4.2.2). */
+static void derive(const struct http_cache *c, struct http_cache_entry *e, const struct http_header *age_src,
+	unsigned n_age_src)
+{
+	bool ok;
+	const struct http_header *age;
+
+	http_cc_from_headers(&e->cc, e->headers, e->n_headers);
+	e->date_value = header_date(e->headers, e->n_headers, "date", &ok);
+	if (!ok)
+		e->date_value = e->response_time;
+	age = http_headers_find(age_src, n_age_src, "age");
+	e->age_value = age ? parse_delta(age->value, age->value_len) : 0;
+	if (e->age_value < 0)
+		e->age_value = 0;
+	if (e->cc.s_maxage >= 0) {
+		e->lifetime = e->cc.s_maxage;
+	} else if (e->cc.max_age >= 0) {
+		e->lifetime = e->cc.max_age;
+	} else if (http_headers_find(e->headers, e->n_headers, "expires")) {
+		/* An Expires that does not parse means "already expired" (5.3). */
+		int64_t exp = header_date(e->headers, e->n_headers, "expires", &ok);
+		e->lifetime = ok && exp > e->date_value ? exp - e->date_value : 0;
+	} else {
+		int64_t lm = header_date(e->headers, e->n_headers, "last-modified", &ok);
+		e->lifetime = 0;
+		if (ok && (heuristic_status(e->status) || e->cc.is_public) && e->date_value > lm) {
+			e->lifetime = (e->date_value - lm) / 10;
+			if (e->lifetime > c->cfg.heuristic_max)
+				e->lifetime = c->cfg.heuristic_max;
+		}
+	}
+}
+
+/* Fields of the origin's message worth storing. */
+static unsigned select_fields(const struct http_header *hdrs, unsigned n, struct field_ref *out)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct http_header *h = &hdrs[i];
+		if (http_header_is_hop(hdrs, n, h->name, h->name_len) ||
+			strcasecmp(h->name, "age") == 0 || strcasecmp(h->name, "content-length") == 0)
+			continue;
+		out[k++] = (struct field_ref){h->name, h->name_len, h->value, h->value_len};
+	}
+	return k;
+}
+
+/* ---- index and LRU ---------------------------------------------------- */
+
+static void lru_unlink(struct http_cache *c, struct http_cache_entry *e)
+{
+	if (e->lru_prev)
+		e->lru_prev->lru_next = e->lru_next;
+	else
+		c->lru_head = e->lru_next;
+	if (e->lru_next)
+		e->lru_next->lru_prev = e->lru_prev;
+	else
+		c->lru_tail = e->lru_prev;
+	e->lru_prev = e->lru_next = NULL;
+}
+
+static void lru_push(struct http_cache *c, struct http_cache_entry *e)
+{
+	e->lru_prev = NULL;
+	e->lru_next = c->lru_head;
+	if (c->lru_head)
+		c->lru_head->lru_prev = e;
+	c->lru_head = e;
+	if (!c->lru_tail)
+		c->lru_tail = e;
+}
+
+static void entry_free(struct http_cache *c, struct http_cache_entry *e)
+{
+	mm_free(c->mm, e->meta);
+	mm_free(c->mm, (void *)e->body);
+	mm_free(c->mm, e);
+}
+
+void http_cache_entry_ref(struct http_cache_entry *e)
+{
+	e->refs++;
+}
+
+void http_cache_entry_unref(struct http_cache *c, struct http_cache_entry *e)
+{
+	if (e && --e->refs == 0)
+		entry_free(c, e);
+}
+
+/* Take e out of the index and the count; freed when the last reference goes. */
+static void entry_remove(struct http_cache *c, struct http_cache_entry *e)
+{
+	struct http_cache_entry **pp = &c->buckets[e->hash & (c->nbuckets - 1)];
+	while (*pp && *pp != e)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = e->hnext;
+	e->hnext = NULL;
+	lru_unlink(c, e);
+	e->linked = false;
+	c->bytes -= e->size;
+	c->entries--;
+	http_cache_entry_unref(c, e);
+}
+
+static void grow(struct http_cache *c)
+{
+	size_t nb = c->nbuckets * 2;
+	struct http_cache_entry **b = mm_calloc(c->mm, nb, sizeof(*b));
+	if (!b)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < c->nbuckets; i++) {
+		struct http_cache_entry *e = c->buckets[i], *next;
+		for (; e; e = next) {
+			next = e->hnext;
+			e->hnext = b[e->hash & (nb - 1)];
+			b[e->hash & (nb - 1)] = e;
+		}
+	}
+	mm_free(c->mm, c->buckets);
+	c->buckets = b;
+	c->nbuckets = nb;
+}
+
+int http_cache_init(struct http_cache *c, const struct http_cache_config *cfg, const struct dns_mm *mm)
+{
+	memset(c, 0, sizeof(*c));
+	c->mm = mm ? mm : dns_mm_std();
+	c->cfg = *cfg;
+	if (!c->cfg.max_object)
+		c->cfg.max_object = c->cfg.max_bytes / 8;
+	if (!c->cfg.heuristic_max)
+		c->cfg.heuristic_max = 86400;
+	c->nbuckets = 64;
+	c->buckets = mm_calloc(c->mm, c->nbuckets, sizeof(*c->buckets));
+	return c->buckets ? 0 : -ENOMEM;
+}
+
+void http_cache_deinit(struct http_cache *c)
+{
+	while (c->lru_head)
+		entry_remove(c, c->lru_head);
+	mm_free(c->mm, c->buckets);
+	c->buckets = NULL;
+}
+
+/* ---- the rules -------------------------------------------------------- */
+
+const char *http_cache_verdict_name(enum http_cache_verdict v)
+{
+	switch (v) {
+	case HTTP_CACHE_MISS: return "miss";
+	case HTTP_CACHE_FRESH: return "fresh";
+	case HTTP_CACHE_STALE_SWR: return "stale-while-revalidate";
+	case HTTP_CACHE_STALE: return "stale";
+	}
+	return "?";
+}
+
+bool http_cache_storable(const struct http_request *req, unsigned status,
+	const struct http_header *hdrs, unsigned n, const char **why)
+{
+	struct http_cc rcc, cc;
+	const char *dummy;
+	bool explicit_fresh;
+	if (!why)
+		why = &dummy;
+	*why = NULL;
+	if (req && req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
+		*why = "method";
+		return false;
+	}
+	switch (status) {
+	case 200: case 203: case 204: case 300: case 301: case 302: case 307: case 308:
+	case 404: case 405: case 410: case 414: case 501:
+		break;
+	default:
+		*why = "status";
+		return false;
+	}
+	http_cc_from_headers(&rcc, req ? req->headers : NULL, req ? req->n_headers : 0);
+	http_cc_from_headers(&cc, hdrs, n);
+	if (rcc.no_store || cc.no_store) {
+		*why = "no-store";
+		return false;
+	}
+	if (cc.is_private) {
+		*why = "private";
+		return false;
+	}
+	if (req && http_headers_find(req->headers, req->n_headers, "authorization") &&
+		!cc.is_public && cc.s_maxage < 0 && !cc.must_revalidate) {
+		*why = "authorization";
+		return false;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (strcasecmp(hdrs[i].name, "vary") == 0 && list_has(hdrs[i].value, "*", 1)) {
+			*why = "vary *";
+			return false;
+		}
+	explicit_fresh = cc.max_age >= 0 || cc.s_maxage >= 0 || cc.is_public ||
+		http_headers_find(hdrs, n, "expires");
+	if (!explicit_fresh && !heuristic_status(status)) {
+		*why = "no freshness";
+		return false;
+	}
+	return true;
+}
+
+int64_t http_cache_age(const struct http_cache_entry *e, int64_t now)
+{
+	int64_t apparent = e->response_time - e->date_value;
+	int64_t corrected = e->age_value + (e->response_time - e->request_time);
+	int64_t initial;
+	if (apparent < 0)
+		apparent = 0;
+	initial = apparent > corrected ? apparent : corrected;
+	if (now > e->response_time)
+		initial += now - e->response_time;
+	return initial;
+}
+
+bool http_cache_fresh(const struct http_cache_entry *e, int64_t now)
+{
+	return e->lifetime > http_cache_age(e, now);
+}
+
+/* May e be served stale at all (4.2.4)? */
+static bool stale_allowed(const struct http_cache_entry *e)
+{
+	return !e->cc.must_revalidate && !e->cc.proxy_revalidate && e->cc.s_maxage < 0 &&
+		!e->cc.no_cache;
+}
+
+bool http_cache_stale_if_error(const struct http_cache_entry *e, int64_t now)
+{
+	int64_t staleness = http_cache_age(e, now) - e->lifetime;
+	return stale_allowed(e) && e->cc.sie >= 0 && staleness <= e->cc.sie;
+}
+
+enum http_cache_verdict http_cache_lookup(struct http_cache *c, const char *key,
+	const struct http_request *req, int64_t now, struct http_cache_entry **out)
+{
+	uint32_t h = hash_key(key);
+	struct http_cache_entry *best = NULL;
+	struct http_cc rcc;
+	int64_t age;
+
+	*out = NULL;
+	for (struct http_cache_entry *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->hnext) {
+		if (e->hash != h || strcmp(e->key, key) != 0 || !vary_match(e, req))
+			continue;
+		/* 4.1: of several, the most recent. */
+		if (!best || e->date_value > best->date_value ||
+			(e->date_value == best->date_value && e->response_time > best->response_time))
+			best = e;
+	}
+	if (!best)
+		return HTTP_CACHE_MISS;
+	lru_unlink(c, best);
+	lru_push(c, best);
+	http_cache_entry_ref(best);
+	*out = best;
+
+	http_cc_from_headers(&rcc, req ? req->headers : NULL, req ? req->n_headers : 0);
+	age = http_cache_age(best, now);
+	if (rcc.no_cache || best->cc.no_cache)
+		return HTTP_CACHE_STALE;
+	if (req && !http_headers_find(req->headers, req->n_headers, "cache-control")) {
+		const struct http_header *pr = http_headers_find(req->headers, req->n_headers, "pragma");
+		if (pr && list_has(pr->value, "no-cache", 8))
+			return HTTP_CACHE_STALE; /* 5.4 */
+	}
+	if (rcc.max_age >= 0 && age > rcc.max_age)
+		return HTTP_CACHE_STALE;
+	if (rcc.min_fresh >= 0 && best->lifetime - age < rcc.min_fresh)
+		return HTTP_CACHE_STALE;
+	if (best->lifetime > age)
+		return HTTP_CACHE_FRESH;
+	if (stale_allowed(best) && best->cc.swr >= 0 && age - best->lifetime <= best->cc.swr)
+		return HTTP_CACHE_STALE_SWR;
+	return HTTP_CACHE_STALE;
+}
+
+/* Make room for size bytes by evicting the least recently used entries. */
+static void make_room(struct http_cache *c, size_t size)
+{
+	while (c->lru_tail && c->bytes + size > c->cfg.max_bytes) {
+		entry_remove(c, c->lru_tail);
+		c->evictions++;
+	}
+}
+
+int http_cache_store(struct http_cache *c, const char *key, const struct http_request *req,
+	unsigned status, const struct http_header *hdrs, unsigned n, const uint8_t *body,
+	size_t body_len, int64_t request_time, int64_t response_time, struct http_cache_entry **out)
+{
+	struct http_cache_entry *e;
+	struct field_ref *f;
+	size_t klen = strlen(key);
+	unsigned nf;
+	int r;
+
+	if (out)
+		*out = NULL;
+	if (!http_cache_storable(req, status, hdrs, n, NULL))
+		return DNS_E_UNSUPPORTED;
+	if (body_len + klen + ENTRY_OVERHEAD > c->cfg.max_object)
+		return DNS_E_SPACE;
+	f = mm_alloc(c->mm, (n ? n : 1) * sizeof(*f));
+	e = mm_calloc(c->mm, 1, sizeof(*e) + klen + 1);
+	if (!f || !e) {
+		mm_free(c->mm, f);
+		mm_free(c->mm, e);
+		return -ENOMEM;
+	}
+	memcpy((char *)(e + 1), key, klen + 1);
+	e->key = (const char *)(e + 1);
+	e->status = status;
+	e->request_time = request_time;
+	e->response_time = response_time;
+	nf = select_fields(hdrs, n, f);
+	r = meta_build(c->mm, e, f, nf, req, true);
+	mm_free(c->mm, f);
+	if (r < 0) {
+		mm_free(c->mm, e);
+		return r;
+	}
+	if (body_len) {
+		uint8_t *b = mm_alloc(c->mm, body_len);
+		if (!b) {
+			entry_free(c, e);
+			return -ENOMEM;
+		}
+		memcpy(b, body, body_len);
+		e->body = b;
+		e->body_len = body_len;
+	}
+	derive(c, e, hdrs, n);
+	e->size = sizeof(*e) + klen + 1 + e->meta_size + body_len + ENTRY_OVERHEAD;
+	if (e->size > c->cfg.max_object || e->size > c->cfg.max_bytes) {
+		entry_free(c, e);
+		return DNS_E_SPACE;
+	}
+	e->hash = hash_key(key);
+	/* The variants this request would have selected are superseded. */
+	struct http_cache_entry **pp = &c->buckets[e->hash & (c->nbuckets - 1)];
+	for (struct http_cache_entry *o = *pp, *next; o; o = next) {
+		next = o->hnext;
+		if (o->hash == e->hash && strcmp(o->key, key) == 0 && vary_match(o, req))
+			entry_remove(c, o);
+	}
+	make_room(c, e->size);
+	if (c->entries >= c->nbuckets * 2)
+		grow(c);
+	pp = &c->buckets[e->hash & (c->nbuckets - 1)];
+	e->hnext = *pp;
+	*pp = e;
+	lru_push(c, e);
+	e->linked = true;
+	e->refs = 1;
+	c->bytes += e->size;
+	c->entries++;
+	if (out) {
+		http_cache_entry_ref(e);
+		*out = e;
+	}
+	return 0;
+}
+
+unsigned http_cache_conditional(const struct http_cache_entry *e, struct http_header out[2])
+{
+	unsigned n = 0;
+	if (e->etag)
+		out[n++] = (struct http_header){"If-None-Match", 13, e->etag, strlen(e->etag)};
+	if (e->last_modified)
+		out[n++] = (struct http_header){"If-Modified-Since", 17, e->last_modified,
+			strlen(e->last_modified)};
+	return n;
+}
+
+int http_cache_refresh(struct http_cache *c, struct http_cache_entry *e,
+	const struct http_header *hdrs, unsigned n, int64_t request_time, int64_t response_time)
+{
+	const struct http_header *etag = http_headers_find(hdrs, n, "etag");
+	struct field_ref *f;
+	unsigned nf = 0;
+	void *old_meta = e->meta;
+	size_t old_size = e->meta_size;
+	struct http_cache_vary *old_vary = e->vary;
+	int r;
+
+	/*
+	 * 4.3.4: a 304 with a strong validator updates the stored responses with
+	 * the same one; one naming another representation updates nothing.
+	 */
+	if (etag && (!e->etag || !http_etag_list_match(etag->value, e->etag, true))) {
+		if (e->linked)
+			entry_remove(c, e);
+		return DNS_E_NOTFOUND;
+	}
+	f = mm_alloc(c->mm, (e->n_headers + n + 1) * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	/* Stored fields not named in the 304 stay; the 304's replace the rest (3.2). */
+	for (unsigned i = 0; i < e->n_headers; i++) {
+		const struct http_header *h = &e->headers[i];
+		bool replaced = false;
+		for (unsigned k = 0; k < n && !replaced; k++)
+			replaced = strcasecmp(hdrs[k].name, h->name) == 0 &&
+				!http_header_is_hop(hdrs, n, hdrs[k].name, hdrs[k].name_len) &&
+				strcasecmp(h->name, "content-length") != 0;
+		if (!replaced)
+			f[nf++] = (struct field_ref){h->name, h->name_len, h->value, h->value_len};
+	}
+	for (unsigned k = 0; k < n; k++) {
+		const struct http_header *h = &hdrs[k];
+		if (http_header_is_hop(hdrs, n, h->name, h->name_len) || strcasecmp(h->name, "age") == 0 ||
+			strcasecmp(h->name, "content-length") == 0)
+			continue;
+		f[nf++] = (struct field_ref){h->name, h->name_len, h->value, h->value_len};
+	}
+	r = meta_build(c->mm, e, f, nf, NULL, false);
+	mm_free(c->mm, f);
+	if (r < 0)
+		return r; /* meta_build changes nothing when it fails */
+	/* The secondary key was built for the original request: keep it. */
+	if (old_vary) {
+		size_t voff = (size_t)((char *)old_vary - (char *)old_meta);
+		size_t vlen = old_size - voff;
+		void *nb = mm_alloc(c->mm, e->meta_size + vlen + 8);
+		if (!nb) {
+			/* Without its secondary key the entry could answer the wrong
+			 * requests: keep the new fields for its holders, drop it from the index. */
+			mm_free(c->mm, old_meta);
+			e->vary = NULL;
+			if (e->linked)
+				entry_remove(c, e);
+			return -ENOMEM;
+		}
+		/* Rebase: copy the new meta, then the old vary after it (8-aligned), fix pointers. */
+		size_t base = (e->meta_size + 7) & ~(size_t)7;
+		memcpy(nb, e->meta, e->meta_size);
+		memcpy((char *)nb + base, old_vary, vlen);
+		ptrdiff_t dh = (char *)nb - (char *)e->meta;
+		struct http_header *hh = nb;
+		for (unsigned i = 0; i < e->n_headers; i++) {
+			hh[i].name += dh;
+			hh[i].value += dh;
+		}
+		if (e->etag)
+			e->etag += dh;
+		if (e->last_modified)
+			e->last_modified += dh;
+		struct http_cache_vary *v = (struct http_cache_vary *)((char *)nb + base);
+		ptrdiff_t dv = (char *)v - (char *)old_vary;
+		for (unsigned i = 0; i < v->n; i++) {
+			v->f[i].name += dv;
+			if (v->f[i].value)
+				v->f[i].value += dv;
+		}
+		mm_free(c->mm, e->meta);
+		e->headers = hh;
+		e->meta = nb;
+		e->meta_size = base + vlen;
+		e->vary = v;
+	} else {
+		e->vary = NULL;
+	}
+	mm_free(c->mm, old_meta);
+	e->request_time = request_time;
+	e->response_time = response_time;
+	derive(c, e, hdrs, n);
+	if (e->linked) {
+		size_t size = sizeof(*e) + strlen(e->key) + 1 + e->meta_size + e->body_len + ENTRY_OVERHEAD;
+		c->bytes = c->bytes - e->size + size;
+		e->size = size;
+		lru_unlink(c, e);
+		lru_push(c, e);
+		/* Bigger fields may push the total over: evict others, never e itself. */
+		while (c->bytes > c->cfg.max_bytes && c->lru_tail && c->lru_tail != e) {
+			entry_remove(c, c->lru_tail);
+			c->evictions++;
+		}
+	} else {
+		e->size = sizeof(*e) + strlen(e->key) + 1 + e->meta_size + e->body_len + ENTRY_OVERHEAD;
+	}
+	return 0;
+}
+
+unsigned http_cache_invalidate(struct http_cache *c, const char *key)
+{
+	uint32_t h = hash_key(key);
+	unsigned n = 0;
+	for (struct http_cache_entry *e = c->buckets[h & (c->nbuckets - 1)], *next; e; e = next) {
+		next = e->hnext;
+		if (e->hash == h && strcmp(e->key, key) == 0) {
+			entry_remove(c, e);
+			n++;
+		}
+	}
+	return n;
+}
