@@ -30,6 +30,7 @@ struct http_exchange {
 	uint64_t start_ms;   /* loop time the request was complete */
 	bool head_sent;
 	bool close;          /* close the connection after this exchange */
+	const char *note;    /* appended to the access log line (http_exchange_set_log_note) */
 };
 
 /* Where a connection is in its life. */
@@ -211,9 +212,10 @@ static void log_access(struct http_conn *c, const struct http_request *r, int st
 	} else {
 		snprintf(line, sizeof(line), "-");
 	}
-	log_info("%s - - [%s] \"%s\" %d %llu %llu", c->peer_text, when, line, status,
+	log_info("%s - - [%s] \"%s\" %d %llu %llu%s%s", c->peer_text, when, line, status,
 		(unsigned long long)bytes,
-		(unsigned long long)(c->busy ? uv_now(c->srv->loop) - c->ex.start_ms : 0));
+		(unsigned long long)(c->busy ? uv_now(c->srv->loop) - c->ex.start_ms : 0),
+		c->busy && c->ex.note ? " " : "", c->busy && c->ex.note ? c->ex.note : "");
 }
 
 /* Answer a request we could not read (or a timeout), then close. */
@@ -563,6 +565,11 @@ bool http_exchange_keep_alive(const struct http_exchange *ex)
 	const struct http_conn *c = ex->conn;
 	return c->parser.req.keep_alive && !ex->close && !c->close_after && !c->srv->stopping &&
 		c->phase == CONN_OPEN;
+}
+
+void http_exchange_set_log_note(struct http_exchange *ex, const char *note)
+{
+	ex->note = note;
 }
 
 void http_exchange_close(struct http_exchange *ex)

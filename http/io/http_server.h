@@ -33,7 +33,8 @@
  * connection is gone.
  *
  * Access log: one line per exchange on stderr (log level info), close to the
- * common log format: `PEER - - [DATE] "METHOD TARGET HTTP/x.y" STATUS BYTES MS`.
+ * common log format: `PEER - - [DATE] "METHOD TARGET HTTP/x.y" STATUS BYTES MS`,
+ * followed by the application's note when it set one (" HIT").
  *
  * Threading: everything runs on the loop given to http_server_start().
  */
@@ -120,6 +121,11 @@ const char *http_exchange_peer_text(const struct http_exchange *ex);
  * http_exchange_close(). http_exchange_head_init() writes Connection: close then.
  */
 bool http_exchange_keep_alive(const struct http_exchange *ex);
+/*
+ * A word appended to this exchange's access log line (cairn-edge: its X-Cache
+ * value); note must stay valid until the exchange ends (a string literal).
+ */
+void http_exchange_set_log_note(struct http_exchange *ex, const char *note);
 /* Close the connection after this exchange (call before sending the head). */
 void http_exchange_close(struct http_exchange *ex);
 /* The server's Date value for this second (IMF-fixdate). */
