@@ -249,12 +249,17 @@ out=$(nsx getent ahosts www.cdn.test | awk '{print $1}' | sort -u)
 [ "$out" = "$first" ] || fail "web: getent ahosts in the namespace gives '$out', not $first"
 fetch 1
 [ "$F_IP" = "$first" ] || fail "web: curl connected to $F_IP, cairn-auth chose $first"
+[ $MODE = origin ] || [ "$F_XCACHE" = MISS ] ||
+	{ cat "$tmp/head-1" >&2; fail "web: first request X-Cache '$F_XCACHE', not MISS"; }
 step "curl http://www.cdn.test/static/file.bin -> 200 from $F_IP (the chosen edge), 200000 bytes identical${F_XCACHE:+, X-Cache: $F_XCACHE}"
 fetch 2
 [ "$F_IP" = "$first" ] || fail "web: second request went to $F_IP, not $first"
 if [ $MODE = edge ]; then
 	[ "$F_XCACHE" = HIT ] || { cat "$tmp/head-2" >&2; fail "web: second request X-Cache '$F_XCACHE', not HIT"; }
-	step "second request: X-Cache: HIT from $F_IP"
+	# The edge asked its origin once (the MISS), not for the HIT.
+	n=$(cat "$tmp"/origin-*.log | grep -c '"GET /static/file.bin HTTP/1.1" 200')
+	[ "$n" = 1 ] || fail "web: the origins logged $n GETs of /static/file.bin after a MISS and a HIT, not 1"
+	step "second request: X-Cache: HIT from $F_IP (the origins saw 1 GET in all)"
 else
 	step "second request: 200 from $F_IP (origin mode: no cache to check)"
 fi
