@@ -37,16 +37,20 @@ PY=/usr/bin/python3 # Debian's, with the aiosmtpd and pyftpdlib modules (not a p
 for m in aiosmtpd pyftpdlib; do
 	$PY -c "import $m" 2>/dev/null || fail "$PY has no module $m: run scripts/install-deps"
 done
-need_bin cairn-auth
-need_bin cairn-resolver
-need_bin cairn-origin
+# Only a missing root or `ip netns` skips; missing programs fail.
+for b in cairn-auth cairn-resolver cairn-origin; do
+	[ -x "$CAIRN_BIN/$b" ] || fail "$CAIRN_BIN/$b not built"
+done
+CAIRN_AUTH=$CAIRN_BIN/cairn-auth
+CAIRN_RESOLVER=$CAIRN_BIN/cairn-resolver
+CAIRN_ORIGIN=$CAIRN_BIN/cairn-origin
 
 MODE=${E2E_MODE:-auto}
 if [ "$MODE" = auto ]; then
 	if [ -x "$CAIRN_BIN/cairn-edge" ]; then MODE=edge; else MODE=origin; fi
 fi
 case $MODE in
-edge) need_bin cairn-edge ;;
+edge) [ -x "$CAIRN_BIN/cairn-edge" ] || fail "E2E_MODE=edge but no $CAIRN_BIN/cairn-edge"; CAIRN_EDGE=$CAIRN_BIN/cairn-edge ;;
 origin) ;;
 *) fail "E2E_MODE must be edge, origin or auto" ;;
 esac
