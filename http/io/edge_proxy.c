@@ -1,0 +1,1163 @@
+/*
+ * edge_proxy.c -- cairn-edge's answer to one request.
+ *
+ * Routing: the request's host (the authority of an absolute-form target, else
+ * Host, without its port, RFC 9112 3.2.2) names a configured origin; failing
+ * that, the first path segment may name one (the URL-rewriting form of classic
+ * CDNs, http://EDGE/ORIGIN-HOST/path, fetched as /path from ORIGIN-HOST). A
+ * request matching no origin is answered 404 with a body saying so (not 421:
+ * the edge is authoritative for no host of its own, and 404 is what a client
+ * asking for an unknown site on a shared server gets).
+ *
+ * GET and HEAD go through the cache (http_cache.h), keyed by the origin's
+ * host and the path with its query. A miss starts a fetch, always a GET
+ * without the client's conditionals or Range so the whole response can be
+ * stored; concurrent requests for the same key join it (request collapsing)
+ * and are answered when it ends, each checked against the stored variant
+ * (Vary) and refetched alone if it is not theirs. A stored response is
+ * answered with Age and X-Cache, and the client's own If-None-Match /
+ * If-Modified-Since are evaluated against it (RFC 9110 13.2.2: 304 from the
+ * cache). Stale entries are revalidated with their validators; a 304 refreshes
+ * them (REVALIDATED); within stale-while-revalidate they are served at once
+ * (STALE) while a background fetch revalidates; when the origin fails (no
+ * connection, timeout, malformed answer, 500/502/503/504) they are served
+ * within stale-if-error (STALE), else the client gets 502 (504 on timeout).
+ *
+ * A response that may not be stored (no-store, private, too large for
+ * max-object, not a GET) is streamed to the client that asked, through a
+ * bounded queue: the origin connection stops being read while more than
+ * STREAM_HIGH bytes wait for the client. Bodies without a length go to
+ * HTTP/1.1 clients chunked and to HTTP/1.0 clients until the connection
+ * closes. Other methods are forwarded with their body; an unsafe one (not
+ * GET, HEAD, OPTIONS, TRACE) invalidates the URL when it succeeds (RFC 9111
+ * 4.4). Hop-by-hop fields are never forwarded either way (RFC 9110 7.6.1).
+ *
+ * PURGE (from --purge-allow addresses, default loopback) removes every variant
+ * of the URL: 200 when something was removed, 404 when nothing; 403 from
+ * other addresses. /health is answered by the edge itself.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "dns_err.h"
+#include "dns_log.h"
+#include "http_cond.h"
+#include "http_date.h"
+#include "http_path.h"
+#include "edge.h"
+
+/* Streaming: stop reading the origin above this many queued bytes, resume below the low mark. */
+#define STREAM_HIGH (1024 * 1024)
+#define STREAM_LOW (256 * 1024)
+
+/* What a fetch does with the response body. */
+enum fetch_mode {
+	MODE_UNDECIDED = 0, /* head not seen yet */
+	MODE_BUFFER,        /* kept whole, to store and answer every waiter */
+	MODE_STREAM,        /* passed through to the leader as it comes */
+	MODE_DISCARD,       /* dropped (an error answered from a stale entry) */
+};
+
+/* A client waiting for a fetch. */
+struct waiter {
+	struct http_exchange *ex;
+	struct waiter *next;
+};
+
+struct edge_fetch {
+	struct edge *edge;
+	struct edge_fetch *next, *prev;  /* edge->fetches while joinable */
+	bool joinable;
+	char *key;
+	struct edge_upreq up;
+	char *upbuf;                     /* request bytes */
+	struct http_cache_entry *stale;  /* the entry being revalidated (referenced) */
+	bool cacheable;                  /* a GET whose answer may be stored */
+	bool unsafe;                     /* invalidate the key when it succeeds */
+	struct waiter *waiters;          /* clients to answer when it ends, in order */
+	struct waiter **wtail;
+	struct dns_arena arena;          /* the copy of the leader's request */
+	struct http_request req;
+	const struct http_response *resp;/* the origin's response (valid until done) */
+	enum fetch_mode mode;
+	int64_t request_time, response_time;
+	uint8_t *body;                   /* MODE_BUFFER */
+	size_t blen, bcap;
+	/* MODE_STREAM */
+	struct http_exchange *leader;
+	bool chunked_out;                /* chunked coding towards the client */
+	bool head_only;                  /* the leader asked HEAD: no body */
+	bool leader_done;                /* its exchange was ended */
+	size_t queued;                   /* bytes handed to the client connection, not yet written */
+	unsigned pending;                /* those writes */
+	bool up_done;                    /* the origin exchange is over */
+	bool served;                     /* waiters were answered */
+};
+
+/* Where a request goes. */
+struct route {
+	struct edge_origin *origin;
+	char path[HTTP_DEFAULT_MAX_URI + 8];   /* origin-form path with query, as sent on */
+	char host[256];                        /* the host asked for, for messages */
+};
+
+/* A growing text buffer; running out of memory is remembered. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool err;
+};
+
+static void sb_add(struct sbuf *b, const void *s, size_t n)
+{
+	if (b->err)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		char *p = realloc(b->p, cap);
+		if (!p) {
+			b->err = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void sb_adds(struct sbuf *b, const char *s)
+{
+	sb_add(b, s, strlen(s));
+}
+
+static void sb_field(struct sbuf *b, const char *name, const char *value)
+{
+	sb_adds(b, name);
+	sb_add(b, ": ", 2);
+	sb_adds(b, value);
+	sb_add(b, "\r\n", 2);
+}
+
+static void sb_fieldf(struct sbuf *b, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void sb_fieldf(struct sbuf *b, const char *name, const char *fmt, ...)
+{
+	char v[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	sb_field(b, name, v);
+}
+
+static int64_t wall_now(void)
+{
+	return (int64_t)time(NULL);
+}
+
+/* ---- answers ------------------------------------------------------------- */
+
+/* Start a response head: status line and the connection's fate. */
+static void head_begin(struct http_exchange *ex, struct sbuf *b, int status)
+{
+	const struct http_request *r = http_exchange_request(ex);
+	char line[64];
+	int n = snprintf(line, sizeof(line), "HTTP/1.1 %d %s\r\n", status, http_status_reason(status));
+	sb_add(b, line, (size_t)n);
+	if (!http_exchange_keep_alive(ex)) {
+		http_exchange_close(ex);
+		sb_field(b, "Connection", "close");
+	} else if (r->version_minor == 0) {
+		sb_field(b, "Connection", "keep-alive");
+	}
+}
+
+/* End the head built in b and send it; status is remembered for the log. */
+static int head_send(struct http_exchange *ex, struct sbuf *b, int status)
+{
+	struct http_head h;
+	/* Room for the empty line http_head_end() appends. */
+	sb_add(b, "\r\n", 2);
+	if (b->err)
+		return DNS_E_SPACE;
+	h.buf = b->p;
+	h.cap = b->len;
+	h.len = b->len - 2;
+	h.overflow = false;
+	return http_exchange_send_head(ex, &h, status);
+}
+
+static void count(struct edge *edge, const char *xcache)
+{
+	if (strcmp(xcache, "HIT") == 0)
+		edge->stats.hits++;
+	else if (strcmp(xcache, "MISS") == 0)
+		edge->stats.misses++;
+	else if (strcmp(xcache, "REVALIDATED") == 0)
+		edge->stats.revalidated++;
+	else if (strcmp(xcache, "STALE") == 0)
+		edge->stats.stale++;
+}
+
+/* An answer the edge makes itself (errors, PURGE, /health). */
+static void reply_local(struct http_exchange *ex, int status, const char *extra, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void reply_local(struct http_exchange *ex, int status, const char *extra, const char *fmt, ...)
+{
+	char body[512], hdrs[256];
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(body, sizeof(body), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(body))
+		n = sizeof(body) - 1;
+	snprintf(hdrs, sizeof(hdrs), "X-Cache: MISS\r\n%s", extra ? extra : "");
+	http_exchange_set_log_note(ex, "MISS");
+	http_exchange_reply(ex, status, hdrs, "text/plain; charset=utf-8", body, (size_t)n);
+}
+
+static void on_entry_sent(struct http_exchange *ex, int status, void *arg)
+{
+	struct http_cache_entry *e = arg;
+	struct edge *edge = http_exchange_ctx(ex);
+	(void)status;
+	http_cache_entry_unref(&edge->cache, e);
+}
+
+/* Fields a 304 carries from the stored response (RFC 9110 15.4.5). */
+static bool field_for_304(const char *name)
+{
+	static const char *const keep[] = {"cache-control", "content-location", "date", "etag",
+		"expires", "last-modified", "vary", NULL};
+	for (unsigned i = 0; keep[i]; i++)
+		if (strcasecmp(name, keep[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Answer ex from a stored response, with Age and X-Cache: xcache; ends the exchange. */
+static void serve_entry(struct edge *edge, struct http_exchange *ex, struct http_cache_entry *e,
+	const char *xcache)
+{
+	const struct http_request *r = http_exchange_request(ex);
+	int64_t now = wall_now();
+	struct sbuf b = {0};
+	int status = (int)e->status;
+	bool has_date = http_headers_find(e->headers, e->n_headers, "date") != NULL;
+
+	http_exchange_set_log_note(ex, xcache);
+	count(edge, xcache);
+	if ((r->method == HTTP_METHOD_GET || r->method == HTTP_METHOD_HEAD) && status == 200) {
+		/* The client's own conditionals, against the stored validators (RFC 9110 13.2.2). */
+		struct http_validators v = {.etag = e->etag};
+		if (e->last_modified &&
+			http_date_parse(e->last_modified, strlen(e->last_modified), &v.mtime) == 0)
+			v.has_mtime = true;
+		int c = http_cond_eval(r, &v);
+		if (c == 412) {
+			reply_local(ex, 412, NULL, "412 Precondition Failed\n");
+			http_exchange_set_log_note(ex, xcache);
+			return;
+		}
+		if (c == 304)
+			status = 304;
+	}
+	head_begin(ex, &b, status);
+	for (unsigned i = 0; i < e->n_headers; i++)
+		if (status != 304 || field_for_304(e->headers[i].name))
+			sb_field(&b, e->headers[i].name, e->headers[i].value);
+	if (!has_date)
+		sb_field(&b, "Date", http_exchange_date(ex));
+	sb_fieldf(&b, "Age", "%lld", (long long)http_cache_age(e, now));
+	sb_field(&b, "X-Cache", xcache);
+	if (status != 304 && status != 204)
+		sb_fieldf(&b, "Content-Length", "%zu", e->body_len);
+	if (head_send(ex, &b, status) == 0 && status != 304 && status != 204 &&
+		r->method != HTTP_METHOD_HEAD && e->body_len) {
+		/* Zero copy: the entry stays alive until the bytes are written. */
+		http_cache_entry_ref(e);
+		if (http_exchange_send(ex, e->body, e->body_len, on_entry_sent, e) < 0)
+			http_cache_entry_unref(&edge->cache, e);
+	}
+	free(b.p);
+	http_exchange_end(ex);
+}
+
+/* Answer ex with the response buffered in f (stored or not), as a MISS. */
+static void serve_buffered(struct edge *edge, struct http_exchange *ex, struct edge_fetch *f)
+{
+	const struct http_request *r = http_exchange_request(ex);
+	const struct http_response *resp = f->resp;
+	struct sbuf b = {0};
+	int status = (int)resp->status;
+	bool body = status != 304 && status != 204;
+
+	http_exchange_set_log_note(ex, "MISS");
+	count(edge, "MISS");
+	head_begin(ex, &b, status);
+	for (unsigned i = 0; i < resp->n_headers; i++) {
+		const struct http_header *h = &resp->headers[i];
+		if (http_header_is_hop(resp->headers, resp->n_headers, h->name, h->name_len) ||
+			strcasecmp(h->name, "content-length") == 0)
+			continue;
+		sb_field(&b, h->name, h->value);
+	}
+	sb_field(&b, "X-Cache", "MISS");
+	if (body)
+		sb_fieldf(&b, "Content-Length", "%zu", f->blen);
+	if (head_send(ex, &b, status) == 0 && body && r->method != HTTP_METHOD_HEAD && f->blen)
+		http_exchange_send(ex, f->body, f->blen, NULL, NULL);
+	free(b.p);
+	http_exchange_end(ex);
+}
+
+/* ---- routing ------------------------------------------------------------- */
+
+static struct edge_origin *origin_by_host(struct edge *edge, const char *host, size_t len)
+{
+	for (size_t i = 0; i < edge->norigins; i++)
+		if (edge->origins[i].host_len == len && strncasecmp(edge->origins[i].host, host, len) == 0)
+			return &edge->origins[i];
+	return NULL;
+}
+
+/* Find the origin and the path to ask it. Returns 0, or the status to answer (400, 404). */
+static int route_request(struct edge *edge, const struct http_request *r, struct route *rt)
+{
+	const char *auth = NULL, *target, *host = NULL;
+	size_t alen = 0, hlen = 0;
+	const struct http_header *hh;
+
+	rt->origin = NULL;
+	rt->host[0] = '\0';
+	target = http_target_path(r->target, &auth, &alen);
+	if (!target || strlen(target) >= sizeof(rt->path))
+		return 400;
+	if (auth) {
+		host = auth;
+		hlen = alen;
+	} else if ((hh = http_request_header(r, "host")) != NULL) {
+		host = hh->value;
+		hlen = hh->value_len;
+	}
+	if (host) {
+		/* Drop the port: "[v6]:port", "name:port". */
+		if (hlen && host[0] == '[') {
+			const char *e = memchr(host, ']', hlen);
+			hlen = e ? (size_t)(e - host) + 1 : hlen;
+		} else {
+			const char *c = memchr(host, ':', hlen);
+			if (c)
+				hlen = (size_t)(c - host);
+		}
+		/* A fully qualified "name." is the same host. */
+		if (hlen > 1 && host[hlen - 1] == '.')
+			hlen--;
+		snprintf(rt->host, sizeof(rt->host), "%.*s", (int)(hlen < 255 ? hlen : 255), host);
+		rt->origin = origin_by_host(edge, host, hlen);
+	}
+	if (rt->origin) {
+		snprintf(rt->path, sizeof(rt->path), "%s", target);
+		return 0;
+	}
+	/* /ORIGIN-HOST/path */
+	if (target[0] == '/') {
+		const char *seg = target + 1;
+		size_t sl = strcspn(seg, "/?");
+		struct edge_origin *o = sl ? origin_by_host(edge, seg, sl) : NULL;
+		if (o) {
+			const char *rest = seg + sl;
+			rt->origin = o;
+			snprintf(rt->path, sizeof(rt->path), "%s%s", rest[0] == '/' ? "" : "/", rest);
+			return 0;
+		}
+	}
+	return 404;
+}
+
+static char *make_key(const struct route *rt)
+{
+	size_t hl = rt->origin->host_len, pl = strlen(rt->path);
+	char *k = malloc(hl + pl + 2);
+	if (!k)
+		return NULL;
+	memcpy(k, rt->origin->host, hl);
+	k[hl] = ' ';
+	memcpy(k + hl + 1, rt->path, pl + 1);
+	return k;
+}
+
+/* ---- fetches ------------------------------------------------------------- */
+
+static void fetch_unlist(struct edge_fetch *f)
+{
+	struct edge *edge = f->edge;
+	if (!f->joinable)
+		return;
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		edge->fetches = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	f->next = f->prev = NULL;
+	f->joinable = false;
+}
+
+static struct edge_fetch *fetch_find(struct edge *edge, const char *key)
+{
+	for (struct edge_fetch *f = edge->fetches; f; f = f->next)
+		if (strcmp(f->key, key) == 0)
+			return f;
+	return NULL;
+}
+
+static void fetch_free(struct edge_fetch *f)
+{
+	struct waiter *w, *next;
+	fetch_unlist(f);
+	for (w = f->waiters; w; w = next) {
+		next = w->next;
+		free(w);
+	}
+	if (f->stale)
+		http_cache_entry_unref(&f->edge->cache, f->stale);
+	dns_arena_deinit(&f->arena);
+	free(f->key);
+	free(f->upbuf);
+	free(f->body);
+	free(f);
+}
+
+/* Free f once nothing refers to it any more. */
+static void fetch_maybe_free(struct edge_fetch *f)
+{
+	if (f->up_done && f->pending == 0 && (!f->leader || f->leader_done) && f->served)
+		fetch_free(f);
+}
+
+static int add_waiter(struct edge_fetch *f, struct http_exchange *ex)
+{
+	struct waiter *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->ex = ex;
+	*f->wtail = w;
+	f->wtail = &w->next;
+	return 0;
+}
+
+/* Detach and return the waiters of f. */
+static struct waiter *take_waiters(struct edge_fetch *f)
+{
+	struct waiter *w = f->waiters;
+	f->waiters = NULL;
+	f->wtail = &f->waiters;
+	return w;
+}
+
+static void handle_cacheable(struct edge *edge, struct http_exchange *ex, bool alone);
+
+/* Answer each waiter in list by its own fetch (it could not share another's answer). */
+static void restart_waiters(struct edge *edge, struct waiter *w)
+{
+	struct waiter *next;
+	for (; w; w = next) {
+		next = w->next;
+		handle_cacheable(edge, w->ex, true);
+		free(w);
+	}
+}
+
+static bool is_hop_or(const struct http_request *r, const struct http_header *h, const char *const *more)
+{
+	if (http_header_is_hop(r->headers, r->n_headers, h->name, h->name_len))
+		return true;
+	for (unsigned i = 0; more[i]; i++)
+		if (strcasecmp(h->name, more[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Build the request to the origin from the client's r. */
+static int build_upstream(struct edge_fetch *f, struct http_exchange *ex, const struct http_request *r,
+	const struct route *rt)
+{
+	static const char *const drop_always[] = {"host", "content-length", "expect", "x-forwarded-for",
+		"via", NULL};
+	static const char *const drop_cacheable[] = {"host", "content-length", "expect",
+		"x-forwarded-for", "via", "if-none-match", "if-modified-since", "if-match",
+		"if-unmodified-since", "if-range", "range", NULL};
+	struct sbuf b = {0};
+	char peer[64];
+	const char *method = f->cacheable ? "GET" : r->method_name;
+	const struct http_header *xff = http_request_header(r, "x-forwarded-for");
+
+	sb_adds(&b, method);
+	sb_add(&b, " ", 1);
+	sb_adds(&b, rt->path);
+	sb_adds(&b, " HTTP/1.1\r\n");
+	sb_field(&b, "Host", rt->origin->host);
+	for (unsigned i = 0; i < r->n_headers; i++) {
+		const struct http_header *h = &r->headers[i];
+		if (is_hop_or(r, h, f->cacheable ? drop_cacheable : drop_always))
+			continue;
+		sb_field(&b, h->name, h->value);
+	}
+	/* Who asked, for the origin's logs; the peer without its port. */
+	snprintf(peer, sizeof(peer), "%s", ex ? http_exchange_peer_text(ex) : "-");
+	char *at = strrchr(peer, '@');
+	if (at)
+		*at = '\0';
+	if (xff) {
+		sb_adds(&b, "X-Forwarded-For: ");
+		sb_adds(&b, xff->value);
+		sb_adds(&b, ", ");
+		sb_adds(&b, peer);
+		sb_adds(&b, "\r\n");
+	} else {
+		sb_field(&b, "X-Forwarded-For", peer);
+	}
+	/* RFC 9110 7.6.3: a proxy says so in Via. */
+	sb_field(&b, "Via", r->version_minor == 0 ? "1.0 cairn-edge" : "1.1 cairn-edge");
+	if (f->stale) {
+		struct http_header cond[2];
+		unsigned n = http_cache_conditional(f->stale, cond);
+		for (unsigned i = 0; i < n; i++)
+			sb_field(&b, cond[i].name, cond[i].value);
+	}
+	if (!f->cacheable && (r->body_len || r->method == HTTP_METHOD_POST || r->method == HTTP_METHOD_PUT ||
+		    r->method == HTTP_METHOD_OTHER))
+		sb_fieldf(&b, "Content-Length", "%zu", r->body_len);
+	sb_add(&b, "\r\n", 2);
+	if (!f->cacheable && r->body_len)
+		sb_add(&b, r->body, r->body_len);
+	if (b.err) {
+		free(b.p);
+		return -ENOMEM;
+	}
+	f->upbuf = b.p;
+	f->up.buf = b.p;
+	f->up.len = b.len;
+	return 0;
+}
+
+/* Keep the leader's request fields (for Vary and Authorization when storing). */
+static int copy_request(struct edge_fetch *f, const struct http_request *r)
+{
+	struct http_header *h;
+	dns_arena_init(&f->arena, dns_mm_std(), 4096);
+	f->req = *r;
+	f->req.method = HTTP_METHOD_GET;
+	f->req.method_name = "GET";
+	f->req.target = NULL;
+	f->req.body = NULL;
+	f->req.body_len = 0;
+	h = dns_arena_alloc(&f->arena, (r->n_headers ? r->n_headers : 1) * sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	for (unsigned i = 0; i < r->n_headers; i++) {
+		h[i] = r->headers[i];
+		h[i].name = dns_arena_memdup(&f->arena, r->headers[i].name, r->headers[i].name_len + 1);
+		h[i].value = dns_arena_memdup(&f->arena, r->headers[i].value, r->headers[i].value_len + 1);
+		if (!h[i].name || !h[i].value)
+			return -ENOMEM;
+	}
+	f->req.headers = h;
+	return 0;
+}
+
+static void on_up_head(struct edge_upreq *u, const struct http_response *resp);
+static int on_up_body(struct edge_upreq *u, const uint8_t *data, size_t len);
+static void on_up_done(struct edge_upreq *u, int err, const struct http_response *resp);
+
+/*
+ * Start a fetch of rt for request r. ex (may be NULL: a background
+ * revalidation) is its first waiter; stale (may be NULL) the entry to
+ * revalidate (the fetch takes a reference). Returns the fetch or NULL (nothing
+ * was started; ex is still the caller's).
+ */
+static struct edge_fetch *fetch_start(struct edge *edge, struct http_exchange *ex,
+	const struct http_request *r, const struct route *rt, struct http_cache_entry *stale,
+	bool cacheable, bool joinable)
+{
+	struct edge_fetch *f = calloc(1, sizeof(*f));
+	int err;
+	if (!f)
+		return NULL;
+	f->edge = edge;
+	f->wtail = &f->waiters;
+	f->cacheable = cacheable;
+	f->unsafe = !cacheable && r->method != HTTP_METHOD_GET && r->method != HTTP_METHOD_HEAD &&
+		r->method != HTTP_METHOD_OPTIONS && strcmp(r->method_name, "TRACE") != 0;
+	f->key = make_key(rt);
+	dns_arena_init(&f->arena, dns_mm_std(), 4096);
+	if (stale) {
+		http_cache_entry_ref(stale);
+		f->stale = stale;
+	}
+	if (!f->key || copy_request(f, r) < 0 || build_upstream(f, ex, r, rt) < 0)
+		goto fail;
+	f->up.origin = rt->origin;
+	f->up.method = cacheable ? HTTP_METHOD_GET : r->method;
+	f->up.idempotent = cacheable || r->method == HTTP_METHOD_GET || r->method == HTTP_METHOD_HEAD ||
+		r->method == HTTP_METHOD_OPTIONS || r->method == HTTP_METHOD_PUT ||
+		r->method == HTTP_METHOD_DELETE;
+	f->up.on_head = on_up_head;
+	f->up.on_body = on_up_body;
+	f->up.on_done = on_up_done;
+	f->up.arg = f;
+	f->request_time = wall_now();
+	if (ex && add_waiter(f, ex) < 0)
+		goto fail;
+	if ((err = edge_up_start(edge, &f->up)) < 0) {
+		log_warn("origin %s: %s", rt->origin->addr_text, uv_strerror(err));
+		struct waiter *w = take_waiters(f);
+		free(w);
+		goto fail;
+	}
+	edge->stats.fetches++;
+	if (joinable) {
+		f->joinable = true;
+		f->next = edge->fetches;
+		if (edge->fetches)
+			edge->fetches->prev = f;
+		edge->fetches = f;
+	}
+	return f;
+fail:
+	fetch_free(f);
+	return NULL;
+}
+
+/* Stream mode: send body bytes to the leader. Returns 0, or -1 when the client is gone. */
+static void on_chunk_sent(struct http_exchange *ex, int status, void *arg);
+
+struct out_chunk {
+	struct edge_fetch *f;
+	size_t len;
+	uint8_t data[];
+};
+
+static void leader_abort(struct edge_fetch *f)
+{
+	if (f->leader_done)
+		return;
+	f->leader_done = true;
+	http_exchange_close(f->leader);
+	http_exchange_end(f->leader);
+}
+
+static int stream_send(struct edge_fetch *f, const uint8_t *data, size_t len)
+{
+	struct out_chunk *oc;
+	size_t n = 0;
+	if (f->head_only || len == 0 || f->leader_done)
+		return 0;
+	oc = malloc(sizeof(*oc) + len + (f->chunked_out ? 32 : 0));
+	if (!oc)
+		return -1;
+	if (f->chunked_out)
+		n = (size_t)sprintf((char *)oc->data, "%zx\r\n", len);
+	memcpy(oc->data + n, data, len);
+	n += len;
+	if (f->chunked_out) {
+		memcpy(oc->data + n, "\r\n", 2);
+		n += 2;
+	}
+	oc->f = f;
+	oc->len = n;
+	if (http_exchange_send(f->leader, oc->data, n, on_chunk_sent, oc) < 0) {
+		free(oc);
+		return -1;
+	}
+	f->pending++;
+	f->queued += n;
+	if (f->queued > STREAM_HIGH)
+		edge_up_pause(&f->up);
+	return 0;
+}
+
+static void on_chunk_sent(struct http_exchange *ex, int status, void *arg)
+{
+	struct out_chunk *oc = arg;
+	struct edge_fetch *f = oc->f;
+	(void)ex;
+	f->pending--;
+	f->queued -= oc->len;
+	free(oc);
+	if (status < 0) {
+		/* The client went away: stop fetching for it. */
+		leader_abort(f);
+		if (!f->up_done) {
+			edge_up_abort(&f->up);
+			f->up_done = true;
+		}
+	} else if (f->up.paused && f->queued < STREAM_LOW) {
+		edge_up_resume(&f->up);
+	}
+	fetch_maybe_free(f);
+}
+
+/* Stream mode: the response head to the leader. */
+static int stream_head(struct edge_fetch *f)
+{
+	const struct http_response *resp = f->resp;
+	struct http_exchange *ex = f->leader;
+	const struct http_request *r = http_exchange_request(ex);
+	struct sbuf b = {0};
+	int status = (int)resp->status, rc;
+	bool has_body = status != 304 && status != 204 && f->up.method != HTTP_METHOD_HEAD;
+	bool has_len = !resp->chunked && http_headers_find(resp->headers, resp->n_headers, "content-length");
+
+	f->head_only = r->method == HTTP_METHOD_HEAD;
+	if (has_body && !has_len && !f->head_only) {
+		if (r->version_minor >= 1)
+			f->chunked_out = true;
+		else
+			http_exchange_close(ex); /* HTTP/1.0: the end of the connection ends the body */
+	}
+	http_exchange_set_log_note(ex, "MISS");
+	count(f->edge, "MISS");
+	head_begin(ex, &b, status);
+	for (unsigned i = 0; i < resp->n_headers; i++) {
+		const struct http_header *h = &resp->headers[i];
+		if (http_header_is_hop(resp->headers, resp->n_headers, h->name, h->name_len))
+			continue;
+		if (strcasecmp(h->name, "content-length") == 0 && !has_len)
+			continue;
+		sb_field(&b, h->name, h->value);
+	}
+	if (f->chunked_out)
+		sb_field(&b, "Transfer-Encoding", "chunked");
+	sb_field(&b, "X-Cache", "MISS");
+	rc = head_send(ex, &b, status);
+	free(b.p);
+	return rc;
+}
+
+/* Switch f to streaming to its first waiter; the others fetch on their own. */
+static int go_stream(struct edge_fetch *f)
+{
+	struct waiter *w = take_waiters(f);
+	fetch_unlist(f);
+	f->mode = MODE_STREAM;
+	f->served = true;
+	if (!w) {
+		/* Nobody to stream to (a background revalidation): stop here. */
+		edge_up_abort(&f->up);
+		f->up_done = true;
+		return -1;
+	}
+	f->leader = w->ex;
+	struct waiter *rest = w->next;
+	free(w);
+	restart_waiters(f->edge, rest);
+	if (stream_head(f) < 0 || stream_send(f, f->body, f->blen) < 0) {
+		leader_abort(f);
+		edge_up_abort(&f->up);
+		f->up_done = true;
+		return -1;
+	}
+	free(f->body);
+	f->body = NULL;
+	f->blen = f->bcap = 0;
+	return 0;
+}
+
+static bool origin_error_status(unsigned s)
+{
+	/* RFC 5861 4: the errors stale-if-error covers. */
+	return s == 500 || s == 502 || s == 503 || s == 504;
+}
+
+static void on_up_head(struct edge_upreq *u, const struct http_response *resp)
+{
+	struct edge_fetch *f = u->arg;
+	struct edge *edge = f->edge;
+	int64_t now = wall_now();
+	const struct http_header *cl;
+
+	f->resp = resp;
+	f->response_time = now;
+	if (!f->cacheable) {
+		if (go_stream(f) < 0)
+			fetch_maybe_free(f);
+		return;
+	}
+	if (f->stale && resp->status == 304) {
+		f->mode = MODE_BUFFER;
+		return;
+	}
+	if (f->stale && origin_error_status(resp->status) && http_cache_stale_if_error(f->stale, now)) {
+		f->mode = MODE_DISCARD;
+		return;
+	}
+	cl = http_headers_find(resp->headers, resp->n_headers, "content-length");
+	if (http_cache_storable(&f->req, resp->status, resp->headers, resp->n_headers, NULL) &&
+		(resp->chunked || !cl || strtoull(cl->value, NULL, 10) <= edge->cfg->max_object)) {
+		f->mode = MODE_BUFFER;
+		return;
+	}
+	if (go_stream(f) < 0)
+		fetch_maybe_free(f);
+}
+
+static int on_up_body(struct edge_upreq *u, const uint8_t *data, size_t len)
+{
+	struct edge_fetch *f = u->arg;
+	switch (f->mode) {
+	case MODE_BUFFER:
+		if (f->blen + len > f->edge->cfg->max_object) {
+			/* Larger than announced (chunked): no longer a candidate for the cache. */
+			if (f->stale && f->resp->status == 304)
+				return -1;
+			if (go_stream(f) < 0) {
+				fetch_maybe_free(f);
+				return -1;
+			}
+			return stream_send(f, data, len);
+		}
+		if (f->blen + len > f->bcap) {
+			size_t cap = f->bcap ? f->bcap : 16384;
+			while (cap < f->blen + len)
+				cap *= 2;
+			uint8_t *p = realloc(f->body, cap);
+			if (!p)
+				return -1;
+			f->body = p;
+			f->bcap = cap;
+		}
+		memcpy(f->body + f->blen, data, len);
+		f->blen += len;
+		return 0;
+	case MODE_STREAM:
+		if (stream_send(f, data, len) < 0) {
+			leader_abort(f);
+			edge_up_abort(&f->up);
+			f->up_done = true;
+			fetch_maybe_free(f);
+			return -1;
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* The origin failed (or answered an error stale-if-error covers): stale or 502/504. */
+static void answer_error(struct edge *edge, struct edge_fetch *f, int err)
+{
+	struct waiter *w = take_waiters(f), *next;
+	int64_t now = wall_now();
+	bool stale_ok = f->stale && http_cache_stale_if_error(f->stale, now);
+	for (; w; w = next) {
+		next = w->next;
+		if (stale_ok) {
+			serve_entry(edge, w->ex, f->stale, "STALE");
+		} else {
+			int st = err == UV_ETIMEDOUT ? 504 : 502;
+			edge->stats.errors++;
+			reply_local(w->ex, st, NULL, "%d %s: origin %s: %s\n", st, http_status_reason(st),
+				f->up.origin->host, err ? uv_strerror(err) : "error");
+		}
+		free(w);
+	}
+}
+
+static void on_up_done(struct edge_upreq *u, int err, const struct http_response *resp)
+{
+	struct edge_fetch *f = u->arg;
+	struct edge *edge = f->edge;
+
+	f->up_done = true;
+	fetch_unlist(f);
+	if (f->mode == MODE_STREAM) {
+		if (!f->leader_done) {
+			if (err < 0) {
+				leader_abort(f); /* cut short: the client sees the connection close */
+			} else {
+				if (f->chunked_out)
+					http_exchange_send(f->leader, "0\r\n\r\n", 5, NULL, NULL);
+				f->leader_done = true;
+				http_exchange_end(f->leader);
+			}
+		}
+		if (err == 0 && f->unsafe && resp->status < 400)
+			http_cache_invalidate(&edge->cache, f->key);
+		fetch_maybe_free(f);
+		return;
+	}
+	f->served = true;
+	if (err < 0 || (f->mode == MODE_DISCARD)) {
+		if (err < 0)
+			log_info("origin %s (%s): %s", f->up.origin->host, f->up.origin->addr_text,
+				uv_strerror(err));
+		answer_error(edge, f, err);
+		fetch_maybe_free(f);
+		return;
+	}
+	f->resp = resp;
+	if (f->stale && resp->status == 304) {
+		int r = http_cache_refresh(&edge->cache, f->stale, resp->headers, resp->n_headers,
+			f->request_time, f->response_time);
+		struct waiter *w = take_waiters(f), *next;
+		if (r == DNS_E_NOTFOUND) {
+			/* The 304 is about another representation: fetch it anew. */
+			restart_waiters(edge, w);
+		} else {
+			for (; w; w = next) {
+				next = w->next;
+				serve_entry(edge, w->ex, f->stale, "REVALIDATED");
+				free(w);
+			}
+		}
+		fetch_maybe_free(f);
+		return;
+	}
+	if (resp->status == 304) {
+		/* A 304 to a request without conditionals: the origin is confused. */
+		answer_error(edge, f, UV_EPROTO);
+		fetch_maybe_free(f);
+		return;
+	}
+	struct http_cache_entry *e = NULL;
+	int r = http_cache_store(&edge->cache, f->key, &f->req, resp->status, resp->headers,
+		resp->n_headers, f->body, f->blen, f->request_time, f->response_time, &e);
+	if (r < 0)
+		log_debug("%s: not stored: %s", f->key, dns_strerror(r));
+	struct waiter *w = take_waiters(f), *next;
+	bool first = true;
+	for (; w; w = next) {
+		next = w->next;
+		if (!e) {
+			serve_buffered(edge, w->ex, f);
+		} else {
+			struct http_cache_entry *mine = NULL;
+			http_cache_lookup(&edge->cache, f->key, http_exchange_request(w->ex), wall_now(), &mine);
+			if (mine == e || first)
+				serve_entry(edge, w->ex, e, "MISS");
+			else
+				handle_cacheable(edge, w->ex, true); /* another variant: its own fetch */
+			if (mine)
+				http_cache_entry_unref(&edge->cache, mine);
+		}
+		first = false;
+		free(w);
+	}
+	if (e)
+		http_cache_entry_unref(&edge->cache, e);
+	fetch_maybe_free(f);
+}
+
+/* ---- requests ------------------------------------------------------------ */
+
+/*
+ * GET or HEAD: from the cache, by joining a fetch, or by a new one. alone:
+ * the request could not share another's answer; its fetch takes no others.
+ */
+static void handle_cacheable(struct edge *edge, struct http_exchange *ex, bool alone)
+{
+	const struct http_request *r = http_exchange_request(ex);
+	struct route *rt = malloc(sizeof(*rt));
+	struct http_cache_entry *e = NULL;
+	struct edge_fetch *f;
+	enum http_cache_verdict v;
+	char *key;
+	int st;
+
+	if (!rt) {
+		reply_local(ex, 500, NULL, "500 out of memory\n");
+		return;
+	}
+	if ((st = route_request(edge, r, rt)) != 0) {
+		if (st == 404)
+			reply_local(ex, 404, NULL, "404 Not Found: no origin for host '%s'\n", rt->host);
+		else
+			reply_local(ex, st, NULL, "%d %s\n", st, http_status_reason(st));
+		free(rt);
+		return;
+	}
+	key = make_key(rt);
+	if (!key) {
+		reply_local(ex, 500, NULL, "500 out of memory\n");
+		free(rt);
+		return;
+	}
+	v = http_cache_lookup(&edge->cache, key, r, wall_now(), &e);
+	log_debug("%s: %s", key, http_cache_verdict_name(v));
+	switch (v) {
+	case HTTP_CACHE_FRESH:
+		serve_entry(edge, ex, e, "HIT");
+		goto out;
+	case HTTP_CACHE_STALE_SWR:
+		/* RFC 5861 3: answer now, revalidate in the background (once). */
+		if (!fetch_find(edge, key))
+			fetch_start(edge, NULL, r, rt, e, true, true);
+		serve_entry(edge, ex, e, "STALE");
+		goto out;
+	default:
+		break;
+	}
+	if (v == HTTP_CACHE_MISS) {
+		struct http_cc rcc;
+		http_cc_from_headers(&rcc, r->headers, r->n_headers);
+		if (rcc.only_if_cached) {
+			/* RFC 9111 5.2.1.7 */
+			reply_local(ex, 504, NULL, "504 Gateway Timeout: not cached (only-if-cached)\n");
+			goto out;
+		}
+	}
+	if (!alone && (f = fetch_find(edge, key)) != NULL && add_waiter(f, ex) == 0) {
+		edge->stats.collapsed++;
+		log_debug("%s: joins the fetch in flight", key);
+		goto out;
+	}
+	if (!fetch_start(edge, ex, r, rt, e, true, !alone)) {
+		if (e && http_cache_stale_if_error(e, wall_now()))
+			serve_entry(edge, ex, e, "STALE");
+		else
+			reply_local(ex, 502, NULL, "502 Bad Gateway: origin %s unreachable\n", rt->origin->host);
+		edge->stats.errors++;
+	}
+out:
+	if (e)
+		http_cache_entry_unref(&edge->cache, e);
+	free(key);
+	free(rt);
+}
+
+static void handle_purge(struct edge *edge, struct http_exchange *ex)
+{
+	const struct http_request *r = http_exchange_request(ex);
+	struct route *rt;
+	char *key;
+	unsigned n;
+	int st;
+
+	if (!edge_config_purge_allowed(edge->cfg, http_exchange_peer(ex))) {
+		reply_local(ex, 403, NULL, "403 Forbidden: PURGE is not allowed from %s\n",
+			http_exchange_peer_text(ex));
+		return;
+	}
+	rt = malloc(sizeof(*rt));
+	if (!rt) {
+		reply_local(ex, 500, NULL, "500 out of memory\n");
+		return;
+	}
+	if ((st = route_request(edge, r, rt)) != 0) {
+		reply_local(ex, st, NULL, "%d %s: no origin for host '%s'\n", st, http_status_reason(st), rt->host);
+		free(rt);
+		return;
+	}
+	key = make_key(rt);
+	n = key ? http_cache_invalidate(&edge->cache, key) : 0;
+	log_info("PURGE %s: %u removed", key ? key : "?", n);
+	if (n)
+		reply_local(ex, 200, NULL, "purged %u\n", n);
+	else
+		reply_local(ex, 404, NULL, "404 Not Found: not cached\n");
+	free(key);
+	free(rt);
+}
+
+static void handle_forward(struct edge *edge, struct http_exchange *ex)
+{
+	const struct http_request *r = http_exchange_request(ex);
+	struct route *rt = malloc(sizeof(*rt));
+	int st;
+	if (!rt) {
+		reply_local(ex, 500, NULL, "500 out of memory\n");
+		return;
+	}
+	if ((st = route_request(edge, r, rt)) != 0) {
+		reply_local(ex, st, NULL, "%d %s: no origin for host '%s'\n", st, http_status_reason(st), rt->host);
+	} else if (!fetch_start(edge, ex, r, rt, NULL, false, false)) {
+		edge->stats.errors++;
+		reply_local(ex, 502, NULL, "502 Bad Gateway: origin %s unreachable\n", rt->origin->host);
+	}
+	free(rt);
+}
+
+static void handle_health(struct edge *edge, struct http_exchange *ex)
+{
+	const struct http_cache *c = &edge->cache;
+	const struct edge_stats *s = &edge->stats;
+	char extra[64];
+	snprintf(extra, sizeof(extra), "Cache-Control: no-store\r\n");
+	reply_local(ex, edge->draining ? 503 : 200, extra,
+		"%s\nentries %llu\nbytes %llu\nmax-bytes %llu\nevictions %llu\nhits %llu\nmisses %llu\n"
+		"revalidated %llu\nstale %llu\nfetches %llu\ncollapsed %llu\nerrors %llu\n",
+		edge->draining ? "draining" : "serving", (unsigned long long)c->entries,
+		(unsigned long long)c->bytes, (unsigned long long)c->cfg.max_bytes,
+		(unsigned long long)c->evictions, (unsigned long long)s->hits,
+		(unsigned long long)s->misses, (unsigned long long)s->revalidated,
+		(unsigned long long)s->stale, (unsigned long long)s->fetches,
+		(unsigned long long)s->collapsed, (unsigned long long)s->errors);
+}
+
+static bool is_health(const struct http_request *r)
+{
+	const char *t = http_target_path(r->target, NULL, NULL);
+	return t && strncmp(t, "/health", 7) == 0 && (t[7] == '\0' || t[7] == '?');
+}
+
+void edge_serve(void *ctx, struct http_exchange *ex)
+{
+	struct edge *edge = ctx;
+	const struct http_request *r = http_exchange_request(ex);
+
+	if (edge->draining)
+		http_exchange_close(ex); /* let clients move to another edge */
+	switch (r->method) {
+	case HTTP_METHOD_GET:
+	case HTTP_METHOD_HEAD:
+		if (is_health(r))
+			handle_health(edge, ex);
+		else
+			handle_cacheable(edge, ex, false);
+		return;
+	case HTTP_METHOD_PURGE:
+		handle_purge(edge, ex);
+		return;
+	default:
+		handle_forward(edge, ex);
+		return;
+	}
+}
+
+int edge_init(struct edge *edge, uv_loop_t *loop, const struct edge_config *cfg)
+{
+	struct http_cache_config cc = {.max_bytes = cfg->cache_size, .max_object = cfg->max_object,
+		.heuristic_max = cfg->heuristic_max};
+	memset(edge, 0, sizeof(*edge));
+	edge->loop = loop;
+	edge->cfg = cfg;
+	edge->norigins = cfg->norigins;
+	for (size_t i = 0; i < cfg->norigins; i++) {
+		struct edge_origin *o = &edge->origins[i];
+		o->host = cfg->origins[i].host;
+		o->host_len = strlen(o->host);
+		o->addr = cfg->origins[i].addr;
+		dns_addr_format((const struct sockaddr *)&o->addr, o->addr_text, sizeof(o->addr_text));
+		o->edge = edge;
+	}
+	return http_cache_init(&edge->cache, &cc, NULL);
+}
+
+void edge_deinit(struct edge *edge)
+{
+	http_cache_deinit(&edge->cache);
+}
