@@ -12,7 +12,9 @@
 # entry), unknown host 404; Vary: Accept-Encoding keeps separate entries;
 # no-store is never a HIT; max-age=1 goes stale and is REVALIDATED (the origin
 # logs a 304); a client's If-None-Match is answered 304 from the cache;
-# request collapsing (20 concurrent misses on a held origin: one fetch);
+# request collapsing (20 concurrent misses on a held origin: one fetch, while
+# other clients are served); a silent origin gives 504; stale-while-revalidate
+# answers STALE at once and refreshes the entry in the background; HEAD;
 # a POST invalidates the URL; chunked origin bodies; objects above max-object
 # streamed intact; origin stopped: STALE within stale-if-error, else 502;
 # PURGE from an allowed address then MISS, 403 from another; /health;
@@ -42,6 +44,8 @@ printf 'never stored\n' >"$rootA/nostore/n.txt"
 printf 'stale is fine\n' >"$rootA/sie/x.txt"
 printf 'stale is not fine\n' >"$rootA/nosie/y.txt"
 printf 'object B\n' >"$rootB/b.txt"
+mkdir -p "$rootA/swr"
+printf 'revalidated in the background\n' >"$rootA/swr/w.txt"
 head -c 300000 /dev/urandom >"$rootA/large.bin"        # above max-object: streamed
 head -c 8000000 /dev/urandom >"$rootA/big.bin"         # the download in flight at SIGTERM
 for i in $(seq 1 30); do head -c 100000 /dev/urandom >"$rootA/fill/f$i.bin"; done
@@ -63,7 +67,8 @@ start_origin_a() {
 	start_bg "$tmp/origin-a.log" "$CAIRN_ORIGIN" --listen "$OA@$PORT" --root "$rootA" \
 		--cache-control /=max-age=300 --cache-control /short/=max-age=1 \
 		--cache-control /nostore/=no-store \
-		--cache-control '/sie/=max-age=1, stale-if-error=300' --cache-control /nosie/=max-age=1
+		--cache-control '/sie/=max-age=1, stale-if-error=300' --cache-control /nosie/=max-age=1 \
+		--cache-control '/swr/=max-age=1, stale-while-revalidate=300'
 	pid_a=$LAST_BG_PID
 	wait_log "$pid_a" "listening on 127\.65\.0\.11@$PORT"
 }
@@ -177,14 +182,42 @@ while (($(grep -c 'stub.test /hold/c1: joins the fetch in flight' "$tmp/edge.log
 	check_alive "$pid_e"
 	sleep 0.05
 done
-touch "$tmp/stub/release"
+# Meanwhile the edge serves others: a held origin fetch blocks nobody else.
+expect "HIT while a fetch is held" "$(get h1 a.test /obj.txt --max-time 5)" "200 HIT"
+expect "MISS while a fetch is held" "$(get h2 b.test /b2.txt --max-time 5)" "404 MISS"
+touch "$tmp/stub/release-c1"
 for p in "${cpids[@]}"; do wait "$p" || fail "a collapsed request failed"; done
 for i in $(seq 1 20); do
 	expect "collapsed body $i" "$(cat "$tmp/col$i.body")" "held c1"
 	expect "collapsed status $i" "$(head -1 "$tmp/col$i.h" | cut -d' ' -f2)" 200
 done
 expect "one fetch for 20 clients" "$(grep -c '^REQ GET /hold/c1$' "$tmp/stub.log")" 1
-say "20 concurrent misses, 1 origin fetch"
+say "20 concurrent misses, 1 origin fetch; others served meanwhile"
+
+# --- an origin that does not answer: 504 after --origin-timeout --------------------------
+expect "origin timeout" "$(get t1 stub.test /hold/never)" "504 MISS"
+say "silent origin: 504"
+
+# --- stale-while-revalidate --------------------------------------------------------------
+expect "swr prime" "$(get w1 a.test /swr/w.txt)" "200 MISS"
+sleep 2 # let max-age=1 run out
+expect "swr stale" "$(get w2 a.test /swr/w.txt)" "200 STALE"
+expect "swr body" "$(cat "$tmp/w2.body")" "revalidated in the background"
+# The background revalidation reaches the origin (304) and refreshes the entry.
+deadline=$((SECONDS + 20))
+until grep -qE '"GET /swr/w.txt HTTP/1.1" 304 ' "$tmp/origin-a.log"; do
+	((SECONDS < deadline)) || fail "no background revalidation"
+	sleep 0.05
+done
+deadline=$((SECONDS + 20))
+until [ "$(get w3 a.test /swr/w.txt)" = "200 HIT" ]; do
+	((SECONDS < deadline)) || fail "entry not refreshed by the background revalidation"
+	sleep 0.05
+done
+# HEAD of a stored object: the head alone.
+expect "HEAD hit" "$(get hd a.test /swr/w.txt -I)" "200 HIT"
+expect "HEAD length" "$(hdr "$tmp/hd.h" Content-Length)" 30
+say "stale-while-revalidate: STALE at once, refreshed in the background"
 
 # --- stale-if-error --------------------------------------------------------------------
 expect "sie prime" "$(get e1 a.test /sie/x.txt)" "200 MISS"

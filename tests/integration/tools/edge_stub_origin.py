@@ -3,7 +3,7 @@
 
 It answers what cairn-origin cannot be told to send:
   GET  /vary        body "enc=<Accept-Encoding>", Vary: Accept-Encoding, max-age=60
-  GET  /hold/NAME   waits until the file DIR/release exists, then "held NAME"
+  GET  /hold/NAME   waits (up to 30 s) until the file DIR/release-NAME exists, then "held NAME"
                     (max-age=60): a slow origin, so concurrent misses overlap
   GET  /chunked     a chunked body of 3 chunks, max-age=60
   POST /vary        200 "posted" (an unsafe method: the edge invalidates /vary)
@@ -47,7 +47,7 @@ class Handler(BaseHTTPRequestHandler):
             self.answer(200, "enc=%s\n" % enc,
                         [("Vary", "Accept-Encoding"), ("Cache-Control", "max-age=60")])
         elif self.path.startswith("/hold/"):
-            flag = os.path.join(self.state_dir, "release")
+            flag = os.path.join(self.state_dir, "release-" + self.path[6:])
             deadline = time.time() + 30
             while not os.path.exists(flag) and time.time() < deadline:
                 time.sleep(0.02)
