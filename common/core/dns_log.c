@@ -32,6 +32,11 @@ int dns_log_level_from_str(const char *s)
 	return -1;
 }
 
+int dns_log_enabled(enum dns_log_level level)
+{
+	return level <= log_level;
+}
+
 void dns_log(enum dns_log_level level, const char *fmt, ...)
 {
 	char line[2048];

@@ -26,6 +26,8 @@ void dns_log_set_stamp(dns_log_stamp_fn fn);
 int dns_log_level_from_str(const char *s);
 void dns_log(enum dns_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Would a message of this level be printed? (Skip building costly log lines.) */
+int dns_log_enabled(enum dns_log_level level);
 
 #define log_err(...) dns_log(DNS_LOG_ERR, __VA_ARGS__)
 #define log_warn(...) dns_log(DNS_LOG_WARN, __VA_ARGS__)
