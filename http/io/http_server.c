@@ -159,27 +159,37 @@ static void on_write(uv_write_t *req, int status)
 		conn_arm(c);
 }
 
-static int conn_write(struct http_conn *c, const void *data, size_t len, http_write_cb cb, void *arg)
+/*
+ * Queue head (always copied) then body (copied without cb; else referenced
+ * until cb runs) in one write, so a small answer leaves in one system call.
+ */
+static int conn_write2(struct http_conn *c, const void *head, size_t hlen, const void *body,
+	size_t blen, http_write_cb cb, void *arg)
 {
 	struct conn_write *w;
-	uv_buf_t b;
+	uv_buf_t b[2];
+	unsigned nb = 0;
 	int r;
 
 	if (c->phase == CONN_CLOSING)
 		return UV_ECONNRESET;
-	w = malloc(sizeof(*w) + (cb ? 0 : len));
+	w = malloc(sizeof(*w) + hlen + (cb ? 0 : blen));
 	if (!w)
 		return UV_ENOMEM;
 	w->c = c;
 	w->cb = cb;
 	w->arg = arg;
-	if (cb) {
-		b = uv_buf_init((char *)data, (unsigned)len);
-	} else {
-		memcpy(w->data, data, len);
-		b = uv_buf_init((char *)w->data, (unsigned)len);
-	}
-	r = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+	if (hlen)
+		memcpy(w->data, head, hlen);
+	if (!cb && blen)
+		memcpy(w->data + hlen, body, blen);
+	if (hlen || (!cb && blen))
+		b[nb++] = uv_buf_init((char *)w->data, (unsigned)(hlen + (cb ? 0 : blen)));
+	if (cb && blen)
+		b[nb++] = uv_buf_init((char *)body, (unsigned)blen);
+	if (nb == 0)
+		b[nb++] = uv_buf_init((char *)w->data, 0);
+	r = uv_write(&w->req, (uv_stream_t *)&c->tcp, b, nb, on_write);
 	if (r < 0) {
 		free(w);
 		return r;
@@ -189,14 +199,24 @@ static int conn_write(struct http_conn *c, const void *data, size_t len, http_wr
 	return 0;
 }
 
+static int conn_write(struct http_conn *c, const void *data, size_t len, http_write_cb cb, void *arg)
+{
+	if (cb)
+		return conn_write2(c, NULL, 0, data, len, cb, arg);
+	return conn_write2(c, data, len, NULL, 0, NULL, NULL);
+}
+
 /* The request line for the log, with quotes and control bytes escaped. */
 static void log_access(struct http_conn *c, const struct http_request *r, int status, uint64_t bytes)
 {
 	char when[64], line[600];
 	struct tm tm;
-	time_t now = time(NULL);
+	time_t now;
 	size_t n = 0;
 
+	if (!dns_log_enabled(DNS_LOG_INFO))
+		return; /* formatting the line costs more than answering a cached object */
+	now = time(NULL);
 	gmtime_r(&now, &tm);
 	strftime(when, sizeof(when), "%d/%b/%Y:%H:%M:%S +0000", &tm);
 	if (r && r->method_name && r->target) {
@@ -616,6 +636,21 @@ int http_exchange_send_head(struct http_exchange *ex, struct http_head *h, int s
 	ex->status = status;
 	ex->head_sent = true;
 	return conn_write(ex->conn, h->buf, (size_t)n, NULL, NULL);
+}
+
+int http_exchange_send_head_body(struct http_exchange *ex, struct http_head *h, int status,
+	const void *body, size_t len, http_write_cb cb, void *arg)
+{
+	int n = http_head_end(h);
+	int r;
+	if (n < 0)
+		return n;
+	ex->status = status;
+	ex->head_sent = true;
+	r = conn_write2(ex->conn, h->buf, (size_t)n, body, len, cb, arg);
+	if (r == 0)
+		ex->bytes += len;
+	return r;
 }
 
 int http_exchange_send(struct http_exchange *ex, const void *data, size_t len, http_write_cb cb,

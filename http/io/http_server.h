@@ -149,6 +149,13 @@ void http_exchange_head_init(struct http_exchange *ex, struct http_head *h, char
  */
 int http_exchange_send_head(struct http_exchange *ex, struct http_head *h, int status);
 /*
+ * http_exchange_send_head() and http_exchange_send() of body in one write (one
+ * system call for a small answer). Returns 0 (cb, if any, will run) or a
+ * negative error (cb will not run).
+ */
+int http_exchange_send_head_body(struct http_exchange *ex, struct http_head *h, int status,
+	const void *body, size_t len, http_write_cb cb, void *arg);
+/*
  * Send body bytes, counted for the access log. With cb, data must stay valid
  * until cb runs; without, it is copied. Returns 0 (cb will run) or a negative
  * libuv error (cb will not run).
