@@ -106,12 +106,26 @@ struct route {
 	char host[256];                        /* the host asked for, for messages */
 };
 
-/* A growing text buffer; running out of memory is remembered. */
+/*
+ * A growing text buffer, starting in the caller's storage (a response head
+ * fits on the stack) and moving to the heap when it outgrows it; running out
+ * of memory is remembered.
+ */
 struct sbuf {
 	char *p;
 	size_t len, cap;
 	bool err;
+	bool heap;   /* p was allocated here (free with sb_free) */
 };
+
+#define SBUF_STACK 2048
+#define SBUF_INIT(storage) {.p = (storage), .cap = sizeof(storage)}
+
+static void sb_free(struct sbuf *b)
+{
+	if (b->heap)
+		free(b->p);
+}
 
 static void sb_add(struct sbuf *b, const void *s, size_t n)
 {
@@ -121,13 +135,16 @@ static void sb_add(struct sbuf *b, const void *s, size_t n)
 		size_t cap = b->cap ? b->cap : 1024;
 		while (cap < b->len + n + 1)
 			cap *= 2;
-		char *p = realloc(b->p, cap);
+		char *p = b->heap ? realloc(b->p, cap) : malloc(cap);
 		if (!p) {
 			b->err = true;
 			return;
 		}
+		if (!b->heap && b->len)
+			memcpy(p, b->p, b->len);
 		b->p = p;
 		b->cap = cap;
+		b->heap = true;
 	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
@@ -181,8 +198,12 @@ static void head_begin(struct http_exchange *ex, struct sbuf *b, int status)
 	}
 }
 
-/* End the head built in b and send it; status is remembered for the log. */
-static int head_send(struct http_exchange *ex, struct sbuf *b, int status)
+/*
+ * End the head built in b and send it, with body (may be NULL) in the same
+ * write; status is remembered for the log. cb as for http_exchange_send().
+ */
+static int head_send_body(struct http_exchange *ex, struct sbuf *b, int status, const void *body,
+	size_t len, http_write_cb cb, void *arg)
 {
 	struct http_head h;
 	/* Room for the empty line http_head_end() appends. */
@@ -193,7 +214,23 @@ static int head_send(struct http_exchange *ex, struct sbuf *b, int status)
 	h.cap = b->len;
 	h.len = b->len - 2;
 	h.overflow = false;
-	return http_exchange_send_head(ex, &h, status);
+	return http_exchange_send_head_body(ex, &h, status, body, len, cb, arg);
+}
+
+static int head_send(struct http_exchange *ex, struct sbuf *b, int status)
+{
+	return head_send_body(ex, b, status, NULL, 0, NULL, NULL);
+}
+
+/* Does r carry a precondition (RFC 9110 13.1)? */
+static bool has_conditional(const struct http_request *r)
+{
+	for (unsigned i = 0; i < r->n_headers; i++)
+		if ((r->headers[i].name[0] == 'i' || r->headers[i].name[0] == 'I') &&
+			(r->headers[i].name[1] == 'f' || r->headers[i].name[1] == 'F') &&
+			r->headers[i].name[2] == '-')
+			return true;
+	return false;
 }
 
 static void count(struct edge *edge, const char *xcache)
@@ -253,13 +290,15 @@ static void serve_entry(struct edge *edge, struct http_exchange *ex, struct http
 {
 	const struct http_request *r = http_exchange_request(ex);
 	int64_t now = wall_now();
-	struct sbuf b = {0};
+	char stack[SBUF_STACK];
+	struct sbuf b = SBUF_INIT(stack);
 	int status = (int)e->status;
 	bool has_date = http_headers_find(e->headers, e->n_headers, "date") != NULL;
 
 	http_exchange_set_log_note(ex, xcache);
 	count(edge, xcache);
-	if ((r->method == HTTP_METHOD_GET || r->method == HTTP_METHOD_HEAD) && status == 200) {
+	if ((r->method == HTTP_METHOD_GET || r->method == HTTP_METHOD_HEAD) && status == 200 &&
+		has_conditional(r)) {
 		/* The client's own conditionals, against the stored validators (RFC 9110 13.2.2). */
 		struct http_validators v = {.etag = e->etag};
 		if (e->last_modified &&
@@ -284,14 +323,15 @@ static void serve_entry(struct edge *edge, struct http_exchange *ex, struct http
 	sb_field(&b, "X-Cache", xcache);
 	if (status != 304 && status != 204)
 		sb_fieldf(&b, "Content-Length", "%zu", e->body_len);
-	if (head_send(ex, &b, status) == 0 && status != 304 && status != 204 &&
-		r->method != HTTP_METHOD_HEAD && e->body_len) {
-		/* Zero copy: the entry stays alive until the bytes are written. */
+	if (status != 304 && status != 204 && r->method != HTTP_METHOD_HEAD && e->body_len) {
+		/* Zero copy, head and body in one write: the entry stays alive until written. */
 		http_cache_entry_ref(e);
-		if (http_exchange_send(ex, e->body, e->body_len, on_entry_sent, e) < 0)
+		if (head_send_body(ex, &b, status, e->body, e->body_len, on_entry_sent, e) < 0)
 			http_cache_entry_unref(&edge->cache, e);
+	} else {
+		head_send(ex, &b, status);
 	}
-	free(b.p);
+	sb_free(&b);
 	http_exchange_end(ex);
 }
 
@@ -300,7 +340,8 @@ static void serve_buffered(struct edge *edge, struct http_exchange *ex, struct e
 {
 	const struct http_request *r = http_exchange_request(ex);
 	const struct http_response *resp = f->resp;
-	struct sbuf b = {0};
+	char stack[SBUF_STACK];
+	struct sbuf b = SBUF_INIT(stack);
 	int status = (int)resp->status;
 	bool body = status != 304 && status != 204;
 
@@ -317,9 +358,11 @@ static void serve_buffered(struct edge *edge, struct http_exchange *ex, struct e
 	sb_field(&b, "X-Cache", "MISS");
 	if (body)
 		sb_fieldf(&b, "Content-Length", "%zu", f->blen);
-	if (head_send(ex, &b, status) == 0 && body && r->method != HTTP_METHOD_HEAD && f->blen)
-		http_exchange_send(ex, f->body, f->blen, NULL, NULL);
-	free(b.p);
+	if (body && r->method != HTTP_METHOD_HEAD && f->blen)
+		head_send_body(ex, &b, status, f->body, f->blen, NULL, NULL);
+	else
+		head_send(ex, &b, status);
+	sb_free(&b);
 	http_exchange_end(ex);
 }
 
@@ -545,7 +588,7 @@ static int build_upstream(struct edge_fetch *f, struct http_exchange *ex, const 
 	if (!f->cacheable && r->body_len)
 		sb_add(&b, r->body, r->body_len);
 	if (b.err) {
-		free(b.p);
+		sb_free(&b);
 		return -ENOMEM;
 	}
 	f->upbuf = b.p;
@@ -717,7 +760,8 @@ static int stream_head(struct edge_fetch *f)
 	const struct http_response *resp = f->resp;
 	struct http_exchange *ex = f->leader;
 	const struct http_request *r = http_exchange_request(ex);
-	struct sbuf b = {0};
+	char stack[SBUF_STACK];
+	struct sbuf b = SBUF_INIT(stack);
 	int status = (int)resp->status, rc;
 	bool has_body = status != 304 && status != 204 && f->up.method != HTTP_METHOD_HEAD;
 	bool has_len = !resp->chunked && http_headers_find(resp->headers, resp->n_headers, "content-length");
@@ -744,7 +788,7 @@ static int stream_head(struct edge_fetch *f)
 		sb_field(&b, "Transfer-Encoding", "chunked");
 	sb_field(&b, "X-Cache", "MISS");
 	rc = head_send(ex, &b, status);
-	free(b.p);
+	sb_free(&b);
 	return rc;
 }
 
@@ -971,33 +1015,28 @@ static void on_up_done(struct edge_upreq *u, int err, const struct http_response
 static void handle_cacheable(struct edge *edge, struct http_exchange *ex, bool alone)
 {
 	const struct http_request *r = http_exchange_request(ex);
-	struct route *rt = malloc(sizeof(*rt));
+	struct route route, *rt = &route;
 	struct http_cache_entry *e = NULL;
 	struct edge_fetch *f;
 	enum http_cache_verdict v;
 	char *key;
 	int st;
 
-	if (!rt) {
-		reply_local(ex, 500, NULL, "500 out of memory\n");
-		return;
-	}
 	if ((st = route_request(edge, r, rt)) != 0) {
 		if (st == 404)
 			reply_local(ex, 404, NULL, "404 Not Found: no origin for host '%s'\n", rt->host);
 		else
 			reply_local(ex, st, NULL, "%d %s\n", st, http_status_reason(st));
-		free(rt);
 		return;
 	}
 	key = make_key(rt);
 	if (!key) {
 		reply_local(ex, 500, NULL, "500 out of memory\n");
-		free(rt);
 		return;
 	}
 	v = http_cache_lookup(&edge->cache, key, r, wall_now(), &e);
-	log_debug("%s: %s", key, http_cache_verdict_name(v));
+	if (dns_log_enabled(DNS_LOG_DEBUG))
+		log_debug("%s: %s", key, http_cache_verdict_name(v));
 	switch (v) {
 	case HTTP_CACHE_FRESH:
 		serve_entry(edge, ex, e, "HIT");
@@ -1036,7 +1075,6 @@ out:
 	if (e)
 		http_cache_entry_unref(&edge->cache, e);
 	free(key);
-	free(rt);
 }
 
 static void handle_purge(struct edge *edge, struct http_exchange *ex)
