@@ -61,7 +61,7 @@ ORIGINS=(127.54.3.10 127.54.3.11) # origin.cdn.test, and a second one
 TTL=2
 T0=$SECONDS
 tmp=$(make_tmpdir)
-chmod 755 "$CAIRN_TMPROOT" "$tmp" # exim's delivery runs as Debian-exim and reads its spool here
+chmod 755 "$CAIRN_TMPROOT" "$tmp" # exim drops root for -C and runs as Debian-exim: its spool is in here
 
 # step MSG: a one-line summary of a step that passed.
 step() { printf '%s: [%3ds] %s\n' "$CAIRN_TEST_NAME" $((SECONDS - T0)) "$*" >&2; }
@@ -184,8 +184,10 @@ declare -A EDGE_PID=()
 edge_start() {
 	local a=${EDGES[$1]} o=${ORIGINS[$(($1 % 2))]}
 	if [ $MODE = edge ]; then
+		# drain-delay above the checks' interval x fall (0.6 s): on SIGTERM /health
+		# says 503 while the edge still serves, as an operator would run it.
 		ns_start_bg "$tmp/edge-$a.log" "$CAIRN_EDGE" --listen "$a@80" \
-			--origin "www.cdn.test=$o@80"
+			--origin "www.cdn.test=$o@80" --drain-delay 700
 	else
 		ns_start_bg "$tmp/edge-$a.log" "$CAIRN_ORIGIN" --listen "$a@80" --root "$www" \
 			--cache-control '/=public, max-age=300'
@@ -240,7 +242,27 @@ wait_answer() {
 	fail "web: the resolver still answers '$a' for www.cdn.test, not $1 ($2), after 20 s"
 }
 
-x=$(explain)
+# The edges started after cairn-auth, whose first checks may have found them down: wait
+# (bounded) until its explanation has every edge up again.
+deadline=$((SECONDS + 20))
+while :; do
+	x=$(explain)
+	ups=0
+	for a in "${EDGES[@]}"; do grep -q " ${a//./\\.} up" <<<"$x" && ups=$((ups + 1)); done
+	((ups == ${#EDGES[@]})) && break
+	((SECONDS < deadline)) || { printf '%s\n' "$x" >&2; fail "web: cairn-auth does not see every edge up after 20 s"; }
+	check_alive "${AUTH_PID[cdn]}"
+	sleep 0.1
+done
+if [ $MODE = edge ]; then
+	for a in "${EDGES[@]}"; do
+		out=$(nsx curl -sS --max-time 5 "http://$a/health") || fail "web: GET http://$a/health failed"
+		head -n1 <<<"$out" | grep -q serving || fail "web: $a/health says '$(head -n1 <<<"$out")'"
+	done
+	step "health: cairn-auth sees the three edges up (HTTP /health: 'serving')"
+else
+	step "health: cairn-auth sees the three edges up (TCP 80)"
+fi
 first=$(chosen "$x")
 [ -n "$first" ] || { printf '%s\n' "$x" >&2; fail "web: no answer line in the CH TXT explanation"; }
 grep -q 'placed by' <<<"$x" || { printf '%s\n' "$x" >&2; fail "web: explanation without placement"; }
