@@ -208,6 +208,27 @@ done
 ratio() { # VALUE BASE
 	awk -v v="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && v + 0 > 0) printf "%.2f", v / b; else print "–" }'
 }
+# per_round: qps of each load in each round (from the dnsperf outputs), and the
+# steered / gdnsd ratio per round: how far the machine's noise moves a single run.
+per_round() {
+	local l r q
+	printf '| round |'
+	for l in $LOADS; do printf ' %s |' "$l"; done
+	printf ' steered / static | steered / gdnsd |\n|---:|'
+	for l in $LOADS; do printf -- '---:|'; done
+	printf -- '---:|---:|\n'
+	for r in $(seq "$ROUNDS"); do
+		printf '| %s |' "$r"
+		declare -A RQ=()
+		for l in $LOADS; do
+			q=$(awk '/Queries per second:/ { printf "%.0f", $4 }' "$WORK/dnsperf-$l-$r.txt" 2>/dev/null)
+			RQ[$l]=${q:-0}
+			printf ' %s |' "${RQ[$l]}"
+		done
+		printf ' %s | %s |\n' "$(ratio "${RQ[steered]}" "${RQ[static]}")" "$(ratio "${RQ[steered]}" "${RQ[gdnsd]}")"
+		unset RQ
+	done
+}
 desc() {
 	case $1 in
 	steered) echo "cairn-auth, www.steer.test (steered by the map)" ;;
@@ -239,6 +260,10 @@ desc() {
 	echo "| cairn-auth steered / static | $(ratio "${QPS[steered]}" "${QPS[static]}") | $(ratio "${APC[steered]}" "${APC[static]}") | ≥ 0.8 |"
 	echo "| cairn-auth steered / gdnsd geoip | $(ratio "${QPS[steered]}" "${QPS[gdnsd]}") | $(ratio "${APC[steered]}" "${APC[gdnsd]}") | ≥ 1.0 |"
 	echo "| gdnsd geoip / gdnsd static (reference) | $(ratio "${QPS[gdnsd]}" "${QPS[gdnsd-static]}") | $(ratio "${APC[gdnsd]}" "${APC[gdnsd-static]}") | |"
+	echo
+	echo "qps per round:"
+	echo
+	per_round
 	echo
 	echo "Response codes (last round): steered: ${RCODES[steered]:-?}; static: ${RCODES[static]:-?};"
 	echo "gdnsd: ${RCODES[gdnsd]:-?}; gdnsd-static: ${RCODES[gdnsd-static]:-?}."
