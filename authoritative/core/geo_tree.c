@@ -520,8 +520,13 @@ void geo_client_where(const struct geo_client *c, struct geo_where *w)
 		memcpy(w->addr, c->addr, 16);
 		w->plen = c->prefix > 128 ? 128 : c->prefix;
 	}
-	for (unsigned i = w->plen; i < 128; i++)
-		w->addr[i >> 3] &= (uint8_t)~(0x80 >> (i & 7));
+	/* zero the bits beyond the prefix a byte at a time (hot path) */
+	unsigned byte = w->plen >> 3;
+	if (byte < 16) {
+		if (w->plen & 7)
+			w->addr[byte++] &= (uint8_t)(0xff00u >> (w->plen & 7));
+		memset(w->addr + byte, 0, 16 - byte);
+	}
 }
 
 uint32_t geo_tree_lookup(const struct geo_map *m, const uint8_t addr[16], bool v4,
