@@ -212,13 +212,13 @@ static uint32_t hash_key(const char *key)
  * joined with ',', spaces around commas dropped, inner runs folded to one.
  * Written to out (NULL to measure); returns the length, or -1 when absent.
  */
-static long vary_value(const struct http_request *req, const char *name, char *out)
+static long vary_value(const struct http_request *req, const char *name, size_t name_len, char *out)
 {
 	long n = 0;
 	bool found = false;
 	for (unsigned i = 0; req && i < req->n_headers; i++) {
 		const struct http_header *h = &req->headers[i];
-		if (strcasecmp(h->name, name) != 0)
+		if (h->name_len != name_len || strncasecmp(h->name, name, name_len) != 0)
 			continue;
 		if (found) {
 			if (out)
@@ -315,17 +315,14 @@ static int meta_build(const struct dns_mm *mm, struct http_cache_entry *e, const
 				continue;
 			const char *s = f[i].value, *end = s + f[i].value_len;
 			while (s < end) {
-				char nm[128];
 				while (s < end && (*s == ',' || is_ows(*s)))
 					s++;
 				const char *t = s;
 				while (s < end && *s != ',' && !is_ows(*s))
 					s++;
 				size_t l = (size_t)(s - t);
-				if (l > 0 && l < sizeof(nm)) {
-					memcpy(nm, t, l);
-					nm[l] = '\0';
-					long vl = vary_value(req, nm, NULL);
+				if (l > 0) {
+					long vl = vary_value(req, t, l, NULL);
 					if (vl >= 0)
 						valsize += (size_t)vl + 1;
 				}
@@ -384,12 +381,10 @@ static int meta_build(const struct dns_mm *mm, struct http_cache_entry *e, const
 						vf->name = q;
 						q += l + 1;
 						vf->value = NULL;
-						if (l < 128) {
-							long vl = vary_value(req, vf->name, q);
-							if (vl >= 0) {
-								vf->value = q;
-								q += vl + 1;
-							}
+						long vl = vary_value(req, vf->name, l, q);
+						if (vl >= 0) {
+							vf->value = q;
+							q += vl + 1;
 						}
 					}
 					while (*s && *s != ',')
@@ -405,23 +400,30 @@ static int meta_build(const struct dns_mm *mm, struct http_cache_entry *e, const
 }
 
 /* Does req select e by its Vary secondary key (4.1)? */
-static bool vary_match(const struct http_cache_entry *e, const struct http_request *req)
+static bool vary_match(const struct http_cache *c, const struct http_cache_entry *e,
+	const struct http_request *req)
 {
-	char buf[1024];
+	char stack[1024];
 	if (!e->vary)
 		return true;
 	for (unsigned i = 0; i < e->vary->n; i++) {
 		const struct vary_field *vf = &e->vary->f[i];
-		long need = vary_value(req, vf->name, NULL);
+		size_t nl = strlen(vf->name);
+		long need = vary_value(req, vf->name, nl, NULL);
 		if (need < 0 || !vf->value) {
 			if ((need < 0) != (vf->value == NULL))
 				return false;
 			continue;
 		}
-		if ((size_t)need >= sizeof(buf))
-			return false; /* too long to compare here: not the same request */
-		vary_value(req, vf->name, buf);
-		if (strcmp(buf, vf->value) != 0)
+		/* The measure is an upper bound of the normalised length. */
+		char *buf = (size_t)need < sizeof(stack) ? stack : mm_alloc(c->mm, (size_t)need + 1);
+		if (!buf)
+			return false; /* cannot compare: not a match */
+		vary_value(req, vf->name, nl, buf);
+		bool same = strcmp(buf, vf->value) == 0;
+		if (buf != stack)
+			mm_free(c->mm, buf);
+		if (!same)
 			return false;
 	}
 	return true;
@@ -700,7 +702,7 @@ enum http_cache_verdict http_cache_lookup(struct http_cache *c, const char *key,
 
 	*out = NULL;
 	for (struct http_cache_entry *e = c->buckets[h & (c->nbuckets - 1)]; e; e = e->hnext) {
-		if (e->hash != h || strcmp(e->key, key) != 0 || !vary_match(e, req))
+		if (e->hash != h || strcmp(e->key, key) != 0 || !vary_match(c, e, req))
 			continue;
 		/* 4.1: of several, the most recent. */
 		if (!best || e->date_value > best->date_value ||
@@ -799,7 +801,7 @@ int http_cache_store(struct http_cache *c, const char *key, const struct http_re
 	struct http_cache_entry **pp = &c->buckets[e->hash & (c->nbuckets - 1)];
 	for (struct http_cache_entry *o = *pp, *next; o; o = next) {
 		next = o->hnext;
-		if (o->hash == e->hash && strcmp(o->key, key) == 0 && vary_match(o, req))
+		if (o->hash == e->hash && strcmp(o->key, key) == 0 && vary_match(c, o, req))
 			entry_remove(c, o);
 	}
 	make_room(c, e->size);

@@ -406,6 +406,19 @@ static void vary(void **state)
 	assert_int_equal(http_cache_lookup(&cache, "v", gz, T0 + 6, &e), HTTP_CACHE_FRESH);
 	assert_memory_equal(e->body, "gz-new", 6);
 	http_cache_entry_unref(&cache, e);
+	/* Long field names and values (beyond the comparison's stack buffer) still match. */
+	static char longname[300], longval[3000];
+	memset(longname, 'n', sizeof(longname) - 1);
+	memset(longval, 'v', sizeof(longval) - 1);
+	struct req ql, qm;
+	struct http_request *lr = req_make(&ql, HTTP_METHOD_GET, (const char *const[]){longname, longval, NULL});
+	assert_int_equal(store_at("long", lr, (const char *const[]){"Cache-Control", "max-age=60",
+		"Vary", longname, NULL}, 0, "long"), 0);
+	assert_int_equal(verdict_req("long", lr, 1), HTTP_CACHE_FRESH);
+	longval[5] = 'w';
+	struct http_request *lm = req_make(&qm, HTTP_METHOD_GET, (const char *const[]){longname, longval, NULL});
+	assert_int_equal(verdict_req("long", lm, 1), HTTP_CACHE_MISS);
+	assert_int_equal(http_cache_invalidate(&cache, "long"), 1);
 	/* PURGE-style invalidation removes every variant. */
 	assert_int_equal(http_cache_invalidate(&cache, "v"), 3);
 	assert_int_equal(cache.entries, 0);
