@@ -49,6 +49,7 @@
 #include "http_cond.h"
 #include "http_date.h"
 #include "http_path.h"
+#include "http_range.h"
 #include "edge.h"
 
 /* Streaming: stop reading the origin above this many queued bytes, resume below the low mark. */
@@ -245,24 +246,42 @@ static void count(struct edge *edge, const char *xcache)
 		edge->stats.stale++;
 }
 
-/* An answer the edge makes itself (errors, PURGE, /health). */
-static void reply_local(struct http_exchange *ex, int status, const char *extra, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static void reply_local(struct http_exchange *ex, int status, const char *extra, const char *fmt, ...)
+/* An answer the edge makes itself, with X-Cache: xcache. */
+static void reply_local_va(struct http_exchange *ex, int status, const char *xcache, const char *extra,
+	const char *fmt, va_list ap)
 {
 	char body[512], hdrs[256];
-	va_list ap;
-	int n;
-	va_start(ap, fmt);
-	n = vsnprintf(body, sizeof(body), fmt, ap);
-	va_end(ap);
+	int n = vsnprintf(body, sizeof(body), fmt, ap);
 	if (n < 0)
 		n = 0;
 	if ((size_t)n >= sizeof(body))
 		n = sizeof(body) - 1;
-	snprintf(hdrs, sizeof(hdrs), "X-Cache: MISS\r\n%s", extra ? extra : "");
-	http_exchange_set_log_note(ex, "MISS");
+	snprintf(hdrs, sizeof(hdrs), "X-Cache: %s\r\n%s", xcache, extra ? extra : "");
+	http_exchange_set_log_note(ex, xcache);
 	http_exchange_reply(ex, status, hdrs, "text/plain; charset=utf-8", body, (size_t)n);
+}
+
+/* An answer the edge makes itself (errors, PURGE, /health): X-Cache: MISS. */
+static void reply_local(struct http_exchange *ex, int status, const char *extra, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void reply_local(struct http_exchange *ex, int status, const char *extra, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	reply_local_va(ex, status, "MISS", extra, fmt, ap);
+	va_end(ap);
+}
+
+/* The same about a stored response (412, 416): its X-Cache. */
+static void reply_cached(struct http_exchange *ex, int status, const char *xcache, const char *extra,
+	const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void reply_cached(struct http_exchange *ex, int status, const char *xcache, const char *extra,
+	const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	reply_local_va(ex, status, xcache, extra, fmt, ap);
+	va_end(ap);
 }
 
 static void on_entry_sent(struct http_exchange *ex, int status, void *arg)
@@ -295,7 +314,9 @@ static void serve_entry(struct edge *edge, struct http_exchange *ex, struct http
 	int status = (int)e->status;
 	bool has_date = http_headers_find(e->headers, e->n_headers, "date") != NULL;
 
-	http_exchange_set_log_note(ex, xcache);
+	uint64_t first = 0, last = e->body_len ? e->body_len - 1 : 0;
+	const struct http_header *range = NULL;
+
 	count(edge, xcache);
 	if ((r->method == HTTP_METHOD_GET || r->method == HTTP_METHOD_HEAD) && status == 200 &&
 		has_conditional(r)) {
@@ -306,13 +327,33 @@ static void serve_entry(struct edge *edge, struct http_exchange *ex, struct http
 			v.has_mtime = true;
 		int c = http_cond_eval(r, &v);
 		if (c == 412) {
-			reply_local(ex, 412, NULL, "412 Precondition Failed\n");
-			http_exchange_set_log_note(ex, xcache);
+			reply_cached(ex, 412, xcache, NULL, "412 Precondition Failed\n");
 			return;
 		}
 		if (c == 304)
 			status = 304;
+		else if ((range = http_request_header(r, "range")) && !http_if_range_ok(r, &v))
+			range = NULL; /* If-Range names another representation: the whole of it */
+	} else if (status == 200) {
+		range = http_request_header(r, "range");
 	}
+	if (range && status == 200 && r->method == HTTP_METHOD_GET) {
+		/* A single range of the stored body (RFC 9110 14.2); several: the whole body. */
+		switch (http_range_eval(range->value, e->body_len, &first, &last)) {
+		case HTTP_RANGE_PARTIAL:
+			status = 206;
+			break;
+		case HTTP_RANGE_UNSATISFIABLE: {
+			char cr[64];
+			snprintf(cr, sizeof(cr), "Content-Range: bytes */%zu\r\n", e->body_len);
+			reply_cached(ex, 416, xcache, cr, "416 Range Not Satisfiable\n");
+			return;
+		}
+		case HTTP_RANGE_NONE:
+			break;
+		}
+	}
+	http_exchange_set_log_note(ex, xcache);
 	head_begin(ex, &b, status);
 	for (unsigned i = 0; i < e->n_headers; i++)
 		if (status != 304 || field_for_304(e->headers[i].name))
@@ -321,12 +362,17 @@ static void serve_entry(struct edge *edge, struct http_exchange *ex, struct http
 		sb_field(&b, "Date", http_exchange_date(ex));
 	sb_fieldf(&b, "Age", "%lld", (long long)http_cache_age(e, now));
 	sb_field(&b, "X-Cache", xcache);
+	size_t len = status == 206 ? (size_t)(last - first + 1) : e->body_len;
+	if (status == 206)
+		sb_fieldf(&b, "Content-Range", "bytes %llu-%llu/%zu", (unsigned long long)first,
+			(unsigned long long)last, e->body_len);
 	if (status != 304 && status != 204)
-		sb_fieldf(&b, "Content-Length", "%zu", e->body_len);
-	if (status != 304 && status != 204 && r->method != HTTP_METHOD_HEAD && e->body_len) {
+		sb_fieldf(&b, "Content-Length", "%zu", len);
+	if (status != 304 && status != 204 && r->method != HTTP_METHOD_HEAD && len) {
 		/* Zero copy, head and body in one write: the entry stays alive until written. */
 		http_cache_entry_ref(e);
-		if (head_send_body(ex, &b, status, e->body, e->body_len, on_entry_sent, e) < 0)
+		if (head_send_body(ex, &b, status, e->body + (status == 206 ? first : 0), len,
+			    on_entry_sent, e) < 0)
 			http_cache_entry_unref(&edge->cache, e);
 	} else {
 		head_send(ex, &b, status);

@@ -9,7 +9,7 @@
 #
 # Checks: MISS then HIT with a growing Age; routing by Host and by
 # /ORIGIN-HOST/path to two different origins (the two forms share one cache
-# entry), unknown host 404; Vary: Accept-Encoding keeps separate entries;
+# entry), unknown host 404; ranges of stored objects (206, 416, If-Range); Vary: Accept-Encoding keeps separate entries;
 # no-store is never a HIT; max-age=1 goes stale and is REVALIDATED (the origin
 # logs a 304); a client's If-None-Match is answered 304 from the cache;
 # request collapsing (20 concurrent misses on a held origin: one fetch, while
@@ -166,6 +166,15 @@ expect "INM from cache" "$(get i1 a.test /obj.txt -H "If-None-Match: $(hdr "$tmp
 [ ! -s "$tmp/i1.body" ] || fail "304 with a body"
 expect "INM mismatch" "$(get i2 a.test /obj.txt -H 'If-None-Match: "other"')" "200 HIT"
 expect "IMS from cache" "$(get i3 a.test /obj.txt -H "If-Modified-Since: $(hdr "$tmp/m1.h" Last-Modified)")" "304 HIT"
+# Ranges of a stored object, from the cache.
+expect "range" "$(get g1 a.test /obj.txt -r 0-5)" "206 HIT"
+expect "range body" "$(cat "$tmp/g1.body")" "object"
+expect "Content-Range" "$(hdr "$tmp/g1.h" Content-Range)" "bytes 0-5/9"
+expect "suffix range" "$(get g2 a.test /obj.txt -r -2)" "206 HIT"
+expect "suffix body" "$(cat "$tmp/g2.body")" "A"
+expect "unsatisfiable range" "$(get g3 a.test /obj.txt -r 100-)" "416 HIT"
+expect "If-Range other" "$(get g4 a.test /obj.txt -r 0-5 -H 'If-Range: "other"')" "200 HIT"
+expect "If-Range other body" "$(cat "$tmp/g4.body")" "object A"
 expect "obj still fetched once" "$(grep -c '"GET /obj.txt ' "$tmp/origin-a.log")" 1
 say "REVALIDATED after max-age=1 (origin 304); client conditionals 304 from the cache"
 
