@@ -47,4 +47,26 @@ for client in 81.2.69.142 175.16.199.0/24; do
 	*) fail "maps/demo.json: $client should get $want: $out" ;;
 	esac
 done
-say "PASS: $checked demo zone loads checked, maps/demo.json steers"
+# The map's health checks ask the demo's edges (scripts/demo starts one cairn-edge per
+# datacenter on 127.54.3.1-5 port 80): every replica is checked by HTTP on its own address's
+# /health, and the replicas are exactly the EDGES of scripts/demo.
+edges=$(sed -n 's/^EDGES=(\(.*\))$/\1/p' "$CAIRN_SRC/scripts/demo")
+[ -n "$edges" ] || fail "no EDGES=(...) line in scripts/demo"
+out=$(python3 - "$map" $edges <<-'EOF' 2>&1
+	import json, sys
+	m = json.load(open(sys.argv[1]))
+	edges, seen = sys.argv[2:], []
+	for dc in m["datacenters"]:
+	    for r in dc["replicas"]:
+	        a = r["address"]
+	        want = "http://%s:80/health" % a
+	        got = r.get("check", {}).get("http")
+	        if got != want:
+	            sys.exit("%s (%s): check %r, not %r" % (a, dc["name"], got, want))
+	        seen.append(a)
+	if sorted(seen) != sorted(edges):
+	    sys.exit("replicas %s are not the edges of scripts/demo %s" % (seen, edges))
+	print(len(seen))
+EOF
+) || fail "maps/demo.json: $out"
+say "PASS: $checked demo zone loads checked, maps/demo.json steers, its $out HTTP checks ask the demo's edges' /health"
