@@ -5,8 +5,10 @@
 #   make test     build with -Werror, ASan and UBSan (build/test), run the unit tests,
 #                 then the integration tests
 #   make build    Release build of the programs (build/release/bin)
-#   make demo     the demo internet (zones/) served by cairn-auth on 127.53.x.y, in the
-#                 foreground until Ctrl-C;  make demo-down  stops it from another shell
+#   make demo     the whole stack (scripts/demo): the demo internet (zones/) served by
+#                 cairn-auth on 127.53.x.y, cairn-resolver on 127.0.0.1@5353, origins and
+#                 edges on 127.54.3.x:80, the namespace cairn-demo; in the foreground until
+#                 Ctrl-C;  make demo-down  stops it from another shell
 #   make bench    side-by-side benchmarks against the peers (bench/*/run.sh; one of them:
 #                 make bench BENCHES=bench/steering/run.sh)
 #   make fuzz     every libFuzzer target for FUZZ_SECONDS each (build/fuzz)
