@@ -95,6 +95,9 @@ struct edge_fetch {
 	bool head_only;                  /* the leader asked HEAD: no body */
 	bool leader_done;                /* its exchange was ended */
 	size_t queued;                   /* bytes handed to the client connection, not yet written */
+	bool ranged;                     /* only body bytes [r_first, r_last] go to the leader */
+	uint64_t r_first, r_last;        /* the leader's Range, applied to the stream */
+	uint64_t offset;                 /* body bytes of the origin's response seen so far */
 	unsigned pending;                /* those writes */
 	bool up_done;                    /* the origin exchange is over */
 	bool served;                     /* waiters were answered */
@@ -753,6 +756,16 @@ static int stream_send(struct edge_fetch *f, const uint8_t *data, size_t len)
 {
 	struct out_chunk *oc;
 	size_t n = 0;
+	if (f->ranged) {
+		/* Cut the stream to the range: [off, off + len) against [first, last]. */
+		uint64_t off = f->offset, s0 = off > f->r_first ? off : f->r_first;
+		uint64_t s1 = off + len - 1 < f->r_last ? off + len - 1 : f->r_last;
+		f->offset += len;
+		if (len == 0 || s0 > s1 || s1 < off)
+			return 0;
+		data += s0 - off;
+		len = (size_t)(s1 - s0 + 1);
+	}
 	if (f->head_only || len == 0 || f->leader_done)
 		return 0;
 	oc = malloc(sizeof(*oc) + len + (f->chunked_out ? 32 : 0));
@@ -812,7 +825,44 @@ static int stream_head(struct edge_fetch *f)
 	bool has_body = status != 304 && status != 204 && f->up.method != HTTP_METHOD_HEAD;
 	bool has_len = !resp->chunked && http_headers_find(resp->headers, resp->n_headers, "content-length");
 
+	const struct http_header *cl = has_len ?
+		http_headers_find(resp->headers, resp->n_headers, "content-length") : NULL;
+	const struct http_header *range = http_request_header(r, "range");
+	char cr[96] = "";
+
 	f->head_only = r->method == HTTP_METHOD_HEAD;
+	/*
+	 * A fetch for the cache went without the client's Range; when the whole
+	 * response is streamed instead of stored, the range is cut from it here
+	 * (RFC 9110 14.2), if the representation is the one If-Range names.
+	 */
+	if (f->cacheable && range && cl && status == 200 && r->method == HTTP_METHOD_GET) {
+		const struct http_header *et = http_headers_find(resp->headers, resp->n_headers, "etag");
+		const struct http_header *lm = http_headers_find(resp->headers, resp->n_headers, "last-modified");
+		struct http_validators v = {.etag = et ? et->value : NULL};
+		uint64_t size = strtoull(cl->value, NULL, 10), first, last;
+		if (lm && http_date_parse(lm->value, lm->value_len, &v.mtime) == 0)
+			v.has_mtime = true;
+		if (http_if_range_ok(r, &v)) {
+			switch (http_range_eval(range->value, size, &first, &last)) {
+			case HTTP_RANGE_PARTIAL:
+				status = 206;
+				f->ranged = true;
+				f->r_first = first;
+				f->r_last = last;
+				snprintf(cr, sizeof(cr), "bytes %llu-%llu/%llu", (unsigned long long)first,
+					(unsigned long long)last, (unsigned long long)size);
+				break;
+			case HTTP_RANGE_UNSATISFIABLE:
+				status = 416;
+				f->head_only = true; /* nothing of the body goes out */
+				snprintf(cr, sizeof(cr), "bytes */%llu", (unsigned long long)size);
+				break;
+			case HTTP_RANGE_NONE:
+				break;
+			}
+		}
+	}
 	if (has_body && !has_len && !f->head_only) {
 		if (r->version_minor >= 1)
 			f->chunked_out = true;
@@ -826,9 +876,14 @@ static int stream_head(struct edge_fetch *f)
 		const struct http_header *h = &resp->headers[i];
 		if (http_header_is_hop(resp->headers, resp->n_headers, h->name, h->name_len))
 			continue;
-		if (strcasecmp(h->name, "content-length") == 0 && !has_len)
+		if (strcasecmp(h->name, "content-length") == 0 && (!has_len || cr[0]))
 			continue;
 		sb_field(&b, h->name, h->value);
+	}
+	if (cr[0]) {
+		sb_field(&b, "Content-Range", cr);
+		sb_fieldf(&b, "Content-Length", "%llu", status == 206 ?
+			(unsigned long long)(f->r_last - f->r_first + 1) : 0ULL);
 	}
 	if (f->chunked_out)
 		sb_field(&b, "Transfer-Encoding", "chunked");

@@ -150,7 +150,14 @@ expect "large 1" "$(get l1 a.test /large.bin)" "200 MISS"
 cmp "$tmp/l1.body" "$rootA/large.bin" || fail "large object (streamed) differs"
 expect "large 2" "$(get l2 a.test /large.bin)" "200 MISS"
 cmp "$tmp/l2.body" "$rootA/large.bin" || fail "large object (streamed) differs"
-say "no-store never HIT; objects above max-object streamed"
+# A range of a streamed object is cut from the stream.
+expect "streamed range" "$(get l3 a.test /large.bin -r 1000-1999)" "206 MISS"
+expect "streamed Content-Range" "$(hdr "$tmp/l3.h" Content-Range)" "bytes 1000-1999/300000"
+tail -c +1001 "$rootA/large.bin" | head -c 1000 | cmp - "$tmp/l3.body" || fail "streamed range differs"
+expect "streamed range tail" "$(get l4 a.test /large.bin -r -10)" "206 MISS"
+tail -c 10 "$rootA/large.bin" | cmp - "$tmp/l4.body" || fail "streamed suffix range differs"
+expect "streamed range unsatisfiable" "$(get l5 a.test /large.bin -r 400000-)" "416 MISS"
+say "no-store never HIT; objects above max-object streamed (ranges cut from the stream)"
 
 # --- revalidation, clients' conditionals ---------------------------------------------
 expect "short 1" "$(get s1 a.test /short/s.txt)" "200 MISS"
