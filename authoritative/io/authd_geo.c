@@ -243,7 +243,7 @@ static int map_check_zones(const struct geo_map *m, const struct auth_zoneset *s
 		zone_of[i] = set ? auth_zoneset_find(set, n->owner) : NULL;
 		if (!zone_of[i]) {
 			name_text(n, text, sizeof(text));
-			snprintf(err, errlen, "%s: names.%s: not inside any zone served", file, text);
+			snprintf(err, errlen, "%s: names[\"%s\"]: not inside any zone served", file, text);
 			r = DNS_E_CONFIG;
 			goto out;
 		}
@@ -271,8 +271,8 @@ static int map_check_zones(const struct geo_map *m, const struct auth_zoneset *s
 					name_text(n, text, sizeof(text));
 					dns_name_to_str(rr.owner, cut, sizeof(cut));
 					snprintf(err, errlen, is_cut ?
-						"%s: names.%s: at or below the zone cut %s (delegated data is not ours to steer)" :
-						"%s: names.%s: below the DNAME at %s",
+						"%s: names[\"%s\"]: at or below the zone cut %s (delegated data is not ours to steer)" :
+						"%s: names[\"%s\"]: below the DNAME at %s",
 						file, text, cut);
 					r = DNS_E_CONFIG;
 					goto out;
@@ -287,14 +287,14 @@ static int map_check_zones(const struct geo_map *m, const struct auth_zoneset *s
 			name_text(n, text, sizeof(text));
 			if (rr.type == DNS_T_CNAME) {
 				dns_name_to_str(apex, cut, sizeof(cut));
-				snprintf(err, errlen, "%s: names.%s: zone %s has a CNAME at this name",
+				snprintf(err, errlen, "%s: names[\"%s\"]: zone %s has a CNAME at this name",
 					file, text, cut);
 				r = DNS_E_CONFIG;
 				goto out;
 			}
 			if (warn && !warned[n->index]) {
 				warned[n->index] = true;
-				log_warn("%s: names.%s: the zone's static A/AAAA records at this name are shadowed by steering",
+				log_warn("%s: names[\"%s\"]: the zone's static A/AAAA records at this name are shadowed by steering",
 					file, text);
 			}
 		}

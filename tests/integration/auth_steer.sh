@@ -52,7 +52,7 @@ if out=$("$CAIRN_AUTH" --explain static.cdn.example 10.0.0.1 "${ZONES[@]}" --map
 fi
 say "--explain static.cdn.example: $out"
 
-# --- maps that do not fit the zones are refused at start with FILE: names.X: reason.
+# --- maps that do not fit the zones are refused at start with FILE: names["X"]: reason.
 bad_map() { # NAME-JSON EXPECTED-REGEX
 	local f=$tmp/badstart.json msg
 	python3 - "$tmp/good.json" "$1" >"$f" <<'PY'
@@ -67,10 +67,10 @@ PY
 	printf '%s\n' "$msg" | grep -Eq "$2" || fail "map steering $1: expected /$2/, got: $msg"
 	say "start refused: $(printf '%s\n' "$msg" | grep -E "$2" | sed 's/^.*\] error: //')"
 }
-bad_map cdn.other.example 'badstart\.json: names\.cdn\.other\.example: zone other\.example\. has a CNAME'
-bad_map www.sub.cdn.example 'badstart\.json: names\.www\.sub\.cdn\.example: at or below the zone cut sub\.cdn\.example\.'
-bad_map www.legacy.cdn.example 'badstart\.json: names\.www\.legacy\.cdn\.example: below the DNAME at legacy\.cdn\.example\.'
-bad_map www.nowhere.example 'badstart\.json: names\.www\.nowhere\.example: not inside any zone'
+bad_map cdn.other.example 'badstart\.json: names\["cdn\.other\.example"\]: zone other\.example\. has a CNAME'
+bad_map www.sub.cdn.example 'badstart\.json: names\["www\.sub\.cdn\.example"\]: at or below the zone cut sub\.cdn\.example\.'
+bad_map www.legacy.cdn.example 'badstart\.json: names\["www\.legacy\.cdn\.example"\]: below the DNAME at legacy\.cdn\.example\.'
+bad_map www.nowhere.example 'badstart\.json: names\["www\.nowhere\.example"\]: not inside any zone'
 
 # --- health endpoints for the two London replicas (HTTP on .1, TCP on .2).
 mkdir -p "$tmp/www" && echo ok >"$tmp/www/health"
@@ -98,7 +98,7 @@ start_bg "$tmp/auth.log" "$CAIRN_AUTH" --listen "$A@$PORT" "${ZONES[@]}" --map "
 apid=$LAST_BG_PID
 wait_udp "$A" "$PORT" cdn.example.
 log=$tmp/auth.log
-grep -q 'names.www.cdn.example: the zone.s static A/AAAA records at this name are shadowed' "$log" ||
+grep -q 'names\["www.cdn.example"\]: the zone.s static A/AAAA records at this name are shadowed' "$log" ||
 	fail "no shadowing warning for the static A at www.cdn.example"
 grep -q 'map loaded: 3 datacenters, 2 names' "$log" || fail "no map summary in the log"
 
