@@ -52,6 +52,7 @@ done
 # /health, and the replicas are exactly the EDGES of scripts/demo.
 edges=$(sed -n 's/^EDGES=(\(.*\))$/\1/p' "$CAIRN_SRC/scripts/demo")
 [ -n "$edges" ] || fail "no EDGES=(...) line in scripts/demo"
+# shellcheck disable=SC2086 # the edges are separate arguments
 out=$(python3 - "$map" $edges <<-'EOF' 2>&1
 	import json, sys
 	m = json.load(open(sys.argv[1]))
