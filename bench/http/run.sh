@@ -8,7 +8,8 @@
 # access log off too: --log-level warn). Each proxy is pinned to CPU 0 (taskset), wrk to
 # CPU 1, keep-alive connections; each object is fetched once first (and checked to be a
 # HIT on the second fetch), then wrk runs BENCH_SECONDS per proxy and object, the proxies
-# alternating. Reported: requests/s, mean and p99 latency, the proxy's CPU time during
+# alternating (BENCH_ROUNDS rounds, the order reversed every other round; the table sums
+# the rounds and averages the latencies). Reported: requests/s, mean and p99 latency, the proxy's CPU time during
 # the run (utime + stime from /proc/PID/stat) and requests per proxy CPU-second -- on 2
 # cores wrk may saturate its core before the proxy does, so requests per CPU-second is
 # the fairer comparison. Ratios: cairn-edge / nginx. The table goes to stdout and to
@@ -19,6 +20,7 @@
 #
 # Environment:
 #   BENCH_SECONDS      seconds of load per proxy and object (default 10)
+#   BENCH_ROUNDS       rounds (default 2)
 #   BENCH_CONNECTIONS  wrk -c (default 50); wrk runs one thread
 #   CAIRN_EDGE, CAIRN_ORIGIN  binaries (default build/release/bin/...)
 #   BENCH_WORK         scratch dir (default build/bench-http)
@@ -30,6 +32,7 @@ set -eu
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 SECONDS_EACH=${BENCH_SECONDS:-10}
 CONNS=${BENCH_CONNECTIONS:-50}
+ROUNDS=${BENCH_ROUNDS:-2}
 CAIRN_EDGE=${CAIRN_EDGE:-$SRC/build/release/bin/cairn-edge}
 CAIRN_ORIGIN=${CAIRN_ORIGIN:-$SRC/build/release/bin/cairn-origin}
 WORK=${BENCH_WORK:-$SRC/build/bench-http}
@@ -144,29 +147,42 @@ done
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 
-# run NAME PID ADDR OBJ: one wrk run; prints "rps lat_mean_ms p99_ms cpu_s"
+# ms VALUE: a wrk latency ("812.5us", "1.2ms", "1.01s") in milliseconds.
+ms() { awk -v v="$1" 'BEGIN{u=v; sub(/^[0-9.]+/, "", u); x=v+0;
+	printf "%.3f", u=="us" ? x/1000 : u=="s" ? x*1000 : u=="m" ? x*60000 : x}'; }
+
+# run NAME PID ADDR OBJ ROUND: one wrk run; prints "requests lat_mean_ms p99_ms cpu_s"
 run() {
-	local name=$1 pid=$2 addr=$3 obj=$4 t0 t1 out rps lat p99
+	local name=$1 pid=$2 addr=$3 obj=$4 round=$5 t0 t1 out req lat p99
 	t0=$(cpu_ticks "$pid")
 	out=$(taskset -c "$LOAD_CPU" wrk -t1 -c"$CONNS" -d"${SECONDS_EACH}s" --latency \
 		-H "Host: $HOST" "http://$addr:$PORT/$obj")
 	t1=$(cpu_ticks "$pid")
-	printf '%s\n' "$out" >"$WORK/wrk-$name-$obj.txt"
-	rps=$(printf '%s\n' "$out" | awk '/^Requests\/sec/{print $2}')
-	lat=$(printf '%s\n' "$out" | awk '/^ +Latency/{print $2; exit}')
-	p99=$(printf '%s\n' "$out" | awk '$1=="99%"{print $2}')
+	printf '%s\n' "$out" >"$WORK/wrk-$name-$obj-$round.txt"
 	if printf '%s\n' "$out" | grep -q 'Non-2xx'; then die "$name $obj: non-2xx answers"; fi
-	echo "$rps $lat $p99 $(awk -v t=$((t1 - t0)) -v hz="$hz" 'BEGIN{printf "%.2f", t / hz}')"
+	req=$(printf '%s\n' "$out" | awk '/requests in/{print $1}')
+	lat=$(ms "$(printf '%s\n' "$out" | awk '/^ +Latency/{print $2; exit}')")
+	p99=$(ms "$(printf '%s\n' "$out" | awk '$1=="99%"{print $2}')")
+	echo "$req $lat $p99 $(awk -v t=$((t1 - t0)) -v hz="$hz" 'BEGIN{printf "%.2f", t / hz}')"
 }
 
 declare -A R
 for obj in small.bin medium.bin; do
-	for name in cairn-edge nginx; do
-		case $name in
-		cairn-edge) R[$name,$obj]=$(run "$name" "$edge_pid" "$EDGE_ADDR" "$obj") ;;
-		nginx) R[$name,$obj]=$(run "$name" "$nginx_pid" "$NGINX_ADDR" "$obj") ;;
-		esac
-		say "$name $obj: ${R[$name,$obj]}"
+	for name in cairn-edge nginx; do R[$name,$obj]="0 0 0 0"; done
+done
+for ((round = 1; round <= ROUNDS; round++)); do
+	order="cairn-edge nginx"
+	((round % 2 == 0)) && order="nginx cairn-edge"
+	for obj in small.bin medium.bin; do
+		for name in $order; do
+			case $name in
+			cairn-edge) one=$(run "$name" "$edge_pid" "$EDGE_ADDR" "$obj" "$round") ;;
+			nginx) one=$(run "$name" "$nginx_pid" "$NGINX_ADDR" "$obj" "$round") ;;
+			esac
+			say "round $round: $name $obj: requests, mean ms, p99 ms, CPU s: $one"
+			R[$name,$obj]=$(awk -v a="${R[$name,$obj]}" -v b="$one" 'BEGIN{split(a, x); split(b, y);
+				printf "%d %.3f %.3f %.2f", x[1] + y[1], x[2] + y[2], x[3] + y[3], x[4] + y[4]}')
+		done
 	done
 done
 
@@ -178,22 +194,23 @@ out="$SRC/bench/results/http-$(date -u +%Y%m%d-%H%M%S).md"
 	echo "# bench/http: cairn-edge vs nginx proxy_cache, cached objects"
 	echo
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)),"
-	echo "proxy pinned to CPU $SERVER_CPU, wrk -t1 -c$CONNS for ${SECONDS_EACH}s on CPU $LOAD_CPU, keep-alive;"
+	echo "proxy pinned to CPU $SERVER_CPU, wrk -t1 -c$CONNS on CPU $LOAD_CPU, keep-alive, $ROUNDS rounds of ${SECONDS_EACH}s per proxy and object (order alternating), summed;"
 	echo "$($NGINX -v 2>&1 | sed 's/^nginx version: //'), $(wrk -v 2>&1 | head -1 | awk '{print "wrk " $2}');"
 	echo "cairn-edge origin fetches during the whole run: $hits (one per object)."
 	echo
-	echo "| object | proxy | requests/s | mean latency | p99 | proxy CPU s | requests per CPU-s | ratio req/s | ratio req/CPU-s |"
+	echo "| object | proxy | requests/s | mean latency ms | p99 ms | proxy CPU s | requests per CPU-s | ratio req/s | ratio req/CPU-s |"
 	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 	for obj in small.bin medium.bin; do
 		size=$([ $obj = small.bin ] && echo "1 KB" || echo "100 KB")
-		read -r nr nl np nc <<<"${R[nginx,$obj]}"
+		read -r nq nl np nc <<<"${R[nginx,$obj]}"
 		for name in cairn-edge nginx; do
-			read -r r l p c <<<"${R[$name,$obj]}"
-			awk -v o="$size" -v n="$name" -v r="$r" -v l="$l" -v p="$p" -v c="$c" -v nr="$nr" -v nc="$nc" 'BEGIN{
-				per = c > 0 ? r * '"$SECONDS_EACH"' / c : 0
-				nper = nc > 0 ? nr * '"$SECONDS_EACH"' / nc : 0
-				printf "| %s | %s | %.0f | %s | %s | %.2f | %.0f | %.2fx | %.2fx |\n", o, n, r, l, p, c, per,
-					r / nr, (nper > 0 ? per / nper : 0)
+			read -r q l p c <<<"${R[$name,$obj]}"
+			awk -v o="$size" -v n="$name" -v q="$q" -v l="$l" -v p="$p" -v c="$c" -v nq="$nq" \
+				-v nc="$nc" -v t=$((SECONDS_EACH * ROUNDS)) -v k="$ROUNDS" 'BEGIN{
+				per = c > 0 ? q / c : 0
+				nper = nc > 0 ? nq / nc : 0
+				printf "| %s | %s | %.0f | %.2f | %.2f | %.2f | %.0f | %.2fx | %.2fx |\n", o, n, q / t,
+					l / k, p / k, c, per, q / nq, (nper > 0 ? per / nper : 0)
 			}'
 		done
 	done
