@@ -68,6 +68,8 @@ enum fetch_mode {
 struct waiter {
 	struct http_exchange *ex;
 	struct waiter *next;
+	struct http_cache_entry *stale; /* what its own lookup found (referenced), or NULL */
+	struct http_cache *cache;       /* to drop that reference */
 };
 
 struct edge_fetch {
@@ -516,13 +518,15 @@ static struct edge_fetch *fetch_find(struct edge *edge, const char *key)
 	return NULL;
 }
 
+static void waiter_free(struct waiter *w);
+
 static void fetch_free(struct edge_fetch *f)
 {
 	struct waiter *w, *next;
 	fetch_unlist(f);
 	for (w = f->waiters; w; w = next) {
 		next = w->next;
-		free(w);
+		waiter_free(w);
 	}
 	if (f->stale)
 		http_cache_entry_unref(&f->edge->cache, f->stale);
@@ -533,6 +537,15 @@ static void fetch_free(struct edge_fetch *f)
 	free(f);
 }
 
+static void waiter_free(struct waiter *w)
+{
+	if (!w)
+		return;
+	if (w->stale)
+		http_cache_entry_unref(w->cache, w->stale);
+	free(w);
+}
+
 /* Free f once nothing refers to it any more. */
 static void fetch_maybe_free(struct edge_fetch *f)
 {
@@ -540,12 +553,18 @@ static void fetch_maybe_free(struct edge_fetch *f)
 		fetch_free(f);
 }
 
-static int add_waiter(struct edge_fetch *f, struct http_exchange *ex)
+/* Queue ex on f; stale is what ex's own lookup found (may be NULL). */
+static int add_waiter(struct edge_fetch *f, struct http_exchange *ex, struct http_cache_entry *stale)
 {
 	struct waiter *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	w->ex = ex;
+	w->cache = &f->edge->cache;
+	if (stale) {
+		http_cache_entry_ref(stale);
+		w->stale = stale;
+	}
 	*f->wtail = w;
 	f->wtail = &w->next;
 	return 0;
@@ -569,7 +588,7 @@ static void restart_waiters(struct edge *edge, struct waiter *w)
 	for (; w; w = next) {
 		next = w->next;
 		handle_cacheable(edge, w->ex, true);
-		free(w);
+		waiter_free(w);
 	}
 }
 
@@ -712,12 +731,12 @@ static struct edge_fetch *fetch_start(struct edge *edge, struct http_exchange *e
 	f->up.on_done = on_up_done;
 	f->up.arg = f;
 	f->request_time = wall_now();
-	if (ex && add_waiter(f, ex) < 0)
+	if (ex && add_waiter(f, ex, stale) < 0)
 		goto fail;
 	if ((err = edge_up_start(edge, &f->up)) < 0) {
 		log_warn("origin %s: %s", rt->origin->addr_text, uv_strerror(err));
 		struct waiter *w = take_waiters(f);
-		free(w);
+		waiter_free(w);
 		goto fail;
 	}
 	edge->stats.fetches++;
@@ -908,7 +927,7 @@ static int go_stream(struct edge_fetch *f)
 	}
 	f->leader = w->ex;
 	struct waiter *rest = w->next;
-	free(w);
+	waiter_free(w);
 	restart_waiters(f->edge, rest);
 	if (stream_head(f) < 0 || stream_send(f, f->body, f->blen) < 0) {
 		leader_abort(f);
@@ -1007,18 +1026,18 @@ static void answer_error(struct edge *edge, struct edge_fetch *f, int err)
 {
 	struct waiter *w = take_waiters(f), *next;
 	int64_t now = wall_now();
-	bool stale_ok = f->stale && http_cache_stale_if_error(f->stale, now);
 	for (; w; w = next) {
 		next = w->next;
-		if (stale_ok) {
-			serve_entry(edge, w->ex, f->stale, "STALE");
+		/* Each client may only get the stale entry its own lookup found (its variant). */
+		if (w->stale && http_cache_stale_if_error(w->stale, now)) {
+			serve_entry(edge, w->ex, w->stale, "STALE");
 		} else {
 			int st = err == UV_ETIMEDOUT ? 504 : 502;
 			edge->stats.errors++;
 			reply_local(w->ex, st, NULL, "%d %s: origin %s: %s\n", st, http_status_reason(st),
 				f->up.origin->host, err ? uv_strerror(err) : "error");
 		}
-		free(w);
+		waiter_free(w);
 	}
 }
 
@@ -1065,8 +1084,11 @@ static void on_up_done(struct edge_upreq *u, int err, const struct http_response
 		} else {
 			for (; w; w = next) {
 				next = w->next;
-				serve_entry(edge, w->ex, f->stale, "REVALIDATED");
-				free(w);
+				if (w->stale == f->stale)
+					serve_entry(edge, w->ex, f->stale, "REVALIDATED");
+				else
+					handle_cacheable(edge, w->ex, true); /* another variant: its own fetch */
+				waiter_free(w);
 			}
 		}
 		fetch_maybe_free(f);
@@ -1100,7 +1122,7 @@ static void on_up_done(struct edge_upreq *u, int err, const struct http_response
 				http_cache_entry_unref(&edge->cache, mine);
 		}
 		first = false;
-		free(w);
+		waiter_free(w);
 	}
 	if (e)
 		http_cache_entry_unref(&edge->cache, e);
@@ -1160,7 +1182,7 @@ static void handle_cacheable(struct edge *edge, struct http_exchange *ex, bool a
 			goto out;
 		}
 	}
-	if (!alone && (f = fetch_find(edge, key)) != NULL && add_waiter(f, ex) == 0) {
+	if (!alone && (f = fetch_find(edge, key)) != NULL && add_waiter(f, ex, e) == 0) {
 		edge->stats.collapsed++;
 		log_debug("%s: joins the fetch in flight", key);
 		goto out;
