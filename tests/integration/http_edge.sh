@@ -19,12 +19,14 @@
 # streamed intact; origin stopped: STALE within stale-if-error, else 502;
 # PURGE from an allowed address then MISS, 403 from another; /health;
 # the cache-size bound (the oldest objects evicted, bytes within the limit);
+# pipelining (a miss and hits behind it, in order);
 # SIGTERM: /health 503 during the drain delay, a long download in flight
 # completes, exit 0.
 . "$(dirname "$0")/lib/common.sh"
 need_cmd curl cmp ss python3
 need_bin cairn-origin
 need_bin cairn-edge
+need_bin cairn-httppipe
 
 EDGE=127.65.0.1
 OA=127.65.0.11
@@ -44,6 +46,7 @@ printf 'never stored\n' >"$rootA/nostore/n.txt"
 printf 'stale is fine\n' >"$rootA/sie/x.txt"
 printf 'stale is not fine\n' >"$rootA/nosie/y.txt"
 printf 'object B\n' >"$rootB/b.txt"
+printf 'pipe one\n' >"$rootB/pipe1.txt"
 mkdir -p "$rootA/swr"
 printf 'revalidated in the background\n' >"$rootA/swr/w.txt"
 head -c 300000 /dev/urandom >"$rootA/large.bin"        # above max-object: streamed
@@ -105,6 +108,14 @@ grep -qE '"GET /obj.txt HTTP/1.1" 200 9 [0-9]+ HIT$' "$tmp/edge.log" || fail "no
 grep -qE '"GET /obj.txt HTTP/1.1" 200 9 [0-9]+ MISS$' "$tmp/edge.log" || fail "no MISS in the access log"
 [ -z "$(hdr "$tmp/m2.h" Connection)" ] || fail "hop-by-hop Connection passed on"
 say "MISS then HIT (Age $age1 -> $age3)"
+
+# --- pipelining: a miss (answered later) and hits behind it, in order -----------------
+printf 'GET /pipe1.txt HTTP/1.1\r\nHost: b.test\r\n\r\nGET /obj.txt HTTP/1.1\r\nHost: a.test\r\n\r\nGET /b.test/pipe1.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' |
+	"$CAIRN_HTTPPIPE" "$EDGE" "$PORT" >"$tmp/pipe"
+expect "pipelined answers" "$(grep -ac '^HTTP/1.1 200 OK' "$tmp/pipe")" 3
+expect "pipelined order" "$(grep -aE '^(pipe one|object A)$' "$tmp/pipe" | tr '\n' ,)" "pipe one,object A,pipe one,"
+expect "pipelined X-Cache" "$(tr -d '\r' <"$tmp/pipe" | sed -n 's/^X-Cache: //p' | tr '\n' ,)" "MISS,HIT,HIT,"
+say "pipelined miss + hits answered in order"
 
 # --- routing -------------------------------------------------------------------
 expect "Host b.test" "$(get r1 b.test /b.txt)" "200 MISS"
