@@ -41,6 +41,7 @@ struct edge_upconn {
 	bool idle;                         /* in the idle list */
 	bool reading;
 	bool got_bytes;                    /* response bytes arrived for the current request */
+	bool writing;                      /* the request's uv_write is still in flight */
 	uint8_t rbuf[UP_RBUF];
 };
 
@@ -219,6 +220,7 @@ static void on_timeout(uv_timer_t *t)
 static void on_write(uv_write_t *req, int status)
 {
 	struct edge_upconn *c = req->data;
+	c->writing = false;
 	if (c->closing || status == 0)
 		return;
 	conn_fail(c, status);
@@ -231,7 +233,9 @@ static void conn_done(struct edge_upconn *c, bool reusable)
 	struct edge *edge = c->edge;
 	struct edge_origin *o = c->origin;
 
-	reusable = reusable && c->parser.resp.keep_alive && !edge->stopping &&
+	/* An origin that answered before taking the whole request (its write still in
+	 * flight, the uv_write_t busy) does not get the connection back. */
+	reusable = reusable && c->parser.resp.keep_alive && !edge->stopping && !c->writing &&
 		o->nidle < edge->cfg->pool_size;
 	c->req = NULL;
 	u->conn = NULL;
@@ -349,6 +353,7 @@ static int conn_send(struct edge_upconn *c)
 	r = uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, on_write);
 	if (r < 0)
 		return r;
+	c->writing = true;
 	read_start(c);
 	arm(c, c->edge->cfg->origin_timeout_ms);
 	return 0;
