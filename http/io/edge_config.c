@@ -8,6 +8,7 @@
 #include "dns_err.h"
 #include "dns_log.h"
 #include "edge.h"
+#include "http_shell.h"
 
 /* One --origin HOST=ADDR@PORT, checked as it is read so errors name the file and line. */
 static int add_origin(void *ctx, const char *line, char *err, size_t errlen)
@@ -77,9 +78,7 @@ int edge_config_init(struct dns_config *parser, struct edge_config *cfg)
 	cfg->max_body = 1 << 20;
 	cfg->log_level = "info";
 	memset(opts, 0, sizeof(opts));
-	opts[i++] = (struct dns_opt){.name = "listen", .type = DNS_OPT_ADDR, .flags = DNS_OPT_REPEAT,
-		.help = "address to serve HTTP on (port 8080 by default)", .target = &cfg->listen,
-		.default_port = EDGE_PORT};
+	opts[i++] = http_shell_opt_listen(&cfg->listen, EDGE_PORT);
 	opts[i++] = (struct dns_opt){.name = "origin", .type = DNS_OPT_CALLBACK, .flags = DNS_OPT_REPEAT,
 		.metavar = "HOST=ADDR@PORT",
 		.help = "origin for Host HOST (and for /HOST/path), at ADDR@PORT (port 80 by default)",
@@ -92,60 +91,48 @@ int edge_config_init(struct dns_config *parser, struct edge_config *cfg)
 		.target = &cfg->max_object, .min = 0, .max = 1ULL << 40};
 	opts[i++] = (struct dns_opt){.name = "purge-allow", .type = DNS_OPT_CIDR, .flags = DNS_OPT_REPEAT,
 		.help = "clients allowed to PURGE (default 127.0.0.0/8 and ::1)", .target = &cfg->purge_allow};
-	opts[i++] = (struct dns_opt){.name = "connect-timeout", .type = DNS_OPT_UINT, .metavar = "MS",
-		.help = "time to connect to an origin, 502 beyond (default 2000)",
-		.target = &cfg->connect_timeout_ms, .min = 1, .max = 600000};
-	opts[i++] = (struct dns_opt){.name = "origin-timeout", .type = DNS_OPT_UINT, .metavar = "MS",
-		.help = "time an origin may stay silent while a response is due, 504 beyond (default 10000)",
-		.target = &cfg->origin_timeout_ms, .min = 1, .max = 3600000};
-	opts[i++] = (struct dns_opt){.name = "idle-timeout", .type = DNS_OPT_UINT, .metavar = "MS",
-		.help = "close client keep-alive connections idle for MS milliseconds (default 30000)",
-		.target = &cfg->idle_timeout_ms, .min = 1, .max = 3600000};
-	opts[i++] = (struct dns_opt){.name = "header-timeout", .type = DNS_OPT_UINT, .metavar = "MS",
-		.help = "answer 408 to a request head not complete within MS milliseconds (default 10000)",
-		.target = &cfg->header_timeout_ms, .min = 1, .max = 3600000};
-	opts[i++] = (struct dns_opt){.name = "send-timeout", .type = DNS_OPT_UINT, .metavar = "MS",
-		.help = "close a client that reads nothing of its response for MS milliseconds (default 60000)",
-		.target = &cfg->send_timeout_ms, .min = 1, .max = 3600000};
+	opts[i++] = http_shell_opt_ms("connect-timeout",
+		"time to connect to an origin, 502 beyond (default 2000)",
+		&cfg->connect_timeout_ms, 1, 600000);
+	opts[i++] = http_shell_opt_ms("origin-timeout",
+		"time an origin may stay silent while a response is due, 504 beyond (default 10000)",
+		&cfg->origin_timeout_ms, 1, 3600000);
+	opts[i++] = http_shell_opt_ms("idle-timeout",
+		"close client keep-alive connections idle for MS milliseconds (default 30000)",
+		&cfg->idle_timeout_ms, 1, 3600000);
+	opts[i++] = http_shell_opt_header_timeout(&cfg->header_timeout_ms);
+	opts[i++] = http_shell_opt_ms("send-timeout",
+		"close a client that reads nothing of its response for MS milliseconds (default 60000)",
+		&cfg->send_timeout_ms, 1, 3600000);
 	opts[i++] = (struct dns_opt){.name = "max-connections", .type = DNS_OPT_UINT,
 		.help = "open client connections; more are answered 503 (default 10000)",
 		.target = &cfg->max_conns, .min = 1, .max = 1000000};
 	opts[i++] = (struct dns_opt){.name = "pool-size", .type = DNS_OPT_UINT,
 		.help = "idle keep-alive connections kept per origin (default 32)",
 		.target = &cfg->pool_size, .min = 0, .max = 100000};
-	opts[i++] = (struct dns_opt){.name = "pool-idle", .type = DNS_OPT_UINT, .metavar = "MS",
-		.help = "close idle origin connections after MS milliseconds (default 15000)",
-		.target = &cfg->pool_idle_ms, .min = 1, .max = 3600000};
-	opts[i++] = (struct dns_opt){.name = "drain-delay", .type = DNS_OPT_UINT, .metavar = "MS",
-		.help = "after SIGTERM, answer /health 503 for MS ms before closing the listeners (default 0)",
-		.target = &cfg->drain_delay_ms, .min = 0, .max = 3600000};
+	opts[i++] = http_shell_opt_ms("pool-idle",
+		"close idle origin connections after MS milliseconds (default 15000)",
+		&cfg->pool_idle_ms, 1, 3600000);
+	opts[i++] = http_shell_opt_ms("drain-delay",
+		"after SIGTERM, answer /health 503 for MS ms before closing the listeners (default 0)",
+		&cfg->drain_delay_ms, 0, 3600000);
 	opts[i++] = (struct dns_opt){.name = "heuristic-max", .type = DNS_OPT_UINT, .metavar = "SECS",
 		.help = "cap of the heuristic freshness (10% of the Last-Modified age) (default 86400)",
 		.target = &cfg->heuristic_max, .min = 1, .max = 31536000};
 	opts[i++] = (struct dns_opt){.name = "max-body", .type = DNS_OPT_SIZE,
 		.help = "largest request body forwarded, 413 beyond (default 1M)",
 		.target = &cfg->max_body, .min = 0, .max = 1ULL << 30};
-	opts[i++] = (struct dns_opt){.name = "log-level", .type = DNS_OPT_STRING, .metavar = "LEVEL",
-		.help = "err, warn, info (one access line per request) or debug (default info)",
-		.target = &cfg->log_level};
+	opts[i++] = http_shell_opt_log_level(&cfg->log_level);
 	opts[i] = (struct dns_opt){0};
 	return dns_config_init(parser, opts, NULL);
 }
 
 int edge_config_finish(struct edge_config *cfg, char *err, size_t errlen)
 {
-	if (dns_log_level_from_str(cfg->log_level) < 0) {
-		snprintf(err, errlen, "option log-level: unknown level '%s'", cfg->log_level);
-		return DNS_E_CONFIG;
-	}
-	if (cfg->listen.n == 0) {
-		snprintf(err, errlen, "option listen: no address to serve on (--listen ADDR@PORT)");
-		return DNS_E_CONFIG;
-	}
-	if (cfg->listen.n > HTTP_SERVER_MAX_LISTEN) {
-		snprintf(err, errlen, "option listen: more than %d addresses", HTTP_SERVER_MAX_LISTEN);
-		return DNS_E_CONFIG;
-	}
+	int r = http_shell_config_check(cfg->log_level, &cfg->listen, err, errlen);
+
+	if (r < 0)
+		return r;
 	if (cfg->norigins == 0) {
 		snprintf(err, errlen, "option origin: no origin (--origin HOST=ADDR@PORT)");
 		return DNS_E_CONFIG;

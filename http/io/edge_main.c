@@ -6,23 +6,18 @@
  * connections close, requests in flight finish; then the idle origin
  * connections close and the loop runs dry: exit 0.
  */
-#include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "dns_err.h"
 #include "dns_log.h"
-#include "dns_log_time.h"
-#include "dns_loop.h"
 #include "edge.h"
+#include "http_shell.h"
 
 static const char usage[] = "--listen ADDR@PORT --origin HOST=ADDR@PORT ... [--cache-size 256M] "
 	"[--purge-allow CIDR ...] [options]";
 
 struct edge_main {
 	uv_loop_t loop;
-	uv_signal_t sigterm, sigint;
+	struct http_shell_signals sigs;
 	uv_timer_t drain;
 	struct edge edge;
 	bool signalled;
@@ -40,8 +35,7 @@ static void on_stopped(struct http_server *srv, void *arg)
 		(unsigned long long)edge->stats.hits, (unsigned long long)edge->stats.misses,
 		(unsigned long long)edge->stats.revalidated, (unsigned long long)edge->stats.stale,
 		(unsigned long long)edge->stats.fetches);
-	uv_close((uv_handle_t *)&m->sigterm, NULL);
-	uv_close((uv_handle_t *)&m->sigint, NULL);
+	http_shell_signals_close(&m->sigs);
 	uv_close((uv_handle_t *)&m->drain, NULL);
 }
 
@@ -52,9 +46,9 @@ static void on_drain_timer(uv_timer_t *t)
 	http_server_stop(&m->edge.server, on_stopped, m);
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+static void on_signal(struct http_shell_signals *sigs, int signum)
 {
-	struct edge_main *m = h->data;
+	struct edge_main *m = sigs->data;
 	if (m->signalled)
 		return;
 	m->signalled = true;
@@ -63,12 +57,14 @@ static void on_signal(uv_signal_t *h, int signum)
 	uv_timer_start(&m->drain, on_drain_timer, m->edge.cfg->drain_delay_ms, 0);
 }
 
-static int run(struct edge_config *cfg)
+static int run(void *arg)
 {
+	struct edge_config *cfg = arg;
 	struct edge_main *m = calloc(1, sizeof(*m));
-	int r, rc = 0;
+	bool started;
+	int rc;
 
-	if (!m || (r = uv_loop_init(&m->loop)) < 0) {
+	if (!m || uv_loop_init(&m->loop) < 0) {
 		log_err("loop: out of memory");
 		free(m);
 		return 1;
@@ -91,65 +87,50 @@ static int run(struct edge_config *cfg)
 		.on_request = edge_serve,
 		.ctx = &m->edge,
 	};
-	if (http_server_start(&m->edge.server, &m->loop, &sc) < 0) {
-		rc = 1;
-	} else {
-		uv_signal_init(&m->loop, &m->sigterm);
-		uv_signal_init(&m->loop, &m->sigint);
-		uv_timer_init(&m->loop, &m->drain);
-		m->sigterm.data = m;
-		m->sigint.data = m;
-		m->drain.data = m;
-		uv_signal_start(&m->sigterm, on_signal, SIGTERM);
-		uv_signal_start(&m->sigint, on_signal, SIGINT);
+	uv_timer_init(&m->loop, &m->drain);
+	m->drain.data = m;
+	started = http_shell_start(&m->loop, &m->edge.server, &sc, &m->sigs, on_signal, m) == 0;
+	if (started) {
 		for (size_t i = 0; i < cfg->norigins; i++)
 			log_info("origin %s at %s", m->edge.origins[i].host, m->edge.origins[i].addr_text);
 		log_info("cache %llu bytes, objects up to %llu bytes",
 			(unsigned long long)cfg->cache_size, (unsigned long long)cfg->max_object);
-		uv_run(&m->loop, UV_RUN_DEFAULT);
 	}
-	if (dns_loop_close_all(&m->loop) < 0) {
-		log_err("shutdown: the loop did not close cleanly");
-		rc = 1;
-	}
+	rc = http_shell_run(&m->loop, started);
 	edge_deinit(&m->edge);
 	free(m);
 	return rc;
 }
 
+/* Adapters from the generic hooks of http_shell_main() to the edge_config ones. */
+static int config_init(struct dns_config *parser, void *cfg)
+{
+	return edge_config_init(parser, cfg);
+}
+
+static int config_finish(void *cfg, char *err, size_t errlen)
+{
+	return edge_config_finish(cfg, err, errlen);
+}
+
+static void config_deinit(void *cfg)
+{
+	edge_config_deinit(cfg);
+}
+
+static const char *config_log_level(const void *cfg)
+{
+	return ((const struct edge_config *)cfg)->log_level;
+}
+
 int main(int argc, char **argv)
 {
-	struct dns_config parser;
+	static const struct http_shell_prog prog = {
+		.name = "cairn-edge", .usage = usage, .config_init = config_init,
+		.config_finish = config_finish, .config_deinit = config_deinit,
+		.log_level = config_log_level, .run = run,
+	};
 	struct edge_config cfg;
-	char err[512];
-	int rc = 1, r;
 
-	if (edge_config_init(&parser, &cfg) < 0) {
-		fprintf(stderr, "cairn-edge: out of memory\n");
-		return 1;
-	}
-	parser.prog = "cairn-edge";
-	if (dns_config_parse_argv(&parser, argc, argv) < 0) {
-		fprintf(stderr, "cairn-edge: %s\n", parser.err);
-		goto out;
-	}
-	if (dns_config_print_action(&parser, usage, CAIRN_VERSION)) {
-		rc = 0;
-		goto out;
-	}
-	if (parser.nargs > 0) {
-		fprintf(stderr, "cairn-edge: unexpected argument '%s'\n", parser.args[0]);
-		goto out;
-	}
-	err[0] = '\0';
-	if ((r = edge_config_finish(&cfg, err, sizeof(err))) < 0) {
-		fprintf(stderr, "cairn-edge: %s\n", err[0] ? err : dns_strerror(r));
-		goto out;
-	}
-	dns_log_setup_stamped("cairn-edge", (enum dns_log_level)dns_log_level_from_str(cfg.log_level));
-	rc = run(&cfg);
-out:
-	edge_config_deinit(&cfg);
-	dns_config_deinit(&parser);
-	return rc;
+	return http_shell_main(&prog, &cfg, argc, argv);
 }

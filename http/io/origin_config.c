@@ -9,6 +9,7 @@
 #include "dns_err.h"
 #include "dns_log.h"
 #include "http_path.h"
+#include "http_shell.h"
 #include "origin.h"
 
 /* One --cache-control PREFIX=VALUE, checked as it is read so errors name the file and line. */
@@ -71,9 +72,7 @@ int origin_config_init(struct dns_config *parser, struct origin_config *cfg)
 	cfg->max_headers = 100;
 	cfg->log_level = "info";
 	memset(opts, 0, sizeof(opts));
-	opts[i++] = (struct dns_opt){.name = "listen", .type = DNS_OPT_ADDR, .flags = DNS_OPT_REPEAT,
-		.help = "address to serve HTTP on (port 8080 by default)", .target = &cfg->listen,
-		.default_port = ORIGIN_PORT};
+	opts[i++] = http_shell_opt_listen(&cfg->listen, ORIGIN_PORT);
 	opts[i++] = (struct dns_opt){.name = "root", .type = DNS_OPT_STRING, .metavar = "DIR",
 		.help = "directory to serve", .target = &cfg->root};
 	opts[i++] = (struct dns_opt){.name = "cache-control", .type = DNS_OPT_CALLBACK,
@@ -83,12 +82,10 @@ int origin_config_init(struct dns_config *parser, struct origin_config *cfg)
 	opts[i++] = (struct dns_opt){.name = "index", .type = DNS_OPT_STRING, .metavar = "NAME",
 		.help = "file served for a directory path ending in / (default index.html)",
 		.target = &cfg->index};
-	opts[i++] = (struct dns_opt){.name = "idle-timeout", .type = DNS_OPT_UINT, .metavar = "MS",
-		.help = "close keep-alive connections idle for MS milliseconds (default 30000)",
-		.target = &cfg->idle_timeout_ms, .min = 1, .max = 3600000};
-	opts[i++] = (struct dns_opt){.name = "header-timeout", .type = DNS_OPT_UINT, .metavar = "MS",
-		.help = "answer 408 to a request head not complete within MS milliseconds (default 10000)",
-		.target = &cfg->header_timeout_ms, .min = 1, .max = 3600000};
+	opts[i++] = http_shell_opt_ms("idle-timeout",
+		"close keep-alive connections idle for MS milliseconds (default 30000)",
+		&cfg->idle_timeout_ms, 1, 3600000);
+	opts[i++] = http_shell_opt_header_timeout(&cfg->header_timeout_ms);
 	opts[i++] = (struct dns_opt){.name = "max-connections", .type = DNS_OPT_UINT,
 		.help = "open connections; more are answered 503 (default 1000)",
 		.target = &cfg->max_conns, .min = 1, .max = 1000000};
@@ -104,9 +101,7 @@ int origin_config_init(struct dns_config *parser, struct origin_config *cfg)
 	opts[i++] = (struct dns_opt){.name = "max-headers", .type = DNS_OPT_UINT,
 		.help = "number of request header fields, 431 beyond (default 100)",
 		.target = &cfg->max_headers, .min = 4, .max = 10000};
-	opts[i++] = (struct dns_opt){.name = "log-level", .type = DNS_OPT_STRING, .metavar = "LEVEL",
-		.help = "err, warn, info (one access line per request) or debug (default info)",
-		.target = &cfg->log_level};
+	opts[i++] = http_shell_opt_log_level(&cfg->log_level);
 	opts[i] = (struct dns_opt){0};
 	return dns_config_init(parser, opts, NULL);
 }
@@ -120,19 +115,10 @@ static int cmp_rule(const void *a, const void *b)
 int origin_config_finish(struct origin_config *cfg, char *err, size_t errlen)
 {
 	struct stat st;
+	int r = http_shell_config_check(cfg->log_level, &cfg->listen, err, errlen);
 
-	if (dns_log_level_from_str(cfg->log_level) < 0) {
-		snprintf(err, errlen, "option log-level: unknown level '%s'", cfg->log_level);
-		return DNS_E_CONFIG;
-	}
-	if (cfg->listen.n == 0) {
-		snprintf(err, errlen, "option listen: no address to serve on (--listen ADDR@PORT)");
-		return DNS_E_CONFIG;
-	}
-	if (cfg->listen.n > HTTP_SERVER_MAX_LISTEN) {
-		snprintf(err, errlen, "option listen: more than %d addresses", HTTP_SERVER_MAX_LISTEN);
-		return DNS_E_CONFIG;
-	}
+	if (r < 0)
+		return r;
 	if (!cfg->root) {
 		snprintf(err, errlen, "option root: the directory to serve is required (--root DIR)");
 		return DNS_E_CONFIG;

@@ -1,20 +1,15 @@
 /* origin_main.c -- cairn-origin: a static-file HTTP/1.1 origin server. */
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "dns_err.h"
 #include "dns_log.h"
-#include "dns_log_time.h"
-#include "dns_loop.h"
+#include "http_shell.h"
 #include "origin.h"
 
 static const char usage[] = "--listen ADDR@PORT --root DIR [--cache-control PREFIX=VALUE ...] [options]";
 
 struct origin {
 	uv_loop_t loop;
-	uv_signal_t sigterm, sigint;
+	struct http_shell_signals sigs;
 	struct http_server server;
 	struct origin_config *cfg;
 };
@@ -24,13 +19,12 @@ static void on_stopped(struct http_server *srv, void *arg)
 	struct origin *o = arg;
 	(void)srv;
 	log_info("stopped: %llu requests served", (unsigned long long)o->server.requests);
-	uv_close((uv_handle_t *)&o->sigterm, NULL);
-	uv_close((uv_handle_t *)&o->sigint, NULL);
+	http_shell_signals_close(&o->sigs);
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+static void on_signal(struct http_shell_signals *sigs, int signum)
 {
-	struct origin *o = h->data;
+	struct origin *o = sigs->data;
 	if (o->server.stopping)
 		return;
 	/* Stop accepting; requests in flight are finished, then the loop runs dry. */
@@ -38,10 +32,12 @@ static void on_signal(uv_signal_t *h, int signum)
 	http_server_stop(&o->server, on_stopped, o);
 }
 
-static int run(struct origin_config *cfg)
+static int run(void *arg)
 {
+	struct origin_config *cfg = arg;
 	struct origin o;
-	int r, rc = 0;
+	bool started;
+	int r;
 
 	memset(&o, 0, sizeof(o));
 	o.cfg = cfg;
@@ -62,58 +58,41 @@ static int run(struct origin_config *cfg)
 		.on_request = origin_serve,
 		.ctx = cfg,
 	};
-	if (http_server_start(&o.server, &o.loop, &sc) < 0) {
-		rc = 1;
-	} else {
-		uv_signal_init(&o.loop, &o.sigterm);
-		uv_signal_init(&o.loop, &o.sigint);
-		o.sigterm.data = &o;
-		o.sigint.data = &o;
-		uv_signal_start(&o.sigterm, on_signal, SIGTERM);
-		uv_signal_start(&o.sigint, on_signal, SIGINT);
+	started = http_shell_start(&o.loop, &o.server, &sc, &o.sigs, on_signal, &o) == 0;
+	if (started)
 		log_info("serving %s", cfg->real_root);
-		uv_run(&o.loop, UV_RUN_DEFAULT);
-	}
-	if (dns_loop_close_all(&o.loop) < 0) {
-		log_err("shutdown: the loop did not close cleanly");
-		rc = 1;
-	}
-	return rc;
+	return http_shell_run(&o.loop, started);
+}
+
+/* Adapters from the generic hooks of http_shell_main() to the origin_config ones. */
+static int config_init(struct dns_config *parser, void *cfg)
+{
+	return origin_config_init(parser, cfg);
+}
+
+static int config_finish(void *cfg, char *err, size_t errlen)
+{
+	return origin_config_finish(cfg, err, errlen);
+}
+
+static void config_deinit(void *cfg)
+{
+	origin_config_deinit(cfg);
+}
+
+static const char *config_log_level(const void *cfg)
+{
+	return ((const struct origin_config *)cfg)->log_level;
 }
 
 int main(int argc, char **argv)
 {
-	struct dns_config parser;
+	static const struct http_shell_prog prog = {
+		.name = "cairn-origin", .usage = usage, .config_init = config_init,
+		.config_finish = config_finish, .config_deinit = config_deinit,
+		.log_level = config_log_level, .run = run,
+	};
 	struct origin_config cfg;
-	char err[512];
-	int rc = 1, r;
 
-	if (origin_config_init(&parser, &cfg) < 0) {
-		fprintf(stderr, "cairn-origin: out of memory\n");
-		return 1;
-	}
-	parser.prog = "cairn-origin";
-	if (dns_config_parse_argv(&parser, argc, argv) < 0) {
-		fprintf(stderr, "cairn-origin: %s\n", parser.err);
-		goto out;
-	}
-	if (dns_config_print_action(&parser, usage, CAIRN_VERSION)) {
-		rc = 0;
-		goto out;
-	}
-	if (parser.nargs > 0) {
-		fprintf(stderr, "cairn-origin: unexpected argument '%s'\n", parser.args[0]);
-		goto out;
-	}
-	err[0] = '\0';
-	if ((r = origin_config_finish(&cfg, err, sizeof(err))) < 0) {
-		fprintf(stderr, "cairn-origin: %s\n", err[0] ? err : dns_strerror(r));
-		goto out;
-	}
-	dns_log_setup_stamped("cairn-origin", (enum dns_log_level)dns_log_level_from_str(cfg.log_level));
-	rc = run(&cfg);
-out:
-	origin_config_deinit(&cfg);
-	dns_config_deinit(&parser);
-	return rc;
+	return http_shell_main(&prog, &cfg, argc, argv);
 }
