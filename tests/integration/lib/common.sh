@@ -193,12 +193,15 @@ wait_udp() { wait_dns "$1" "$2" "$3" "${4:-SOA}" +notcp; }
 # wait_tcp ADDR PORT NAME [TYPE]: the same over TCP.
 wait_tcp() { wait_dns "$1" "$2" "$3" "${4:-SOA}" +tcp; }
 
-# wait_dns ADDR PORT NAME TYPE DIGOPT: the loop behind wait_udp/wait_tcp.
+# wait_dns ADDR PORT NAME TYPE DIGOPT [CMD...]: the loop behind wait_udp/wait_tcp
+# (and netns.sh's ns_wait_dns); dig runs under CMD when given (e.g. `ip netns exec NS`,
+# to ask from inside a network namespace).
 wait_dns() {
 	local addr=$1 port=$2 name=$3 type=$4 opt=$5 deadline out
+	shift 5
 	deadline=$((SECONDS + CAIRN_WAIT_SECS))
 	while ((SECONDS < deadline)); do
-		out=$(dig @"$addr" -p "$port" "$opt" +tries=1 +time=1 +norec \
+		out=$("$@" dig @"$addr" -p "$port" "$opt" +tries=1 +time=1 +norec \
 			+nocookie +noall +comments "$name" "$type" 2>/dev/null)
 		case $out in *'status: '*) return 0 ;; esac
 		check_alive "${CAIRN_BG_PIDS[@]}"
@@ -207,7 +210,7 @@ wait_dns() {
 		sleep 0.1
 	done
 	for p in "${CAIRN_BG_PIDS[@]}"; do bg_log_tail "$p"; done
-	fail "no DNS answer from $addr@$port ($opt) for $name $type within ${CAIRN_WAIT_SECS}s"
+	fail "no DNS answer from $addr@$port ($opt${*:+, under $*}) for $name $type within ${CAIRN_WAIT_SECS}s"
 }
 
 # wait_port_free ADDR PORT: wait (up to CAIRN_PORT_WAIT_SECS, default 180)

@@ -79,19 +79,7 @@ ns_start_bg() {
 # ns_wait_dns ADDR PORT NAME [TYPE]: poll ADDR@PORT from inside the namespace with dig
 # (UDP) until any DNS answer arrives for NAME/TYPE (default SOA); fails the test after
 # CAIRN_WAIT_SECS or as soon as a process started by start_bg has died.
-ns_wait_dns() {
-	local addr=$1 port=$2 name=$3 type=${4:-SOA} deadline out
-	deadline=$((SECONDS + CAIRN_WAIT_SECS))
-	while ((SECONDS < deadline)); do
-		out=$(nsx dig @"$addr" -p "$port" +tries=1 +time=1 +norec +nocookie \
-			+noall +comments "$name" "$type" 2>/dev/null)
-		case $out in *'status: '*) return 0 ;; esac
-		check_alive "${CAIRN_BG_PIDS[@]}"
-		sleep 0.1
-	done
-	for p in "${CAIRN_BG_PIDS[@]}"; do bg_log_tail "$p"; done
-	fail "no DNS answer from $addr@$port in $CAIRN_NS for $name $type within ${CAIRN_WAIT_SECS}s"
-}
+ns_wait_dns() { wait_dns "$1" "$2" "$3" "${4:-SOA}" +notcp ip netns exec "$CAIRN_NS"; }
 
 # ns_listening tcp|udp ADDR PORT: true when a socket of that protocol is bound to
 # ADDR:PORT inside the namespace (listening, for TCP).
