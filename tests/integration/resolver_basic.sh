@@ -12,6 +12,7 @@
 # The resolver listens on 127.57.9.1@5300; 127.57.9.96/28 is denied except 127.57.9.98.
 set -u
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/hierarchy.sh"
 
 need_cmd dig curl
 need_bin cairn-auth
@@ -25,33 +26,21 @@ RSV=127.57.9.1
 DENIED=127.57.9.99   # in --deny 127.57.9.96/28
 EXCEPT=127.57.9.98   # also in --allow 127.57.9.98/32: the longer prefix wins
 METRICS_PORT=9357
+HIER_QUERY_TIME=5          # q: short timeouts
+HIER_METRIC_ABSENT=missing # metric: an absent counter is reported, not read as 0
 
 for a in $ROOT $TLD $LEAF $RSV; do wait_port_free $a $PORT; done
 wait_port_free $RSV $METRICS_PORT
 
 tmp=$(make_tmpdir)
 
-cat >"$tmp/root.zone" <<EOF
-\$ORIGIN .
-\$TTL 3600
-.                    SOA a.root-servers.test. hostmaster.test. 1 3600 600 86400 300
-.                    NS  a.root-servers.test.
-test.                NS  ns1.test.
-ns1.test.            A   $TLD
-a.root-servers.test. A   $ROOT
-EOF
-
-cat >"$tmp/test.zone" <<EOF
-\$ORIGIN test.
-\$TTL 3600
-@               SOA ns1.test. hostmaster.test. 1 3600 600 86400 300
-@               NS  ns1
-ns1             A   $TLD
-a.root-servers  A   $ROOT
+start_hierarchy "$tmp" $PORT $ROOT $TLD <<EOF
 leaf            NS  ns1.leaf
 ns1.leaf        A   $LEAF
 alias           CNAME www.leaf.test.
 EOF
+pid_root=$HIER_PID_ROOT
+pid_tld=$HIER_PID_TLD
 
 cat >"$tmp/leaf.zone" <<EOF
 \$ORIGIN leaf.test.
@@ -66,20 +55,8 @@ www      AAAA 2001:db8::20
 txt      TXT "hello resolver"
 EOF
 
-cat >"$tmp/root.hints" <<EOF
-; the test hierarchy's root
-.                     3600000  NS  A.ROOT-SERVERS.TEST.
-A.ROOT-SERVERS.TEST.  3600000  A   $ROOT
-EOF
-
-start_bg "$tmp/root.log" "$CAIRN_AUTH" --listen $ROOT@$PORT --zone .="$tmp/root.zone"
-pid_root=$LAST_BG_PID
-start_bg "$tmp/test.log" "$CAIRN_AUTH" --listen $TLD@$PORT --zone test.="$tmp/test.zone"
-pid_tld=$LAST_BG_PID
 start_bg "$tmp/leaf.log" "$CAIRN_AUTH" --listen $LEAF@$PORT --zone leaf.test.="$tmp/leaf.zone"
 pid_leaf=$LAST_BG_PID
-wait_udp $ROOT $PORT .
-wait_udp $TLD $PORT test.
 wait_udp $LEAF $PORT leaf.test.
 
 # --trace: one resolution from an empty cache, every step printed.
@@ -91,19 +68,10 @@ for want in "ask $ROOT@$PORT" "referral to test." "ask $TLD@$PORT" "referral to 
 done
 say "--trace shows the referral walk"
 
-start_bg "$tmp/resolver.log" "$CAIRN_RESOLVER" --listen $RSV@$PORT --root-hints "$tmp/root.hints" \
-	--upstream-port $PORT --no-ipv6 --deny 127.57.9.96/28 --allow $EXCEPT/32 --metrics $RSV@$METRICS_PORT --threads 2
-pid_rsv=$LAST_BG_PID
-wait_log $pid_rsv 'ready'
+start_resolver "$tmp" $RSV $PORT $METRICS_PORT --deny 127.57.9.96/28 --allow $EXCEPT/32 --threads 2
+pid_rsv=$HIER_PID_RSV
 wait_udp $RSV $PORT leaf.test. SOA
 
-# q NAME TYPE [DIGOPTS...]: ask the resolver (recursion desired), short timeouts.
-q() {
-	local name=$1 type=$2
-	shift 2
-	dig @$RSV -p $PORT +tries=1 +time=5 +nocookie "$@" "$name" "$type" 2>&1
-}
-status_of() { sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$1" | head -n1; }
 # expect_answer NAME TYPE REGEX: NOERROR and an answer line matching REGEX.
 expect_answer() {
 	local out
@@ -135,10 +103,6 @@ out=$(q www.leaf.test TXT +noall +comments +authority)
 say "NXDOMAIN and NODATA"
 
 # A repeat comes from the message cache: the hit counter moves, the upstream count does not.
-metric() {
-	curl -s --max-time 5 "http://$RSV:$METRICS_PORT/metrics" |
-		awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print "missing" }'
-}
 hits0=$(metric 'cairn_resolver_cache_hits_total{cache="message"}')
 up0=$(metric 'cairn_resolver_upstream_queries_total{transport="udp"}')
 [ "$hits0" != missing ] && [ "$up0" != missing ] || fail "metrics endpoint lacks the cache/upstream counters"
@@ -167,8 +131,6 @@ refused=$(metric cairn_resolver_refused_acl_total)
 say "access list: $DENIED refused, $EXCEPT served (longest prefix), TCP served"
 
 check_alive $pid_root $pid_tld $pid_leaf $pid_rsv
-stop_bg $pid_rsv || fail "cairn-resolver exited with status $? on SIGTERM"
-grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error' "$tmp/resolver.log" &&
-	{ cat "$tmp/resolver.log" >&2; fail "sanitizer report in the resolver log"; }
+stop_resolver "$tmp"
 say "SIGTERM: clean exit"
 say "PASS"
