@@ -12,6 +12,7 @@
 # Every server on port 5300 (the port of the root hint, --upstream-port).
 set -u
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/hierarchy.sh"
 
 need_cmd dig curl python3
 need_bin cairn-auth
@@ -30,38 +31,8 @@ wait_port_free $RSV $METRICS_PORT
 
 tmp=$(make_tmpdir)
 
-cat >"$tmp/root.zone" <<EOF
-\$ORIGIN .
-\$TTL 3600
-.                    SOA a.root-servers.test. hostmaster.test. 1 3600 600 86400 300
-.                    NS  a.root-servers.test.
-test.                NS  ns1.test.
-ns1.test.            A   $TLD
-a.root-servers.test. A   $ROOT
-EOF
-
 big=""
 for i in $(seq 1 12); do big="$big \"$(printf 'chunk%02d-%0120d' "$i" 0)\""; done
-cat >"$tmp/test.zone" <<EOF
-\$ORIGIN test.
-\$TTL 3600
-@               SOA ns1.test. hostmaster.test. 1 3600 600 86400 300
-@               NS  ns1
-ns1             A   $TLD
-a.root-servers  A   $ROOT
-big             TXT $big
-dead            NS  ns1.dead
-dead            NS  ns2.dead
-dead            NS  ns3.dead
-ns1.dead        A   $CLOSED
-ns2.dead        A   $BLACKHOLE
-ns3.dead        A   $TLD
-black           NS  ns.black
-ns.black        A   $BLACKHOLE
-closed          NS  ns.closed
-ns.closed       A   $CLOSED
-EOF
-
 cat >"$tmp/dead.zone" <<EOF
 \$ORIGIN dead.test.
 \$TTL 3600
@@ -75,16 +46,22 @@ ns3      A   $TLD
 EOF
 for i in $(seq 1 8); do printf 'h%d A 192.0.2.%d\n' "$i" "$i" >>"$tmp/dead.zone"; done
 
-cat >"$tmp/root.hints" <<EOF
-.                     3600000  NS  A.ROOT-SERVERS.TEST.
-A.ROOT-SERVERS.TEST.  3600000  A   $ROOT
+start_hierarchy "$tmp" $PORT $ROOT $TLD --zone dead.test.="$tmp/dead.zone" <<EOF
+big             TXT $big
+dead            NS  ns1.dead
+dead            NS  ns2.dead
+dead            NS  ns3.dead
+ns1.dead        A   $CLOSED
+ns2.dead        A   $BLACKHOLE
+ns3.dead        A   $TLD
+black           NS  ns.black
+ns.black        A   $BLACKHOLE
+closed          NS  ns.closed
+ns.closed       A   $CLOSED
 EOF
+pid_root=$HIER_PID_ROOT
+pid_tld=$HIER_PID_TLD
 
-start_bg "$tmp/root.log" "$CAIRN_AUTH" --listen $ROOT@$PORT --zone .="$tmp/root.zone"
-pid_root=$LAST_BG_PID
-start_bg "$tmp/test.log" "$CAIRN_AUTH" --listen $TLD@$PORT --zone test.="$tmp/test.zone" \
-	--zone dead.test.="$tmp/dead.zone"
-pid_tld=$LAST_BG_PID
 # The blackhole: a bound UDP and TCP socket that nobody ever reads or accepts.
 start_bg "$tmp/blackhole.log" python3 -c '
 import socket, sys, time
@@ -94,25 +71,10 @@ print("blackhole ready", flush=True)
 time.sleep(600)
 ' $BLACKHOLE $PORT
 pid_bh=$LAST_BG_PID
-wait_udp $ROOT $PORT .
-wait_udp $TLD $PORT test.
 wait_log $pid_bh 'blackhole ready'
 
-start_bg "$tmp/resolver.log" "$CAIRN_RESOLVER" --listen $RSV@$PORT --root-hints "$tmp/root.hints" \
-	--upstream-port $PORT --no-ipv6 --metrics $RSV@$METRICS_PORT
-pid_rsv=$LAST_BG_PID
-wait_log $pid_rsv 'ready'
-
-q() {
-	local name=$1 type=$2
-	shift 2
-	dig @$RSV -p $PORT +tries=1 +time=15 +nocookie "$@" "$name" "$type" 2>&1
-}
-status_of() { sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$1" | head -n1; }
-metric() {
-	curl -s --max-time 5 "http://$RSV:$METRICS_PORT/metrics" |
-		awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }'
-}
+start_resolver "$tmp" $RSV $PORT $METRICS_PORT
+pid_rsv=$HIER_PID_RSV
 
 # Names under the zone with dead servers resolve, whichever server is tried first.
 for i in 1 2 3 4; do
@@ -184,8 +146,6 @@ while (($(metric cairn_resolver_resolutions_total) == jobs0)); do
 	sleep 0.05
 done
 check_alive $pid_root $pid_tld $pid_rsv
-stop_bg $pid_rsv || fail "cairn-resolver exited with status $? on SIGTERM"
+stop_resolver "$tmp"
 wait $qpid
-grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error' "$tmp/resolver.log" &&
-	{ cat "$tmp/resolver.log" >&2; fail "sanitizer report in the resolver log"; }
 say "PASS"
