@@ -13,6 +13,7 @@
 # Every server on port 5300 (--upstream-port).
 set -u
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/hierarchy.sh"
 
 need_cmd dig curl python3
 need_bin cairn-auth
@@ -31,32 +32,13 @@ wait_port_free $RSV $METRICS_PORT
 
 tmp=$(make_tmpdir)
 
-cat >"$tmp/root.zone" <<EOF
-\$ORIGIN .
-\$TTL 3600
-.                    SOA a.root-servers.test. hostmaster.test. 1 3600 600 86400 300
-.                    NS  a.root-servers.test.
-test.                NS  ns1.test.
-ns1.test.            A   $TLD
-a.root-servers.test. A   $ROOT
-EOF
-
-cat >"$tmp/test.zone" <<EOF
-\$ORIGIN test.
-\$TTL 3600
-@               SOA ns1.test. hostmaster.test. 1 3600 600 86400 300
-@               NS  ns1
-ns1             A   $TLD
-a.root-servers  A   $ROOT
+start_hierarchy "$tmp" $PORT $ROOT $TLD <<EOF
 victim          A   192.0.2.99
 evil            NS  ns.evil
 ns.evil         A   $EVIL
 EOF
-
-cat >"$tmp/root.hints" <<EOF
-.                     3600000  NS  A.ROOT-SERVERS.TEST.
-A.ROOT-SERVERS.TEST.  3600000  A   $ROOT
-EOF
+pid_root=$HIER_PID_ROOT
+pid_tld=$HIER_PID_TLD
 
 cat >"$tmp/evil.py" <<'EOF'
 # A malicious authoritative server for evil.test. (see resolver_adversarial.sh).
@@ -130,31 +112,12 @@ while True:
         sock.sendto(reply(qid, NX, question, (), [rr("evil.test", 6, SOA)]), peer)
 EOF
 
-start_bg "$tmp/root.log" "$CAIRN_AUTH" --listen $ROOT@$PORT --zone .="$tmp/root.zone"
-pid_root=$LAST_BG_PID
-start_bg "$tmp/test.log" "$CAIRN_AUTH" --listen $TLD@$PORT --zone test.="$tmp/test.zone"
-pid_tld=$LAST_BG_PID
 start_bg "$tmp/evil.log" python3 "$tmp/evil.py" $EVIL $PORT
 pid_evil=$LAST_BG_PID
-wait_udp $ROOT $PORT .
-wait_udp $TLD $PORT test.
 wait_log $pid_evil 'evil ready'
 
-start_bg "$tmp/resolver.log" "$CAIRN_RESOLVER" --listen $RSV@$PORT --root-hints "$tmp/root.hints" \
-	--upstream-port $PORT --no-ipv6 --metrics $RSV@$METRICS_PORT
-pid_rsv=$LAST_BG_PID
-wait_log $pid_rsv 'ready'
-
-q() {
-	local name=$1 type=$2
-	shift 2
-	dig @$RSV -p $PORT +tries=1 +time=15 +nocookie "$@" "$name" "$type" 2>&1
-}
-status_of() { sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$1" | head -n1; }
-metric() {
-	curl -s --max-time 5 "http://$RSV:$METRICS_PORT/metrics" |
-		awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }'
-}
+start_resolver "$tmp" $RSV $PORT $METRICS_PORT
+pid_rsv=$HIER_PID_RSV
 
 # (1) forged replies before the true one
 out=$(q slow.evil.test A +noall +comments +answer)
@@ -196,7 +159,5 @@ up1=$(metric 'cairn_resolver_upstream_queries_total{transport="udp"}')
 say "(3) referral to 100 glueless NS: $((up1 - up0)) upstream queries, $(status_of "$out")"
 
 check_alive $pid_root $pid_tld $pid_evil $pid_rsv
-stop_bg $pid_rsv || fail "cairn-resolver exited with status $? on SIGTERM"
-grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error' "$tmp/resolver.log" &&
-	{ cat "$tmp/resolver.log" >&2; fail "sanitizer report in the resolver log"; }
+stop_resolver "$tmp"
 say "PASS"
