@@ -31,6 +31,7 @@
 # Skips (77) without root or when raw sockets are refused.
 set -u
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/hierarchy.sh"
 
 need_cmd dig curl
 need_bin cairn-auth
@@ -57,31 +58,12 @@ wait_port_free $RSV $METRICS_PORT
 
 tmp=$(make_tmpdir)
 
-cat >"$tmp/root.zone" <<EOF
-\$ORIGIN .
-\$TTL 3600
-.                    SOA a.root-servers.test. hostmaster.test. 1 3600 600 86400 300
-.                    NS  a.root-servers.test.
-test.                NS  ns1.test.
-ns1.test.            A   $TLD
-a.root-servers.test. A   $ROOT
-EOF
-
-cat >"$tmp/test.zone" <<EOF
-\$ORIGIN test.
-\$TTL 3600
-@               SOA ns1.test. hostmaster.test. 1 3600 600 86400 300
-@               NS  ns1
-ns1             A   $TLD
-a.root-servers  A   $ROOT
+start_hierarchy "$tmp" $PORT $ROOT $TLD <<EOF
 slow            NS  ns.slow
 ns.slow         A   $SLOW
 EOF
-
-cat >"$tmp/root.hints" <<EOF
-.                     3600000  NS  A.ROOT-SERVERS.TEST.
-A.ROOT-SERVERS.TEST.  3600000  A   $ROOT
-EOF
+pid_root=$HIER_PID_ROOT
+pid_tld=$HIER_PID_TLD
 
 cat >"$tmp/slow.py" <<'EOF'
 # A slow but honest authoritative server for slow.test. (resolver_flood.sh):
@@ -142,31 +124,12 @@ while True:
     t.start()
 EOF
 
-start_bg "$tmp/root.log" "$CAIRN_AUTH" --listen $ROOT@$PORT --zone .="$tmp/root.zone"
-pid_root=$LAST_BG_PID
-start_bg "$tmp/test.log" "$CAIRN_AUTH" --listen $TLD@$PORT --zone test.="$tmp/test.zone"
-pid_tld=$LAST_BG_PID
 start_bg "$tmp/slow.log" "$PY" "$tmp/slow.py" $SLOW $PORT $TRUE_ADDR
 pid_slow=$LAST_BG_PID
-wait_udp $ROOT $PORT .
-wait_udp $TLD $PORT test.
 wait_log "$pid_slow" 'slow ready'
 
-start_bg "$tmp/resolver.log" "$CAIRN_RESOLVER" --listen $RSV@$PORT --root-hints "$tmp/root.hints" \
-	--upstream-port $PORT --no-ipv6 --metrics $RSV@$METRICS_PORT
-pid_rsv=$LAST_BG_PID
-wait_log "$pid_rsv" 'ready'
-
-q() {
-	local name=$1 type=$2
-	shift 2
-	dig @$RSV -p $PORT +tries=1 +time=15 +nocookie "$@" "$name" "$type" 2>&1
-}
-status_of() { sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$1" | head -n1; }
-metric() {
-	curl -s --max-time 5 "http://$RSV:$METRICS_PORT/metrics" |
-		awk -v m="$1" '$1 == m { print $2; found = 1 } END { if (!found) print 0 }'
-}
+start_resolver "$tmp" $RSV $PORT $METRICS_PORT
+pid_rsv=$HIER_PID_RSV
 
 # The attacker: armed before the client asks, stops by itself after 12 s.
 lucky=
@@ -216,7 +179,5 @@ grep -Eq "A[[:space:]]+${TRUE_ADDR//./\\.}\$" <<<"$out" ||
 say "the cache holds only $TRUE_ADDR"
 
 check_alive "$pid_root" "$pid_tld" "$pid_slow" "$pid_rsv"
-stop_bg "$pid_rsv" || fail "cairn-resolver exited with status $? on SIGTERM"
-grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error' "$tmp/resolver.log" &&
-	{ cat "$tmp/resolver.log" >&2; fail "sanitizer report in the resolver log"; }
+stop_resolver "$tmp"
 say "PASS ($dropped forged replies dropped)"
