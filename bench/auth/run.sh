@@ -41,10 +41,10 @@ LOAD_CPU=1
 
 say() { printf 'bench/auth: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
 
-for tool in dnsperf dig taskset nsd knotd; do
-	command -v "$tool" >/dev/null || die "$tool missing: run scripts/install-deps"
-done
+bench_need_tools dnsperf dig taskset nsd knotd
 [ "$(nproc)" -ge 2 ] || { SERVER_CPU=0; LOAD_CPU=0; say "one CPU only: server and dnsperf share it"; }
 
 rm -rf "$WORK"
@@ -193,39 +193,17 @@ server_pids() {
 cpu_ticks() {
 	local p total=0 t
 	for p in $(server_pids); do
-		# Fields after the ")" of the command name: utime is the 12th, stime the 13th.
-		t=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null | awk '{ print $12 + $13 }') || t=0
+		t=$(bench_pid_ticks "$p") || t=0
 		total=$((total + ${t:-0}))
 	done
 	echo "$total"
 }
 
-stop_server() {
-	[ -n "$PID" ] || return 0
-	if kill -0 "$PID" 2>/dev/null; then
-		if [ "$(ps -o sid= -p "$PID" | tr -d ' ')" = "$PID" ]; then
-			kill -TERM -- "-$PID" 2>/dev/null || true
-		else
-			kill -TERM "$PID" 2>/dev/null || true
-		fi
-		for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$PID" 2>/dev/null || true
-	fi
-	wait "$PID" 2>/dev/null || true
-	PID=""
-}
+stop_server() { bench_stop_server; }
 trap stop_server EXIT
 trap 'exit 130' INT TERM
 
-wait_ready() { # NAME ADDR
-	local deadline=$(($(date +%s) + READY_SECONDS))
-	until dig +time=1 +tries=1 +norec -p "$PORT" @"$2" "$ORIGIN" SOA 2>/dev/null |
-		grep -q 'flags: qr aa'; do
-		kill -0 "$PID" 2>/dev/null || { say "$1 exited:"; tail -n 20 "$WORK/$1.log" >&2; return 1; }
-		[ "$(date +%s)" -lt "$deadline" ] || { say "$1 not answering after ${READY_SECONDS}s"; return 1; }
-		sleep 0.2
-	done
-}
+wait_ready() { bench_wait_auth "$1" "$2" "$ORIGIN"; } # NAME ADDR
 
 # Same answers? A few probes, compared across servers after the runs (rcode and answer count).
 probe() { # ADDR
@@ -248,7 +226,7 @@ addr_of() { case $1 in cairn-auth) echo 127.55.1.1 ;; nsd) echo 127.55.1.2 ;; kn
 
 # One measured run of server $1 on $ADDR; adds to the totals of the server.
 measure() {
-	local s=$1 out c0 c1 run
+	local s=$1 out c0 c1
 	say "$s on $ADDR@$PORT (CPU $SERVER_CPU), dnsperf on CPU $LOAD_CPU for ${SECONDS_EACH}s (round $round)"
 	"start_$s" "$ADDR"
 	if ! wait_ready "$s" "$ADDR"; then
@@ -264,15 +242,7 @@ measure() {
 	c1=$(cpu_ticks)
 	stop_server
 	grep -q 'Queries completed:' "$out" || { say "no dnsperf result for $s:"; tail -n 5 "$out" >&2; return 1; }
-	run=$(awk '/Queries completed:/ { n = $3 } /Queries lost:/ { l = $3 }
-		/Run time \(s\):/ { t = $4 } /Average Latency \(s\):/ { a = $4 }
-		END { printf "%d %d %.6f %.9f", n, l, t, a }' "$out")
-	set -- $run
-	COMPLETED[$s]=$(( ${COMPLETED[$s]:-0} + $1 ))
-	LOST[$s]=$(( ${LOST[$s]:-0} + $2 ))
-	TIME[$s]=$(awk -v a="${TIME[$s]:-0}" -v b="$3" 'BEGIN { printf "%.6f", a + b }')
-	LATSUM[$s]=$(awk -v a="${LATSUM[$s]:-0}" -v n="$1" -v l="$4" 'BEGIN { printf "%.6f", a + n * l }')
-	TICKS[$s]=$(( ${TICKS[$s]:-0} + c1 - c0 ))
+	bench_dnsperf_add "$s" "$out" $((c1 - c0))
 	RCODES[$s]="${RCODES[$s]:+${RCODES[$s]}; }$(sed -n 's/^ *Response codes: *//p' "$out")"
 }
 
@@ -301,20 +271,14 @@ done
 for s in $order; do
 	case " $skipped " in *" $s "*) continue ;; esac
 	[ -n "${COMPLETED[$s]:-}" ] || continue
-	QPS[$s]=$(awk -v n="${COMPLETED[$s]}" -v t="${TIME[$s]}" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')
-	LAT[$s]=$(awk -v s="${LATSUM[$s]}" -v n="${COMPLETED[$s]}" 'BEGIN { printf "%.3f", (n > 0 ? s / n * 1000 : 0) }')
-	CPU[$s]=$(awk -v t="${TICKS[$s]}" -v hz="$TICK" 'BEGIN { printf "%.2f", t / hz }')
-	APC[$s]=$(awk -v n="${COMPLETED[$s]}" -v t="${TICKS[$s]}" -v hz="$TICK" \
-		'BEGIN { if (t > 0) printf "%.0f", n / (t / hz); else print "n/a" }')
+	bench_dnsperf_totals "$s"
 	ran="$ran $s"
 done
 
 [ -n "$ran" ] || die "no server ran"
 
 # --- the table -----------------------------------------------------------------------------
-ratio() { # VALUE BASE
-	awk -v v="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && v + 0 > 0) printf "%.2f×", v / b; else print "–" }'
-}
+ratio() { bench_ratio "$1" "$2" ×; } # VALUE BASE
 base=nsd
 [ -n "${QPS[nsd]:-}" ] || base=${ran%% *}
 base=${base# }
@@ -327,7 +291,7 @@ RESULT="$SRC/bench/results/auth-$(date -u +%Y%m%d-%H%M%S).md"
 	echo "3% referrals, 3% wildcard; EDNS0). dnsperf -c $CLIENTS -q $OUTSTANDING for ${SECONDS_EACH}s"
 	echo "per server and round ($ROUNDS round(s), order alternating) on CPU $LOAD_CPU; each server one"
 	echo "worker on CPU $SERVER_CPU."
-	echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)."
+	echo "Machine: $(bench_machine)."
 	echo "Versions: $(nsd -v 2>&1 | head -1), $(knotd --version | head -1), $(dnsperf -h 2>&1 | sed -n 's/^Version/dnsperf/p')."
 	echo
 	echo "| server | qps | mean latency (ms) | lost | server CPU (s) | server busy | answers per CPU-second | qps vs $base | per CPU-second vs $base |"
@@ -341,18 +305,7 @@ RESULT="$SRC/bench/results/auth-$(date -u +%Y%m%d-%H%M%S).md"
 	echo
 	for s in $ran; do echo "- $s: ${RCODES[$s]:-?}"; done
 	echo
-	first=${ran# }; first=${first%% *}
-	same=1
-	for s in $ran; do [ "${PROBES[$s]}" = "${PROBES[$first]}" ] || same=0; done
-	if [ "$same" = 1 ]; then
-		echo "Probes (rcode, flags, answer count of $(printf '%s\n' "${PROBES[$first]}" | wc -l) queries): the same from every server."
-	else
-		echo "Probes (rcode, flags, answer count) DIFFER between servers:"
-		echo
-		echo '```'
-		for s in $ran; do echo "$s"; printf '%s\n' "${PROBES[$s]}" | sed 's/^/  /'; done
-		echo '```'
-	fi
+	bench_probes_md "rcode, flags, answer count" queries server
 	echo
 	echo "Server busy = server CPU time / load time: below 100% the server had idle time and"
 	echo "dnsperf (on its own core) was the limit, so qps understate the server; answers per"

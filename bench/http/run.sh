@@ -47,10 +47,10 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 
 say() { printf 'bench/http: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
 
-for tool in wrk curl taskset "$NGINX"; do
-	command -v "$tool" >/dev/null || die "$tool missing: run scripts/install-deps"
-done
+bench_need_tools wrk curl taskset "$NGINX"
 [ -x "$CAIRN_EDGE" ] || die "$CAIRN_EDGE not built (cmake -DCMAKE_BUILD_TYPE=Release)"
 [ -x "$CAIRN_ORIGIN" ] || die "$CAIRN_ORIGIN not built"
 [ "$(nproc)" -ge 2 ] || { LOAD_CPU=0; say "one CPU only: proxy and wrk share it"; }
@@ -144,7 +144,7 @@ for obj in small.bin medium.bin; do
 	done
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+cpu_ticks() { bench_pid_ticks "$1"; }
 hz=$(getconf CLK_TCK)
 
 # ms VALUE: a wrk latency ("812.5us", "1.2ms", "1.01s") in milliseconds.

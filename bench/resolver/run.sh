@@ -74,10 +74,10 @@ LOAD_CPU=1
 
 say() { printf 'bench/resolver: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
 
-for tool in dnsperf dig taskset shuf; do
-	command -v "$tool" >/dev/null || die "$tool missing: run scripts/install-deps"
-done
+bench_need_tools dnsperf dig taskset shuf
 [ -x "$CAIRN_AUTH" ] || die "$CAIRN_AUTH not built (make build): it serves the hierarchy"
 [ "$(id -u)" -eq 0 ] || die "needs root: the hierarchy listens on port 53 of 127.58.x.y"
 [ "$(nproc)" -ge 2 ] || { SERVER_CPU=0; LOAD_CPU=0; say "one CPU only: resolver and load share it"; }
@@ -152,15 +152,8 @@ tail -n "$COLD" "$WORK/miss.txt" >"$WORK/cold.txt"
 AUTH_PIDS=""
 PID="" # the resolver being measured
 
-stop_pid() { # PID
-	local p=$1
-	kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null || true; return 0; }
-	kill -TERM "$p" 2>/dev/null || true
-	for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-	kill -KILL "$p" 2>/dev/null || true
-	wait "$p" 2>/dev/null || true
-}
-stop_server() { [ -z "$PID" ] || stop_pid "$PID"; PID=""; }
+stop_pid() { bench_stop_pid "$1"; }
+stop_server() { bench_stop_server; }
 COLD_PIDS=""
 cleanup() {
 	stop_server
@@ -247,9 +240,7 @@ EOF
 	PID=$!
 }
 
-cpu_ticks() { # utime + stime of PID, in clock ticks
-	sed 's/.*) //' "/proc/$PID/stat" 2>/dev/null | awk '{ print $12 + $13 }'
-}
+cpu_ticks() { bench_pid_ticks "$PID"; } # utime + stime of PID, in clock ticks
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$PID/status"; }
 
 wait_ready() { # NAME ADDR QNAME QTYPE: until the resolver answers NOERROR
@@ -279,11 +270,6 @@ dnsperf_run() {
 		-d "$file" -t 2 "$@" >"$out" 2>&1 || say "dnsperf against $s exited with $?"
 	grep -q 'Queries completed:' "$out" || { say "no dnsperf result for $s:"; tail -n 5 "$out" >&2; return 1; }
 }
-# dnsperf_stats FILE: completed lost runtime
-dnsperf_stats() {
-	awk '/Queries completed:/ { n = $3 } /Queries lost:/ { l = $3 } /Run time \(s\):/ { t = $4 }
-		END { printf "%d %d %.6f", n, l, t }' "$1"
-}
 
 TICK=$(getconf CLK_TCK)
 declare -A HQPS HCPU HAPC HBUSY HLOST HRC HDONE HTIME HTICKS MQPS MCPU MBUSY MDONE MLOST MRC
@@ -307,8 +293,8 @@ measure() {
 	dnsperf_run "$s" "$WORK/miss.txt" "$out" -n 1 -l "$SECONDS_EACH" -c "$CLIENTS" -q "$OUTSTANDING" || { stop_server; return 1; }
 	c1=$(cpu_ticks)
 	r1=$(rss_kb)
-	# shellcheck disable=SC2046 # three numbers, split on purpose
-	set -- $(dnsperf_stats "$out")
+	# shellcheck disable=SC2046 # numbers, split on purpose
+	set -- $(bench_dnsperf_stats "$out")
 	MDONE[$s]=$(( ${MDONE[$s]:-0} + $1 ))
 	MLOST[$s]=$(( ${MLOST[$s]:-0} + $2 ))
 	MTIME[$s]=$(awk -v a="${MTIME[$s]:-0}" -v b="$3" 'BEGIN { printf "%.6f", a + b }')
@@ -325,8 +311,8 @@ measure() {
 	c0=$(cpu_ticks)
 	dnsperf_run "$s" "$WORK/hit.txt" "$out" -l "$SECONDS_EACH" -c "$CLIENTS" -q "$OUTSTANDING" || { stop_server; return 1; }
 	c1=$(cpu_ticks)
-	# shellcheck disable=SC2046 # three numbers, split on purpose
-	set -- $(dnsperf_stats "$out")
+	# shellcheck disable=SC2046 # numbers, split on purpose
+	set -- $(bench_dnsperf_stats "$out")
 	HDONE[$s]=$(( ${HDONE[$s]:-0} + $1 ))
 	HLOST[$s]=$(( ${HLOST[$s]:-0} + $2 ))
 	HTIME[$s]=$(awk -v a="${HTIME[$s]:-0}" -v b="$3" 'BEGIN { printf "%.6f", a + b }')
@@ -447,9 +433,7 @@ for s in $cold_ok; do
 done
 
 # --- the table -----------------------------------------------------------------------------
-ratio() { # VALUE BASE
-	awk -v v="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && v + 0 > 0) printf "%.2f×", v / b; else print "–" }'
-}
+ratio() { bench_ratio "$1" "$2" ×; } # VALUE BASE
 base=unbound
 case " $ran " in *" unbound "*) ;; *) base=${ran# }; base=${base%% *} ;; esac
 RESULT="$SRC/bench/results/resolver-$(date -u +%Y%m%d-%H%M%S).md"
@@ -459,7 +443,7 @@ RESULT="$SRC/bench/results/resolver-$(date -u +%Y%m%d-%H%M%S).md"
 	echo "Hierarchy . → test. → $ORIGIN. served by cairn-auth (one thread each, CPU $LOAD_CPU) on"
 	echo "127.58.x.y@$UPSTREAM_PORT; $ORIGIN. holds $NAMES hosts. Each resolver one thread on CPU $SERVER_CPU,"
 	echo "cache $CACHE_MB MB; dnsperf on CPU $LOAD_CPU (-c $CLIENTS -q $OUTSTANDING, timeout 2 s)."
-	echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)."
+	echo "Machine: $(bench_machine)."
 	echo "Versions: $(unbound -V 2>/dev/null | sed -n 's/^Version /Unbound /p'), $(kresd --version 2>/dev/null | head -1), $(dnsperf -h 2>&1 | sed -n 's/^Version/dnsperf/p')."
 	echo
 	echo "## Cache hits ($(wc -l <"$WORK/hit.txt") warmed questions, ${SECONDS_EACH}s × $ROUNDS round(s))"
@@ -491,18 +475,7 @@ RESULT="$SRC/bench/results/resolver-$(date -u +%Y%m%d-%H%M%S).md"
 	echo
 	for s in $ran; do echo "- $s: hits ${HRC[$s]:-?}; misses ${MRC[$s]:-?}"; done
 	echo
-	first=${ran# }; first=${first%% *}
-	same=1
-	for s in $ran; do [ "${PROBES[$s]}" = "${PROBES[$first]}" ] || same=0; done
-	if [ "$same" = 1 ]; then
-		echo "Probes (rcode, answer count of $(printf '%s\n' "${PROBES[$first]}" | wc -l) questions): the same from every resolver."
-	else
-		echo "Probes (rcode, answer count) DIFFER between resolvers:"
-		echo
-		echo '```'
-		for s in $ran; do echo "$s"; printf '%s\n' "${PROBES[$s]}" | sed 's/^/  /'; done
-		echo '```'
-	fi
+	bench_probes_md "rcode, answer count" questions resolver
 	echo
 	echo "Server busy = resolver CPU time / load time: below 100% the resolver had idle time and"
 	echo "dnsperf (or, for misses, the authoritative server and dnsperf sharing CPU $LOAD_CPU) was"

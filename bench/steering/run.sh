@@ -57,11 +57,11 @@ PY=/usr/bin/python3
 
 say() { printf 'bench/steering: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
 
 case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin:/sbin ;; esac
-for tool in dnsperf dig taskset gdnsd; do
-	command -v "$tool" >/dev/null || die "$tool missing: run scripts/install-deps"
-done
+bench_need_tools dnsperf dig taskset gdnsd
 [ -x "$CAIRN_AUTH" ] || die "$CAIRN_AUTH missing: run 'make build' first"
 "$CAIRN_AUTH" --help 2>&1 | grep -q -- '--map' || die "$CAIRN_AUTH has no --map: steering not built in"
 [ -f "$MMDB" ] || die "missing $MMDB"
@@ -99,32 +99,13 @@ start_gdnsd() {
 }
 
 # cpu_ticks: utime + stime of the server process (all its threads), in clock ticks.
-cpu_ticks() {
-	sed 's/.*) //' "/proc/$PID/stat" 2>/dev/null | awk '{ print $12 + $13 }'
-}
+cpu_ticks() { bench_pid_ticks "$PID"; }
 
-stop_server() {
-	[ -n "$PID" ] || return 0
-	if kill -0 "$PID" 2>/dev/null; then
-		kill -TERM "$PID" 2>/dev/null || true
-		for _ in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
-		kill -KILL "$PID" 2>/dev/null || true
-	fi
-	wait "$PID" 2>/dev/null || true
-	PID=""
-}
+stop_server() { bench_stop_server; }
 trap stop_server EXIT
 trap 'exit 130' INT TERM
 
-wait_ready() { # NAME ADDR
-	local deadline=$(($(date +%s) + READY_SECONDS))
-	until dig +time=1 +tries=1 +norec -p "$PORT" @"$2" steer.test SOA 2>/dev/null |
-		grep -q 'flags: qr aa'; do
-		kill -0 "$PID" 2>/dev/null || { say "$1 exited:"; tail -n 20 "$WORK/$1.log" >&2; return 1; }
-		[ "$(date +%s)" -lt "$deadline" ] || { say "$1 not answering after ${READY_SECONDS}s"; return 1; }
-		sleep 0.2
-	done
-}
+wait_ready() { bench_wait_auth "$1" "$2" steer.test; } # NAME ADDR
 
 # Steering really happens: two subnets on two continents get two datacenters.
 check_steers() { # NAME ADDR
@@ -141,7 +122,7 @@ declare -A COMPLETED LOST TIME LATSUM TICKS RCODES
 
 # measure LOAD FILE ADDR: one dnsperf run; adds to LOAD's totals.
 measure() {
-	local load=$1 file=$2 addr=$3 out c0 c1 run
+	local load=$1 file=$2 addr=$3 out c0 c1
 	say "$load: dnsperf on CPU $LOAD_CPU for ${SECONDS_EACH}s against $addr@$PORT (round $round)"
 	out="$WORK/dnsperf-$load-$round.txt"
 	c0=$(cpu_ticks)
@@ -150,16 +131,7 @@ measure() {
 		>"$out" 2>&1 || say "dnsperf ($load) exited with $?"
 	c1=$(cpu_ticks)
 	grep -q 'Queries completed:' "$out" || { say "no dnsperf result for $load:"; tail -n 5 "$out" >&2; return 1; }
-	run=$(awk '/Queries completed:/ { n = $3 } /Queries lost:/ { l = $3 }
-		/Run time \(s\):/ { t = $4 } /Average Latency \(s\):/ { a = $4 }
-		END { printf "%d %d %.6f %.9f", n, l, t, a }' "$out")
-	# shellcheck disable=SC2086 # four numbers, split on purpose
-	set -- $run
-	COMPLETED[$load]=$(( ${COMPLETED[$load]:-0} + $1 ))
-	LOST[$load]=$(( ${LOST[$load]:-0} + $2 ))
-	TIME[$load]=$(awk -v a="${TIME[$load]:-0}" -v b="$3" 'BEGIN { printf "%.6f", a + b }')
-	LATSUM[$load]=$(awk -v a="${LATSUM[$load]:-0}" -v n="$1" -v l="$4" 'BEGIN { printf "%.6f", a + n * l }')
-	TICKS[$load]=$(( ${TICKS[$load]:-0} + c1 - c0 ))
+	bench_dnsperf_add "$load" "$out" $((c1 - c0))
 	RCODES[$load]=$(sed -n 's/^ *Response codes: *//p' "$out")
 }
 
@@ -199,15 +171,9 @@ done
 declare -A QPS LAT CPU APC
 LOADS="steered static gdnsd gdnsd-static"
 for l in $LOADS; do
-	QPS[$l]=$(awk -v n="${COMPLETED[$l]}" -v t="${TIME[$l]}" 'BEGIN { printf "%.0f", (t > 0 ? n / t : 0) }')
-	LAT[$l]=$(awk -v s="${LATSUM[$l]}" -v n="${COMPLETED[$l]}" 'BEGIN { printf "%.3f", (n > 0 ? s / n * 1000 : 0) }')
-	CPU[$l]=$(awk -v t="${TICKS[$l]}" -v hz="$TICK" 'BEGIN { printf "%.2f", t / hz }')
-	APC[$l]=$(awk -v n="${COMPLETED[$l]}" -v t="${TICKS[$l]}" -v hz="$TICK" \
-		'BEGIN { if (t > 0) printf "%.0f", n / (t / hz); else print "n/a" }')
+	bench_dnsperf_totals "$l"
 done
-ratio() { # VALUE BASE
-	awk -v v="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && v + 0 > 0) printf "%.2f", v / b; else print "–" }'
-}
+ratio() { bench_ratio "$1" "$2"; } # VALUE BASE
 # per_round: qps of each load in each round (from the dnsperf outputs), and the
 # steered / gdnsd ratio per round: how far the machine's noise moves a single run.
 per_round() {
@@ -246,7 +212,7 @@ desc() {
 	echo "(IPv4 /24s and IPv6 /48s; database networks and random space). dnsperf -c $CLIENTS"
 	echo "-q $OUTSTANDING for ${SECONDS_EACH}s per load and round, $ROUNDS round(s), order alternating,"
 	echo "on CPU $LOAD_CPU; each server one worker on CPU $SERVER_CPU."
-	echo "Machine: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)."
+	echo "Machine: $(bench_machine)."
 	echo "cairn-auth: $("$CAIRN_AUTH" --version 2>&1 | head -1), $(git -C "$SRC" log -1 --format='commit %h (%cd)' --date=format:'%Y-%m-%d %H:%M' 2>/dev/null)."
 	echo
 	echo "| load | qps | mean latency ms | lost | server CPU s | answers / CPU-s |"
