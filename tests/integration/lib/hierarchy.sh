@@ -2,10 +2,11 @@
 # a root zone on one cairn-auth delegating test. to a second cairn-auth, the root hints
 # naming the first, and a cairn-resolver started on those hints.
 #
-# Source it after common.sh (bash only), once need_bin cairn-auth / cairn-resolver ran:
+# Source it after common.sh (bash only):
 #
 #   . "$(dirname "$0")/lib/common.sh"
 #   . "$(dirname "$0")/lib/hierarchy.sh"
+#   hier_need python3                               # skip (77) unless all is there
 #   start_hierarchy "$tmp" $PORT $ROOT $TLD <<EOF    # the records of test. below its apex
 #   leaf            NS  ns1.leaf
 #   ns1.leaf        A   $LEAF
@@ -37,6 +38,14 @@ HIER_METRICS_PORT=
 # The dig timeout of q (seconds); what metric prints for a counter that is absent.
 : "${HIER_QUERY_TIME:=15}"
 : "${HIER_METRIC_ABSENT:=0}"
+
+# hier_need [CMD...]: skip the test (exit 77) unless dig, curl and every CMD are on
+# PATH and cairn-auth and cairn-resolver are built; sets CAIRN_AUTH and CAIRN_RESOLVER.
+hier_need() {
+	need_cmd dig curl "$@"
+	need_bin cairn-auth
+	need_bin cairn-resolver
+}
 
 # start_hierarchy DIR PORT ROOT TLD [ARGS...]: write DIR/root.zone (. on ROOT,
 # delegating test. to ns1.test. at TLD), DIR/root.hints (A.ROOT-SERVERS.TEST. at ROOT)
