@@ -15,9 +15,7 @@ set -u
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/hierarchy.sh"
 
-need_cmd dig curl python3
-need_bin cairn-auth
-need_bin cairn-resolver
+hier_need python3
 
 PORT=5300
 ROOT=127.57.20.1
@@ -43,22 +41,13 @@ pid_tld=$HIER_PID_TLD
 cat >"$tmp/evil.py" <<'EOF'
 # A malicious authoritative server for evil.test. (see resolver_adversarial.sh).
 import socket, struct, sys, time
+from dnsmini import wire, rr, parse_query
 
 addr, port = sys.argv[1], int(sys.argv[2])
 sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.bind((addr, port))
 other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 other.bind((addr, port + 1))  # a second source port: the right reply from the wrong port
-
-def wire(name):
-    out = b""
-    for label in name.strip(".").split("."):
-        if label:
-            out += bytes([len(label)]) + label.encode()
-    return out + b"\0"
-
-def rr(name, rtype, rdata, ttl=300):
-    return wire(name) + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
 
 def a(ip):
     return socket.inet_aton(ip)
@@ -74,14 +63,7 @@ while True:
     data, peer = sock.recvfrom(4096)
     if len(data) < 17:
         continue
-    qid = struct.unpack("!H", data[:2])[0]
-    off, labels = 12, []
-    while off < len(data) and data[off] != 0:
-        labels.append(data[off + 1:off + 1 + data[off]].decode("ascii", "replace"))
-        off += 1 + data[off]
-    question = data[12:off + 5]
-    qtype = struct.unpack("!H", data[off + 1:off + 3])[0]
-    name = ".".join(labels).lower()
+    qid, question, qtype, name = parse_query(data)
     AA, REF, NX = 0x8400, 0x8000, 0x8403
     if name == "slow.evil.test":
         forged = [rr(name, 1, a("6.6.6.6"))]
@@ -112,7 +94,7 @@ while True:
         sock.sendto(reply(qid, NX, question, (), [rr("evil.test", 6, SOA)]), peer)
 EOF
 
-start_bg "$tmp/evil.log" python3 "$tmp/evil.py" $EVIL $PORT
+start_bg "$tmp/evil.log" env PYTHONPATH="$CAIRN_SRC/tests/integration/lib" python3 "$tmp/evil.py" $EVIL $PORT
 pid_evil=$LAST_BG_PID
 wait_log $pid_evil 'evil ready'
 

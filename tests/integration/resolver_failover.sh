@@ -14,9 +14,7 @@ set -u
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/hierarchy.sh"
 
-need_cmd dig curl python3
-need_bin cairn-auth
-need_bin cairn-resolver
+hier_need python3
 
 PORT=5300
 ROOT=127.57.10.1

@@ -33,9 +33,7 @@ set -u
 . "$(dirname "$0")/lib/common.sh"
 . "$(dirname "$0")/lib/hierarchy.sh"
 
-need_cmd dig curl
-need_bin cairn-auth
-need_bin cairn-resolver
+hier_need
 PY=/usr/bin/python3
 [ -x "$PY" ] || skip "$PY not found"
 [ "$(id -u)" = 0 ] || skip "the attacker needs root for raw sockets"
@@ -69,6 +67,7 @@ cat >"$tmp/slow.py" <<'EOF'
 # A slow but honest authoritative server for slow.test. (resolver_flood.sh):
 # every query is answered correctly (ID and question echoed) after DELAY s.
 import socket, struct, sys, threading
+from dnsmini import wire, rr, parse_query
 
 addr, port, true_addr = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 DELAY = 2.0
@@ -76,28 +75,11 @@ sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 sock.bind((addr, port))
 lock = threading.Lock()
 
-def wire(name):
-    out = b""
-    for label in name.strip(".").split("."):
-        if label:
-            out += bytes([len(label)]) + label.encode()
-    return out + b"\0"
-
-def rr(name, rtype, rdata, ttl=300):
-    return wire(name) + struct.pack("!HHIH", rtype, 1, ttl, len(rdata)) + rdata
-
 SOA = wire("ns.slow.test") + wire("hostmaster.slow.test") + struct.pack("!IIIII", 1, 3600, 600, 86400, 300)
 ADDRS = {"host.slow.test": true_addr, "ns.slow.test": addr}
 
 def answer(data, peer):
-    qid = struct.unpack("!H", data[:2])[0]
-    off, labels = 12, []
-    while off < len(data) and data[off] != 0:
-        labels.append(data[off + 1:off + 1 + data[off]].decode("ascii", "replace"))
-        off += 1 + data[off]
-    question = data[12:off + 5]
-    qtype = struct.unpack("!H", data[off + 1:off + 3])[0]
-    name = ".".join(labels).lower()
+    qid, question, qtype, name = parse_query(data)
     an, ns, flags = [], [], 0x8400
     if name == "slow.test" and qtype == 2:
         an = [rr(name, 2, wire("ns.slow.test"))]
@@ -124,7 +106,7 @@ while True:
     t.start()
 EOF
 
-start_bg "$tmp/slow.log" "$PY" "$tmp/slow.py" $SLOW $PORT $TRUE_ADDR
+start_bg "$tmp/slow.log" env PYTHONPATH="$CAIRN_SRC/tests/integration/lib" "$PY" "$tmp/slow.py" $SLOW $PORT $TRUE_ADDR
 pid_slow=$LAST_BG_PID
 wait_log "$pid_slow" 'slow ready'
 
