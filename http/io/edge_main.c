@@ -102,35 +102,4 @@ static int run(void *arg)
 	return rc;
 }
 
-/* Adapters from the generic hooks of http_shell_main() to the edge_config ones. */
-static int config_init(struct dns_config *parser, void *cfg)
-{
-	return edge_config_init(parser, cfg);
-}
-
-static int config_finish(void *cfg, char *err, size_t errlen)
-{
-	return edge_config_finish(cfg, err, errlen);
-}
-
-static void config_deinit(void *cfg)
-{
-	edge_config_deinit(cfg);
-}
-
-static const char *config_log_level(const void *cfg)
-{
-	return ((const struct edge_config *)cfg)->log_level;
-}
-
-int main(int argc, char **argv)
-{
-	static const struct http_shell_prog prog = {
-		.name = "cairn-edge", .usage = usage, .config_init = config_init,
-		.config_finish = config_finish, .config_deinit = config_deinit,
-		.log_level = config_log_level, .run = run,
-	};
-	struct edge_config cfg;
-
-	return http_shell_main(&prog, &cfg, argc, argv);
-}
+HTTP_SHELL_MAIN(edge_config, "cairn-edge", usage, run)

@@ -88,4 +88,37 @@ struct http_shell_prog {
  */
 int http_shell_main(const struct http_shell_prog *prog, void *cfg, int argc, char **argv);
 
+/*
+ * Define main() of an HTTP program whose config is struct P (P_init, P_finish,
+ * P_deinit, member log_level), named NAME, with USAGE and RUN (int (*)(void *)):
+ * the typed adapters to struct http_shell_prog, then http_shell_main().
+ */
+#define HTTP_SHELL_MAIN(P, NAME, USAGE, RUN) \
+	static int shell_config_init(struct dns_config *parser, void *cfg) \
+	{ \
+		return P##_init(parser, cfg); \
+	} \
+	static int shell_config_finish(void *cfg, char *err, size_t errlen) \
+	{ \
+		return P##_finish(cfg, err, errlen); \
+	} \
+	static void shell_config_deinit(void *cfg) \
+	{ \
+		P##_deinit(cfg); \
+	} \
+	static const char *shell_config_log_level(const void *cfg) \
+	{ \
+		return ((const struct P *)cfg)->log_level; \
+	} \
+	int main(int argc, char **argv) \
+	{ \
+		static const struct http_shell_prog prog = { \
+			.name = NAME, .usage = USAGE, .config_init = shell_config_init, \
+			.config_finish = shell_config_finish, .config_deinit = shell_config_deinit, \
+			.log_level = shell_config_log_level, .run = RUN, \
+		}; \
+		struct P cfg; \
+		return http_shell_main(&prog, &cfg, argc, argv); \
+	}
+
 #endif

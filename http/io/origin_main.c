@@ -64,35 +64,4 @@ static int run(void *arg)
 	return http_shell_run(&o.loop, started);
 }
 
-/* Adapters from the generic hooks of http_shell_main() to the origin_config ones. */
-static int config_init(struct dns_config *parser, void *cfg)
-{
-	return origin_config_init(parser, cfg);
-}
-
-static int config_finish(void *cfg, char *err, size_t errlen)
-{
-	return origin_config_finish(cfg, err, errlen);
-}
-
-static void config_deinit(void *cfg)
-{
-	origin_config_deinit(cfg);
-}
-
-static const char *config_log_level(const void *cfg)
-{
-	return ((const struct origin_config *)cfg)->log_level;
-}
-
-int main(int argc, char **argv)
-{
-	static const struct http_shell_prog prog = {
-		.name = "cairn-origin", .usage = usage, .config_init = config_init,
-		.config_finish = config_finish, .config_deinit = config_deinit,
-		.log_level = config_log_level, .run = run,
-	};
-	struct origin_config cfg;
-
-	return http_shell_main(&prog, &cfg, argc, argv);
-}
+HTTP_SHELL_MAIN(origin_config, "cairn-origin", usage, run)
