@@ -17,7 +17,7 @@ static const char usage[] = "--listen ADDR@PORT --origin HOST=ADDR@PORT ... [--c
 
 struct edge_main {
 	uv_loop_t loop;
-	struct http_shell_signals sigs;
+	struct dns_signals sigs;
 	uv_timer_t drain;
 	struct edge edge;
 	bool signalled;
@@ -35,7 +35,7 @@ static void on_stopped(struct http_server *srv, void *arg)
 		(unsigned long long)edge->stats.hits, (unsigned long long)edge->stats.misses,
 		(unsigned long long)edge->stats.revalidated, (unsigned long long)edge->stats.stale,
 		(unsigned long long)edge->stats.fetches);
-	http_shell_signals_close(&m->sigs);
+	dns_signals_close(&m->sigs);
 	uv_close((uv_handle_t *)&m->drain, NULL);
 }
 
@@ -46,7 +46,7 @@ static void on_drain_timer(uv_timer_t *t)
 	http_server_stop(&m->edge.server, on_stopped, m);
 }
 
-static void on_signal(struct http_shell_signals *sigs, int signum)
+static void on_signal(struct dns_signals *sigs, int signum)
 {
 	struct edge_main *m = sigs->data;
 	if (m->signalled)

@@ -1,5 +1,4 @@
 /* http_shell.c -- the shell parts cairn-origin and cairn-edge share (see http_shell.h). */
-#include <signal.h>
 #include <stdio.h>
 
 #include "dns_err.h"
@@ -54,34 +53,14 @@ int http_shell_config_check(const char *log_level, const struct dns_config_vec *
 	return 0;
 }
 
-static void on_signal(uv_signal_t *h, int signum)
-{
-	struct http_shell_signals *sigs = h->data;
-	sigs->cb(sigs, signum);
-}
-
 int http_shell_start(uv_loop_t *loop, struct http_server *srv, const struct http_server_config *sc,
-	struct http_shell_signals *sigs, http_shell_signal_cb cb, void *data)
+	struct dns_signals *sigs, dns_signal_cb cb, void *data)
 {
 	int r = http_server_start(srv, loop, sc);
 
 	if (r < 0)
 		return r;
-	sigs->cb = cb;
-	sigs->data = data;
-	uv_signal_init(loop, &sigs->term);
-	uv_signal_init(loop, &sigs->intr);
-	sigs->term.data = sigs;
-	sigs->intr.data = sigs;
-	uv_signal_start(&sigs->term, on_signal, SIGTERM);
-	uv_signal_start(&sigs->intr, on_signal, SIGINT);
-	return 0;
-}
-
-void http_shell_signals_close(struct http_shell_signals *sigs)
-{
-	uv_close((uv_handle_t *)&sigs->term, NULL);
-	uv_close((uv_handle_t *)&sigs->intr, NULL);
+	return dns_signals_start(sigs, loop, false, cb, data);
 }
 
 int http_shell_run(uv_loop_t *loop, bool started)

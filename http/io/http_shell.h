@@ -1,6 +1,6 @@
 /*
  * http_shell.h -- what cairn-origin and cairn-edge share around their HTTP
- * server: option-table entries and their checks, the SIGTERM/SIGINT pair,
+ * server: option-table entries and their checks, watching SIGTERM/SIGINT,
  * starting and ending the loop, and main() itself. Each program keeps only
  * what differs (its own options, its state, what a signal does).
  */
@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "dns_config.h"
+#include "dns_signal.h"
 #include "http_server.h"
 
 /* The --listen entry: repeatable ADDR@PORT, port default_port when none is given. */
@@ -35,29 +36,14 @@ struct dns_opt http_shell_opt_log_level(const char **target);
 int http_shell_config_check(const char *log_level, const struct dns_config_vec *listen,
 	char *err, size_t errlen);
 
-struct http_shell_signals;
-
-/* Called on SIGTERM or SIGINT with the signal number; may be called again on a second signal. */
-typedef void (*http_shell_signal_cb)(struct http_shell_signals *sigs, int signum);
-
-/* The two signals that stop an HTTP program. */
-struct http_shell_signals {
-	uv_signal_t term;       /* SIGTERM */
-	uv_signal_t intr;       /* SIGINT */
-	http_shell_signal_cb cb; /* what either does */
-	void *data;             /* for cb's use */
-};
-
 /*
  * Start srv on loop with sc and, if that worked, watch SIGTERM/SIGINT with
- * sigs (cb gets data in sigs->data). Returns 0 or the negative error of
- * http_server_start() (which has logged it; no signals are watched then).
+ * sigs (cb gets data in sigs->data; dns_signals_close() them when stopping).
+ * Returns 0 or the negative error of http_server_start() (which has logged
+ * it; no signals are watched then).
  */
 int http_shell_start(uv_loop_t *loop, struct http_server *srv, const struct http_server_config *sc,
-	struct http_shell_signals *sigs, http_shell_signal_cb cb, void *data);
-
-/* Close both signal handles (once the program is stopping). */
-void http_shell_signals_close(struct http_shell_signals *sigs);
+	struct dns_signals *sigs, dns_signal_cb cb, void *data);
 
 /*
  * Run loop (only if started) until it runs dry, then close whatever is left

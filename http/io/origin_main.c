@@ -9,7 +9,7 @@ static const char usage[] = "--listen ADDR@PORT --root DIR [--cache-control PREF
 
 struct origin {
 	uv_loop_t loop;
-	struct http_shell_signals sigs;
+	struct dns_signals sigs;
 	struct http_server server;
 	struct origin_config *cfg;
 };
@@ -19,10 +19,10 @@ static void on_stopped(struct http_server *srv, void *arg)
 	struct origin *o = arg;
 	(void)srv;
 	log_info("stopped: %llu requests served", (unsigned long long)o->server.requests);
-	http_shell_signals_close(&o->sigs);
+	dns_signals_close(&o->sigs);
 }
 
-static void on_signal(struct http_shell_signals *sigs, int signum)
+static void on_signal(struct dns_signals *sigs, int signum)
 {
 	struct origin *o = sigs->data;
 	if (o->server.stopping)
