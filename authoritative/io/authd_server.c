@@ -486,9 +486,9 @@ static void on_map_changed(void *ctx)
 	auth_zoneset_unref(set);
 }
 
-static void on_signal(uv_signal_t *h, int signum)
+static void on_signal(struct dns_signals *sigs, int signum)
 {
-	struct authd_server *s = h->data;
+	struct authd_server *s = sigs->data;
 	if (signum == SIGHUP) {
 		authd_server_reload(s);
 		return;
@@ -556,13 +556,7 @@ int authd_server_init(struct authd_server *s, const struct authd_config *cfg)
 		log_err("cannot start replication: %s", dns_strerror(r));
 		return r;
 	}
-	uv_signal_init(&s->loop, &s->sighup);
-	uv_signal_init(&s->loop, &s->sigterm);
-	uv_signal_init(&s->loop, &s->sigint);
-	s->sighup.data = s->sigterm.data = s->sigint.data = s;
-	uv_signal_start(&s->sighup, on_signal, SIGHUP);
-	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-	uv_signal_start(&s->sigint, on_signal, SIGINT);
+	dns_signals_start(&s->sigs, &s->loop, true, on_signal, s);
 	log_info("cairn-auth %s ready: %u zones, %u threads", CAIRN_VERSION, cfg->n_zones,
 		cfg->threads);
 	return 0;

@@ -14,6 +14,7 @@
 #include "dns_config.h"
 #include "dns_listen.h"
 #include "dns_metrics.h"
+#include "dns_signal.h"
 
 /*
  * The zone set serving now plus a map from zone snapshot to configured zone
@@ -75,7 +76,7 @@ struct authd_server {
 	struct authd_config cfg;
 	bool loop_ready;                    /* loop initialised (deinit closes it) */
 	uv_loop_t loop;                     /* main loop: signals, reload, replication, metrics */
-	uv_signal_t sighup, sigterm, sigint;
+	struct dns_signals sigs;            /* SIGHUP: reload; SIGTERM/SIGINT: shutdown */
 	pthread_mutex_t lock;               /* guards serving */
 	struct authd_serving *serving;      /* current set */
 	atomic_uint gen;                    /* bumped at each swap */

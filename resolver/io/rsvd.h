@@ -24,6 +24,7 @@
 #include "dns_config.h"
 #include "dns_listen.h"
 #include "dns_metrics.h"
+#include "dns_signal.h"
 #include "dns_name.h"
 #include "rsv_cache.h"
 #include "rsv_hints.h"
@@ -121,7 +122,7 @@ struct rsvd_server {
 	struct dns_metrics *metrics;     /* endpoint or NULL */
 	uv_loop_t loop;                  /* main loop: signals, metrics */
 	bool loop_ready;                 /* loop initialised */
-	uv_signal_t sigterm, sigint;     /* shutdown */
+	struct dns_signals sigs;         /* SIGTERM/SIGINT: shutdown */
 	bool debug;                      /* log-level debug: one line per resolution */
 };
 

@@ -391,9 +391,9 @@ static void on_thread_stop(void *ctx, unsigned thread, uv_loop_t *loop)
 
 /* ---- life cycle ---- */
 
-static void on_signal(uv_signal_t *h, int signum)
+static void on_signal(struct dns_signals *sigs, int signum)
 {
-	struct rsvd_server *s = h->data;
+	struct rsvd_server *s = sigs->data;
 	log_info("signal %d: shutting down", signum);
 	uv_stop(&s->loop);
 }
@@ -471,11 +471,7 @@ int rsvd_server_init(struct rsvd_server *s, struct rsvd_config *cfg)
 				rsvd_metrics_cb, s)) < 0)
 			return r; /* logged there */
 	}
-	uv_signal_init(&s->loop, &s->sigterm);
-	uv_signal_init(&s->loop, &s->sigint);
-	s->sigterm.data = s->sigint.data = s;
-	uv_signal_start(&s->sigterm, on_signal, SIGTERM);
-	uv_signal_start(&s->sigint, on_signal, SIGINT);
+	dns_signals_start(&s->sigs, &s->loop, false, on_signal, s);
 	log_info("cairn-resolver %s ready: %zu root hints, %u threads, cache %llu bytes",
 		CAIRN_VERSION, cfg->hints.count, cfg->threads, (unsigned long long)cfg->cache_size);
 	return 0;
