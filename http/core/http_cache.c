@@ -272,63 +272,64 @@ struct field_ref {
  * kept by the caller). Sets e->headers, n_headers, etag, last_modified, meta,
  * meta_size and (with vary_req) e->vary.
  */
+/*
+ * The next element of a comma-separated field value (RFC 9110 5.6.1) in
+ * [*s, end): its start and *len, or NULL when none is left; *s moves past it.
+ * Empty elements are skipped; an element ends at a comma or white space.
+ */
+static const char *list_next(const char **s, const char *end, size_t *len)
+{
+	const char *p = *s;
+	while (p < end && (*p == ',' || is_ows(*p)))
+		p++;
+	if (p >= end) {
+		*s = p;
+		return NULL;
+	}
+	const char *t = p;
+	while (p < end && *p != ',' && !is_ows(*p))
+		p++;
+	*len = (size_t)(p - t);
+	/* anything after white space up to the comma is not part of the name */
+	while (p < end && *p != ',')
+		p++;
+	*s = p;
+	return t;
+}
+
+static bool is_vary(const char *name, size_t len)
+{
+	return len == 4 && strncasecmp(name, "vary", 4) == 0;
+}
+
 static int meta_build(const struct dns_mm *mm, struct http_cache_entry *e, const struct field_ref *f,
 	unsigned nf, const struct http_request *req, bool vary_req)
 {
-	size_t size = nf * sizeof(struct http_header), nvary = 0, vsize = 0;
+	size_t size = nf * sizeof(struct http_header), nvary = 0, vsize = 0, valsize = 0;
 	char *p;
 	struct http_header *hdrs;
 
 	for (unsigned i = 0; i < nf; i++)
 		size += f[i].name_len + f[i].value_len + 2;
 	if (vary_req) {
-		/* Collect the Vary field names (all Vary lines). */
+		/* Measure the Vary field names (all Vary lines) and the request's
+		 * values of them. */
 		for (unsigned i = 0; i < nf; i++) {
-			if (f[i].name_len != 4 || strncasecmp(f[i].name, "vary", 4) != 0)
+			if (!is_vary(f[i].name, f[i].name_len))
 				continue;
-			const char *s = f[i].value, *end = s + f[i].value_len;
-			while (s < end) {
-				while (s < end && (*s == ',' || is_ows(*s)))
-					s++;
-				const char *t = s;
-				while (s < end && *s != ',' && !is_ows(*s))
-					s++;
-				if (s > t) {
-					nvary++;
-					vsize += (size_t)(s - t) + 1;
-				}
-				while (s < end && *s != ',')
-					s++;
+			const char *s = f[i].value, *end = s + f[i].value_len, *t;
+			size_t l;
+			while ((t = list_next(&s, end, &l))) {
+				nvary++;
+				vsize += l + 1;
+				long vl = vary_value(req, t, l, NULL);
+				if (vl >= 0)
+					valsize += (size_t)vl + 1;
 			}
 		}
 		if (nvary) {
 			size = (size + 7) & ~(size_t)7;
 			vsize += sizeof(struct http_cache_vary) + nvary * sizeof(struct vary_field);
-			/* Room for the request values: measured per name below. */
-		}
-	}
-	/* Measure the request values of the vary names. */
-	size_t valsize = 0;
-	if (nvary) {
-		for (unsigned i = 0; i < nf; i++) {
-			if (f[i].name_len != 4 || strncasecmp(f[i].name, "vary", 4) != 0)
-				continue;
-			const char *s = f[i].value, *end = s + f[i].value_len;
-			while (s < end) {
-				while (s < end && (*s == ',' || is_ows(*s)))
-					s++;
-				const char *t = s;
-				while (s < end && *s != ',' && !is_ows(*s))
-					s++;
-				size_t l = (size_t)(s - t);
-				if (l > 0) {
-					long vl = vary_value(req, t, l, NULL);
-					if (vl >= 0)
-						valsize += (size_t)vl + 1;
-				}
-				while (s < end && *s != ',')
-					s++;
-			}
 		}
 	}
 	size_t total = size + vsize + valsize;
@@ -364,31 +365,22 @@ static int meta_build(const struct dns_mm *mm, struct http_cache_entry *e, const
 			char *q = (char *)v + sizeof(*v) + nvary * sizeof(struct vary_field);
 			v->n = 0;
 			for (unsigned i = 0; i < nf; i++) {
-				if (strcasecmp(hdrs[i].name, "vary") != 0)
+				if (!is_vary(hdrs[i].name, hdrs[i].name_len))
 					continue;
-				const char *s = hdrs[i].value;
-				while (*s) {
-					while (*s == ',' || is_ows(*s))
-						s++;
-					const char *t = s;
-					while (*s && *s != ',' && !is_ows(*s))
-						s++;
-					size_t l = (size_t)(s - t);
-					if (l > 0) {
-						struct vary_field *vf = &v->f[v->n++];
-						memcpy(q, t, l);
-						q[l] = '\0';
-						vf->name = q;
-						q += l + 1;
-						vf->value = NULL;
-						long vl = vary_value(req, vf->name, l, q);
-						if (vl >= 0) {
-							vf->value = q;
-							q += vl + 1;
-						}
+				const char *s = hdrs[i].value, *end = s + hdrs[i].value_len, *t;
+				size_t l;
+				while ((t = list_next(&s, end, &l))) {
+					struct vary_field *vf = &v->f[v->n++];
+					memcpy(q, t, l);
+					q[l] = '\0';
+					vf->name = q;
+					q += l + 1;
+					vf->value = NULL;
+					long vl = vary_value(req, vf->name, l, q);
+					if (vl >= 0) {
+						vf->value = q;
+						q += vl + 1;
 					}
-					while (*s && *s != ',')
-						s++;
 				}
 			}
 			e->vary = v;
