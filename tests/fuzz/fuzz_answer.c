@@ -11,12 +11,7 @@
  * parsed, its header counts match what the bytes hold (parsed back with our
  * own reader).
  *
- * Build by hand (the lead's CMake glue does the same with -DCAIRN_FUZZ=ON):
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
- *     -Iauthoritative/core -Icommon/core tests/fuzz/fuzz_answer.c \
- *     authoritative/core/auth_zone.c authoritative/core/auth_answer.c \
- *     common/core/dns_*.c -lldns -o fuzz_answer
- *   ./fuzz_answer -max_total_time=600 tests/fuzz/corpus/fuzz_wire
+ * Built by `make fuzz` (tests/fuzz/CMakeLists.txt) with the other targets.
  */
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,6 +1,0 @@
-if(TARGET cairn_auth_core)
-  cairn_fuzz_target(fuzz_zone fuzz_zone.c cairn_auth_core)
-endif()
-if(TARGET cairn_auth_core)
-  cairn_fuzz_target(fuzz_answer fuzz_answer.c cairn_auth_core)
-endif()
