@@ -10,8 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns_accept.h"
 #include "dns_config.h"
 #include "dns_err.h"
+#include "dns_list.h"
 #include "dns_log.h"
 
 /* A request line and headers longer than this are refused. */
@@ -154,12 +156,7 @@ static void http_close(struct http_conn *c)
 	if (c->closing)
 		return;
 	c->closing = true;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		m->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	DNS_LIST_UNLINK(m->conns, c);
 	m->nconns--;
 	uv_close((uv_handle_t *)&c->tcp, http_handle_close_cb);
 	uv_close((uv_handle_t *)&c->timer, http_handle_close_cb);
@@ -297,11 +294,6 @@ static void http_timer_cb(uv_timer_t *t)
 	http_close(t->data);
 }
 
-static void refused_close_cb(uv_handle_t *h)
-{
-	free(h);
-}
-
 static void metrics_connection_cb(uv_stream_t *server, int status)
 {
 	struct dns_metrics *m = server->data;
@@ -310,12 +302,7 @@ static void metrics_connection_cb(uv_stream_t *server, int status)
 	if (status < 0)
 		return;
 	if (m->nconns >= HTTP_MAX_CONNS) {
-		uv_tcp_t *t = malloc(sizeof(*t));
-		if (t == NULL)
-			return;
-		uv_tcp_init(m->loop, t);
-		uv_accept(server, (uv_stream_t *)t);
-		uv_close((uv_handle_t *)t, refused_close_cb);
+		dns_accept_refuse(m->loop, server);
 		return;
 	}
 	c = calloc(1, sizeof(*c));
@@ -325,10 +312,7 @@ static void metrics_connection_cb(uv_stream_t *server, int status)
 	c->refs = 2;
 	m->refs++;
 	m->nconns++;
-	c->next = m->conns;
-	if (m->conns)
-		m->conns->prev = c;
-	m->conns = c;
+	DNS_LIST_PUSH(m->conns, c);
 	uv_tcp_init(m->loop, &c->tcp);
 	uv_timer_init(m->loop, &c->timer);
 	c->tcp.data = c;
