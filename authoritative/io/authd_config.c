@@ -68,7 +68,7 @@ int authd_config_init(struct dns_config *parser, struct authd_config *cfg, bool 
 		.help = "check the zone file given as ORIGIN FILE arguments and exit (0 if good)",
 		.target = check_zone};
 	opts[i] = (struct dns_opt){0};
-	return dns_config_init(parser, opts, NULL);
+	return dns_config_init_files(parser, opts, NULL);
 }
 
 /* Split "ORIGIN=VALUE" into a canonical origin and the value. */

@@ -19,7 +19,7 @@
 #include <uv.h>
 
 #include "auth_zone.h"
-#include "dns_config.h"
+#include "dns_config_io.h"
 #include "dns_name.h"
 
 /* One `--zone ORIGIN=FILE` with the replication settings that name it. */

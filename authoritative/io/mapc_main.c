@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dns_config.h"
+#include "dns_config_io.h"
 #include "dns_err.h"
 #include "geo_mmdbw.h"
 
@@ -128,7 +128,7 @@ int main(int argc, char **argv)
 		.flags = DNS_OPT_CLI_ONLY, .metavar = "BITS",
 		.help = "24, 28 or 32 bits per tree record (default: the smallest that fits)",
 		.target = &record_size, .min = 24, .max = 32};
-	if (dns_config_init(&parser, opts, NULL) < 0) {
+	if (dns_config_init_files(&parser, opts, NULL) < 0) {
 		fprintf(stderr, "cairn-mapc: out of memory\n");
 		return 1;
 	}

@@ -343,13 +343,13 @@ static bool opt_takes_arg(const struct dns_opt *o)
 	return true;
 }
 
-/* Find a table option by long name (len bytes of name); -1 if none. */
+/* Find a table option by long name (len bytes of name): its index, or DNS_E_NOTFOUND. */
 static int opt_find(const struct dns_config *cfg, const char *name, size_t len)
 {
 	for (int i = 0; cfg->opts[i].name != NULL; i++)
 		if (strlen(cfg->opts[i].name) == len && memcmp(cfg->opts[i].name, name, len) == 0)
 			return i;
-	return -1;
+	return DNS_E_NOTFOUND;
 }
 
 static enum builtin builtin_find(const char *name, size_t len)
@@ -363,6 +363,51 @@ static enum builtin builtin_find(const char *name, size_t len)
 	return BI_NONE;
 }
 
+/* "bad number 'x'" (with the option's name when it comes from a file). */
+static int bad_value(struct dns_config *cfg, const struct dns_opt *opt, const struct origin *o,
+		     const char *value)
+{
+	const char *what = opt->type == DNS_OPT_UINT ? "number"
+			 : opt->type == DNS_OPT_SIZE ? "size"
+			 : opt->type == DNS_OPT_ADDR ? "address" : "prefix";
+	return config_error(cfg, o, "%s%sbad %s '%s'", o->file ? opt->name : "",
+			    o->file ? ": " : "", what, value);
+}
+
+/* Store one value of size n at the option's target, or append it to its vector. */
+static int store_value(struct dns_config *cfg, const struct dns_opt *opt, const void *v, size_t n)
+{
+	if (opt->flags & DNS_OPT_REPEAT)
+		return vec_push(cfg, opt->target, v, n);
+	memcpy(opt->target, v, n);
+	return 0;
+}
+
+/* DNS_OPT_UINT and DNS_OPT_SIZE: a number in [min, max]. */
+static int apply_number(struct dns_config *cfg, const struct dns_opt *opt, const char *value,
+			const struct origin *o, bool store)
+{
+	uint64_t num = 0, lo = opt->min, hi = opt->max;
+	if (hi == 0)
+		hi = opt->type == DNS_OPT_UINT ? UINT_MAX : UINT64_MAX;
+	if (opt->type == DNS_OPT_UINT && hi > UINT_MAX)
+		hi = UINT_MAX;
+	int rc = opt->type == DNS_OPT_UINT ? dns_uint_parse(value, &num) : dns_size_parse(value, &num);
+	if (rc == DNS_E_SYNTAX)
+		return bad_value(cfg, opt, o, value);
+	if (rc < 0 || num < lo || num > hi)
+		return config_error(cfg, o, "%s%s'%s' is out of range %llu..%llu",
+				    o->file ? opt->name : "", o->file ? ": " : "", value,
+				    (unsigned long long)lo, (unsigned long long)hi);
+	if (!store)
+		return 0;
+	if (opt->type == DNS_OPT_UINT) {
+		unsigned u = (unsigned)num;
+		return store_value(cfg, opt, &u, sizeof(u));
+	}
+	return store_value(cfg, opt, &num, sizeof(num));
+}
+
 /*
  * Parse value for option idx and store it, unless store is false (a file value
  * shadowed by the command line: still checked, so mistakes are reported).
@@ -370,8 +415,6 @@ static enum builtin builtin_find(const char *name, size_t len)
 static int opt_apply(struct dns_config *cfg, int idx, const char *value, const struct origin *o, bool store)
 {
 	const struct dns_opt *opt = &cfg->opts[idx];
-	bool repeat = (opt->flags & DNS_OPT_REPEAT) != 0;
-	uint64_t num = 0, lo = opt->min, hi = opt->max;
 	struct sockaddr_storage ss;
 	struct dns_cidr cidr;
 	const char *str;
@@ -379,7 +422,7 @@ static int opt_apply(struct dns_config *cfg, int idx, const char *value, const s
 
 	switch (opt->type) {
 	case DNS_OPT_FLAG:
-		if (store && !repeat && opt->target != NULL)
+		if (store && !(opt->flags & DNS_OPT_REPEAT) && opt->target != NULL)
 			*(bool *)opt->target = true;
 		return 0;
 	case DNS_OPT_CALLBACK: {
@@ -397,128 +440,49 @@ static int opt_apply(struct dns_config *cfg, int idx, const char *value, const s
 		str = config_strdup(cfg, value);
 		if (str == NULL)
 			return -ENOMEM;
-		if (repeat)
-			return vec_push(cfg, opt->target, &str, sizeof(str));
-		*(const char **)opt->target = str;
-		return 0;
+		return store_value(cfg, opt, &str, sizeof(str));
 	case DNS_OPT_UINT:
 	case DNS_OPT_SIZE:
-		if (hi == 0)
-			hi = opt->type == DNS_OPT_UINT ? UINT_MAX : UINT64_MAX;
-		if (opt->type == DNS_OPT_UINT && hi > UINT_MAX)
-			hi = UINT_MAX;
-		rc = opt->type == DNS_OPT_UINT ? dns_uint_parse(value, &num) : dns_size_parse(value, &num);
-		if (rc == DNS_E_SYNTAX)
-			goto bad_value;
-		if (rc < 0 || num < lo || num > hi)
-			return config_error(cfg, o, "%s%s'%s' is out of range %llu..%llu",
-					    o->file ? opt->name : "", o->file ? ": " : "", value,
-					    (unsigned long long)lo, (unsigned long long)hi);
-		if (!store)
-			return 0;
-		if (opt->type == DNS_OPT_UINT) {
-			unsigned u = (unsigned)num;
-			if (repeat)
-				return vec_push(cfg, opt->target, &u, sizeof(u));
-			*(unsigned *)opt->target = u;
-		} else {
-			if (repeat)
-				return vec_push(cfg, opt->target, &num, sizeof(num));
-			*(uint64_t *)opt->target = num;
-		}
-		return 0;
+		return apply_number(cfg, opt, value, o, store);
 	case DNS_OPT_ADDR:
 		if (dns_addr_parse(value, opt->default_port, &ss) < 0)
-			goto bad_value;
-		if (!store)
-			return 0;
-		if (repeat)
-			return vec_push(cfg, opt->target, &ss, sizeof(ss));
-		*(struct sockaddr_storage *)opt->target = ss;
-		return 0;
+			return bad_value(cfg, opt, o, value);
+		return store ? store_value(cfg, opt, &ss, sizeof(ss)) : 0;
 	case DNS_OPT_CIDR:
 		if (dns_cidr_parse(value, &cidr) < 0)
-			goto bad_value;
-		if (!store)
-			return 0;
-		if (repeat)
-			return vec_push(cfg, opt->target, &cidr, sizeof(cidr));
-		*(struct dns_cidr *)opt->target = cidr;
-		return 0;
+			return bad_value(cfg, opt, o, value);
+		return store ? store_value(cfg, opt, &cidr, sizeof(cidr)) : 0;
 	}
 	return config_error(cfg, o, "option type %d not supported", (int)opt->type);
-
-bad_value:
-	{
-		const char *what = opt->type == DNS_OPT_UINT ? "number"
-				 : opt->type == DNS_OPT_SIZE ? "size"
-				 : opt->type == DNS_OPT_ADDR ? "address" : "prefix";
-		return config_error(cfg, o, "%s%sbad %s '%s'", o->file ? opt->name : "",
-				    o->file ? ": " : "", what, value);
-	}
 }
 
 static int parse_text(struct dns_config *cfg, const char *name, const char *text, size_t len);
 
 static int parse_file(struct dns_config *cfg, const char *path, const struct origin *from)
 {
-	FILE *f = NULL;
 	char *buf = NULL;
 	size_t len = 0;
 	int rc;
 
-	if (cfg->depth >= CONFIG_DEPTH_MAX) {
-		rc = config_error(cfg, from, "config files nested too deep at '%s'", path);
-		goto out;
+	if (cfg->depth >= CONFIG_DEPTH_MAX)
+		return config_error(cfg, from, "config files nested too deep at '%s'", path);
+	if (cfg->read == NULL) {
+		snprintf(cfg->err, sizeof(cfg->err), "%s: config files cannot be read here", path);
+		return DNS_E_UNSUPPORTED;
 	}
-	f = fopen(path, "r");
-	if (f == NULL) {
-		rc = -errno;
-		snprintf(cfg->err, sizeof(cfg->err), "%s: %s", path, strerror(errno));
-		goto out;
+	rc = cfg->read(cfg->read_ctx, path, CONFIG_FILE_MAX, cfg->mm, &buf, &len);
+	if (rc == -EFBIG) {
+		snprintf(cfg->err, sizeof(cfg->err), "%s: file too large", path);
+		return DNS_E_CONFIG;
 	}
-	buf = mm_alloc(cfg->mm, CONFIG_LINE_MAX);
-	size_t cap = CONFIG_LINE_MAX;
-	if (buf == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		if (len == cap) {
-			if (cap >= CONFIG_FILE_MAX) {
-				rc = DNS_E_CONFIG;
-				snprintf(cfg->err, sizeof(cfg->err), "%s: file too large", path);
-				goto out;
-			}
-			char *nb = mm_alloc(cfg->mm, cap * 2);
-			if (nb == NULL) {
-				rc = -ENOMEM;
-				goto out;
-			}
-			memcpy(nb, buf, len);
-			mm_free(cfg->mm, buf);
-			buf = nb;
-			cap *= 2;
-		}
-		size_t n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0) {
-			if (ferror(f)) {
-				rc = -EIO;
-				snprintf(cfg->err, sizeof(cfg->err), "%s: read error", path);
-				goto out;
-			}
-			break;
-		}
+	if (rc < 0) {
+		snprintf(cfg->err, sizeof(cfg->err), "%s: %s", path, dns_strerror(rc));
+		return rc;
 	}
 	cfg->depth++;
 	rc = parse_text(cfg, path, buf, len);
 	cfg->depth--;
-out:
-	if (f != NULL)
-		fclose(f);
-	if (buf != NULL)
-		mm_free(cfg->mm, buf);
+	mm_free(cfg->mm, buf);
 	return rc;
 }
 
@@ -641,109 +605,54 @@ struct pending {
 	const char *flag;   /* as written, for messages */
 };
 
-int dns_config_parse_argv(struct dns_config *cfg, int argc, char **argv)
+/* One command-line argument that starts with '-': which option, and its inline value. */
+struct flag {
+	const char *value;  /* after '=' or the letter; NULL if none */
+	int idx;            /* table option, or -1 for a built-in */
+	enum builtin bi;    /* BI_NONE for table options */
+	bool inline_value;  /* value was part of the argument */
+};
+
+/* Identify argument a (o->flag is set to the flag as written, in flagbuf). */
+static int flag_find(struct dns_config *cfg, const char *a, char *flagbuf, size_t size,
+		     struct origin *o, struct flag *f)
 {
-	struct pending *pend = NULL;
-	size_t npend = 0;
-	bool endopts = false;
+	*f = (struct flag){ .idx = -1, .bi = BI_NONE };
+	if (a[1] == '-') {
+		const char *name = a + 2, *eq = strchr(name, '=');
+		size_t nlen = eq != NULL ? (size_t)(eq - name) : strlen(name);
+		snprintf(flagbuf, size, "--%.*s", (int)nlen, name);
+		o->flag = flagbuf;
+		if (eq != NULL) {
+			f->value = eq + 1;
+			f->inline_value = true;
+		}
+		f->bi = builtin_find(name, nlen);
+		if (f->bi == BI_NONE && (f->idx = opt_find(cfg, name, nlen)) < 0)
+			return config_error(cfg, o, "unknown option");
+		return 0;
+	}
+	snprintf(flagbuf, size, "-%c", a[1]);
+	o->flag = flagbuf;
+	for (int j = 0; cfg->opts[j].name != NULL; j++)
+		if (cfg->opts[j].short_name == a[1])
+			f->idx = j;
+	if (f->idx < 0)
+		return config_error(cfg, o, "unknown option");
+	if (a[2] != '\0') {
+		f->value = a + 2;
+		f->inline_value = true;
+	}
+	return 0;
+}
+
+/*
+ * Apply the command-line values kept while the config files were read: the command
+ * line wins over the files whatever the order of --config.
+ */
+static int apply_pending(struct dns_config *cfg, const struct pending *pend, size_t npend)
+{
 	char flagbuf[128];
-	int rc = 0;
-
-	cfg->err[0] = '\0';
-	cfg->action = DNS_CONFIG_RUN;
-	if (cfg->prog == NULL && argc > 0 && argv[0] != NULL) {
-		const char *slash = strrchr(argv[0], '/');
-		cfg->prog = slash != NULL ? slash + 1 : argv[0];
-	}
-	mm_free(cfg->mm, (void *)cfg->args);
-	cfg->nargs = 0;
-	cfg->args = mm_calloc(cfg->mm, (size_t)(argc > 0 ? argc : 1), sizeof(*cfg->args));
-	pend = mm_calloc(cfg->mm, (size_t)(argc > 0 ? argc : 1), sizeof(*pend));
-	if (cfg->args == NULL || pend == NULL) {
-		rc = -ENOMEM;
-		goto out;
-	}
-
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i], *value = NULL;
-		struct origin o = { .file = NULL };
-		int idx = -1;
-		enum builtin bi = BI_NONE;
-		bool inline_value = false;
-
-		if (endopts || a[0] != '-' || a[1] == '\0') {
-			cfg->args[cfg->nargs++] = a;
-			continue;
-		}
-		if (strcmp(a, "--") == 0) {
-			endopts = true;
-			continue;
-		}
-		if (a[1] == '-') {
-			const char *name = a + 2, *eq = strchr(name, '=');
-			size_t nlen = eq != NULL ? (size_t)(eq - name) : strlen(name);
-			snprintf(flagbuf, sizeof(flagbuf), "--%.*s", (int)nlen, name);
-			o.flag = flagbuf;
-			if (eq != NULL) {
-				value = eq + 1;
-				inline_value = true;
-			}
-			bi = builtin_find(name, nlen);
-			if (bi == BI_NONE && (idx = opt_find(cfg, name, nlen)) < 0) {
-				rc = config_error(cfg, &o, "unknown option");
-				goto out;
-			}
-		} else {
-			snprintf(flagbuf, sizeof(flagbuf), "-%c", a[1]);
-			o.flag = flagbuf;
-			for (int j = 0; cfg->opts[j].name != NULL; j++)
-				if (cfg->opts[j].short_name == a[1])
-					idx = j;
-			if (idx < 0) {
-				rc = config_error(cfg, &o, "unknown option");
-				goto out;
-			}
-			if (a[2] != '\0') {
-				value = a + 2;
-				inline_value = true;
-			}
-		}
-
-		bool takes = bi == BI_CONFIG || (bi == BI_NONE && opt_takes_arg(&cfg->opts[idx]));
-		if (!takes && inline_value) {
-			rc = config_error(cfg, &o, "takes no argument");
-			goto out;
-		}
-		if (takes && !inline_value) {
-			if (i + 1 >= argc) {
-				rc = config_error(cfg, &o, "missing argument");
-				goto out;
-			}
-			value = argv[++i];
-		}
-		switch (bi) {
-		case BI_HELP:
-			cfg->action = DNS_CONFIG_HELP;
-			rc = 0;
-			goto out;
-		case BI_VERSION:
-			cfg->action = DNS_CONFIG_VERSION;
-			rc = 0;
-			goto out;
-		case BI_CONFIG:
-			rc = parse_file(cfg, value, &o);
-			if (rc < 0)
-				goto out;
-			continue;
-		case BI_NONE:
-			break;
-		}
-		pend[npend].idx = idx;
-		pend[npend].value = value;
-		pend[npend].flag = a;
-		npend++;
-	}
-
 	for (size_t k = 0; k < npend; k++) {
 		const struct dns_opt *opt = &cfg->opts[pend[k].idx];
 		struct origin o = { .file = NULL };
@@ -756,11 +665,78 @@ int dns_config_parse_argv(struct dns_config *cfg, int argc, char **argv)
 		}
 		o.flag = flagbuf;
 		cfg->cli_set[pend[k].idx] = 1;
-		rc = opt_apply(cfg, pend[k].idx, pend[k].value, &o, true);
+		int rc = opt_apply(cfg, pend[k].idx, pend[k].value, &o, true);
 		if (rc < 0)
-			goto out;
+			return rc;
 	}
-	rc = 0;
+	return 0;
+}
+
+/* Before a parse: the program name, and room for the positional arguments. */
+static int argv_begin(struct dns_config *cfg, int argc, char **argv)
+{
+	cfg->err[0] = '\0';
+	cfg->action = DNS_CONFIG_RUN;
+	if (cfg->prog == NULL && argc > 0 && argv[0] != NULL) {
+		const char *slash = strrchr(argv[0], '/');
+		cfg->prog = slash != NULL ? slash + 1 : argv[0];
+	}
+	mm_free(cfg->mm, (void *)cfg->args);
+	cfg->nargs = 0;
+	cfg->args = mm_calloc(cfg->mm, (size_t)(argc > 0 ? argc : 1), sizeof(*cfg->args));
+	return cfg->args != NULL ? 0 : -ENOMEM;
+}
+
+int dns_config_parse_argv(struct dns_config *cfg, int argc, char **argv)
+{
+	struct pending *pend = NULL;
+	size_t npend = 0;
+	bool endopts = false;
+	char flagbuf[128];
+	int rc = argv_begin(cfg, argc, argv);
+
+	pend = mm_calloc(cfg->mm, (size_t)(argc > 0 ? argc : 1), sizeof(*pend));
+	if (rc == 0 && pend == NULL)
+		rc = -ENOMEM;
+	for (int i = 1; i < argc && rc == 0; i++) {
+		const char *a = argv[i];
+		struct origin o = { .file = NULL };
+		struct flag f;
+
+		if (endopts || a[0] != '-' || a[1] == '\0') {
+			cfg->args[cfg->nargs++] = a;
+			continue;
+		}
+		if (strcmp(a, "--") == 0) {
+			endopts = true;
+			continue;
+		}
+		if ((rc = flag_find(cfg, a, flagbuf, sizeof(flagbuf), &o, &f)) < 0)
+			break;
+		bool takes = f.bi == BI_CONFIG || (f.bi == BI_NONE && opt_takes_arg(&cfg->opts[f.idx]));
+		if (!takes && f.inline_value) {
+			rc = config_error(cfg, &o, "takes no argument");
+			break;
+		}
+		if (takes && !f.inline_value) {
+			if (i + 1 >= argc) {
+				rc = config_error(cfg, &o, "missing argument");
+				break;
+			}
+			f.value = argv[++i];
+		}
+		if (f.bi == BI_HELP || f.bi == BI_VERSION) {
+			cfg->action = f.bi == BI_HELP ? DNS_CONFIG_HELP : DNS_CONFIG_VERSION;
+			goto out;
+		}
+		if (f.bi == BI_CONFIG) {
+			rc = parse_file(cfg, f.value, &o);
+			continue;
+		}
+		pend[npend++] = (struct pending){ .idx = f.idx, .value = f.value, .flag = a };
+	}
+	if (rc == 0)
+		rc = apply_pending(cfg, pend, npend);
 out:
 	mm_free(cfg->mm, pend);
 	return rc;
@@ -813,23 +789,4 @@ size_t dns_config_help(const struct dns_config *cfg, const char *usage, char *bu
 	help_line(&h, 0, "help", NULL, "show this help and exit", "");
 	help_line(&h, 0, "version", NULL, "show the version and exit", "");
 	return h.len;
-}
-
-bool dns_config_print_action(const struct dns_config *cfg, const char *usage, const char *version)
-{
-	if (cfg->action == DNS_CONFIG_HELP) {
-		size_t n = dns_config_help(cfg, usage, NULL, 0) + 1;
-		char *text = malloc(n);
-		if (text) {
-			dns_config_help(cfg, usage, text, n);
-			fputs(text, stdout);
-			free(text);
-		}
-		return true;
-	}
-	if (cfg->action == DNS_CONFIG_VERSION) {
-		printf("%s %s\n", cfg->prog ? cfg->prog : "cairn", version);
-		return true;
-	}
-	return false;
 }

@@ -98,6 +98,15 @@ enum dns_config_action {
 
 struct dns_config_alloc;
 
+/*
+ * Reads a whole config file for dns_config_parse_file() and `config FILE` lines (the
+ * core does no file I/O: the shell supplies this, see common/io/dns_config_io.h).
+ * Returns 0 with *text allocated from mm, NUL-terminated, and *len; or a negative
+ * errno, -EFBIG when the file is larger than max bytes.
+ */
+typedef int (*dns_config_read_fn)(void *ctx, const char *path, size_t max, const struct dns_mm *mm,
+				  char **text, size_t *len);
+
 /* A parser and the storage of the values it read. */
 struct dns_config {
 	const struct dns_opt *opts;   /* the program's table, NULL-name terminated */
@@ -107,6 +116,8 @@ struct dns_config {
 	const char **args;            /* positional arguments (not options), in order */
 	size_t nargs;                 /* number of positional arguments */
 	char err[512];                /* message of the last error */
+	dns_config_read_fn read;      /* reads config files; NULL: files are refused */
+	void *read_ctx;               /* first argument of read */
 	/* private */
 	uint8_t *cli_set;             /* per option: set on the command line */
 	struct dns_config_alloc *allocs; /* strings and vectors to free */
@@ -141,13 +152,6 @@ int dns_config_parse_text(struct dns_config *cfg, const char *name, const char *
  * needs, like snprintf. usage is the synopsis after the program name (may be NULL).
  */
 size_t dns_config_help(const struct dns_config *cfg, const char *usage, char *buf, size_t size);
-
-/*
- * Carry out a --help or --version the command line asked for: print the help
- * text (with usage) or "prog version" to stdout. Returns true when it did, so
- * the program exits 0; false when cfg->action is DNS_CONFIG_RUN.
- */
-bool dns_config_print_action(const struct dns_config *cfg, const char *usage, const char *version);
 
 /* The i-th element of a repeatable option's vector, typed: DNS_CONFIG_VEC_AT(v, struct dns_cidr, 0). */
 #define DNS_CONFIG_VEC_AT(vec, type, i) (((type *)(vec)->items)[(i)])

@@ -5,6 +5,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "dns_err.h"
 #include "dns_log.h"
 
 static const char *log_prog = "cairn";
@@ -29,7 +30,7 @@ int dns_log_level_from_str(const char *s)
 	for (int i = 0; i < 4; i++)
 		if (strcasecmp(s, accepted[i]) == 0 || strcasecmp(s, level_names[i]) == 0)
 			return i;
-	return -1;
+	return DNS_E_NOTFOUND;
 }
 
 int dns_log_enabled(enum dns_log_level level)

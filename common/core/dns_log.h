@@ -22,7 +22,7 @@ void dns_log_setup(const char *prog, enum dns_log_level level);
  */
 typedef size_t (*dns_log_stamp_fn)(char *buf, size_t size);
 void dns_log_set_stamp(dns_log_stamp_fn fn);
-/* Parse "err", "warn", "info", "debug"; -1 if unknown. */
+/* Parse "err", "warn", "info", "debug" into a level; DNS_E_NOTFOUND if unknown. */
 int dns_log_level_from_str(const char *s);
 void dns_log(enum dns_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

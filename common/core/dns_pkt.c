@@ -168,7 +168,7 @@ int dns_type_from_str(const char *s)
 		if (*end == '\0' && v <= 65535)
 			return (int)v;
 	}
-	return -1;
+	return DNS_E_NOTFOUND;
 }
 
 const char *dns_rcode_name(unsigned rcode, char *buf)

@@ -108,7 +108,7 @@ enum dns_query_verdict dns_query_parse(const uint8_t *pkt, size_t len,
 
 /* Mnemonic of a type ("A", "TYPE65280" for unknown); buf needs 16 bytes. */
 const char *dns_type_name(uint16_t type, char *buf);
-/* Type from its mnemonic or TYPEnnn, case-insensitive; -1 if unknown. */
+/* Type from its mnemonic or TYPEnnn, case-insensitive; DNS_E_NOTFOUND if unknown. */
 int dns_type_from_str(const char *s);
 /* Mnemonic of an rcode ("NOERROR", "RCODE23"); buf needs 16 bytes. */
 const char *dns_rcode_name(unsigned rcode, char *buf);

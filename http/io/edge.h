@@ -23,7 +23,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-#include "dns_config.h"
+#include "dns_config_io.h"
 #include "http_cache.h"
 #include "http_server.h"
 

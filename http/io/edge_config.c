@@ -124,7 +124,7 @@ int edge_config_init(struct dns_config *parser, struct edge_config *cfg)
 		.target = &cfg->max_body, .min = 0, .max = 1ULL << 30};
 	opts[i++] = http_shell_opt_log_level(&cfg->log_level);
 	opts[i] = (struct dns_opt){0};
-	return dns_config_init(parser, opts, NULL);
+	return dns_config_init_files(parser, opts, NULL);
 }
 
 int edge_config_finish(struct edge_config *cfg, char *err, size_t errlen)

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "dns_config.h"
+#include "dns_config_io.h"
 #include "dns_signal.h"
 #include "http_server.h"
 

@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "dns_config.h"
+#include "dns_config_io.h"
 #include "http_server.h"
 
 /* Default port when --listen names none. */

@@ -103,7 +103,7 @@ int origin_config_init(struct dns_config *parser, struct origin_config *cfg)
 		.target = &cfg->max_headers, .min = 4, .max = 10000};
 	opts[i++] = http_shell_opt_log_level(&cfg->log_level);
 	opts[i] = (struct dns_opt){0};
-	return dns_config_init(parser, opts, NULL);
+	return dns_config_init_files(parser, opts, NULL);
 }
 
 static int cmp_rule(const void *a, const void *b)

@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-#include "dns_config.h"
+#include "dns_config_io.h"
 #include "dns_listen.h"
 #include "dns_metrics.h"
 #include "dns_signal.h"

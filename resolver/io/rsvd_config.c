@@ -71,7 +71,7 @@ int rsvd_config_init(struct dns_config *parser, struct rsvd_config *cfg)
 		.metavar = "NAME", .help = "resolve NAME [TYPE] once from an empty cache, print every step, exit",
 		.target = &cfg->trace};
 	opts[i] = (struct dns_opt){0};
-	return dns_config_init(parser, opts, NULL);
+	return dns_config_init_files(parser, opts, NULL);
 }
 
 int rsvd_config_finish(struct rsvd_config *cfg, char *err, size_t errlen)

@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "dns_config.h"
+#include "dns_config_io.h"
 #include "dns_err.h"
 
 /* Every allocation of the reader goes through cmocka, so a leak fails the test. */
@@ -81,7 +81,7 @@ static struct dns_config cfg;
 static int setup(void **state)
 {
 	memset(&S, 0, sizeof(S));
-	assert_int_equal(dns_config_init(&cfg, opts, &tmm), 0);
+	assert_int_equal(dns_config_init_files(&cfg, opts, &tmm), 0);
 	return 0;
 }
 
@@ -278,7 +278,7 @@ static void test_argv_errors(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		dns_config_deinit(&cfg);
-		assert_int_equal(dns_config_init(&cfg, opts, &tmm), 0);
+		assert_int_equal(dns_config_init_files(&cfg, opts, &tmm), 0);
 		int rc = parse(cases[i].args[0], cases[i].args[1], cases[i].args[2], NULL);
 		if (strstr(cases[i].msg, "No such file") != NULL)
 			assert_int_equal(rc, -ENOENT);
@@ -312,7 +312,7 @@ static void test_file_errors(void **state)
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		dns_config_deinit(&cfg);
-		assert_int_equal(dns_config_init(&cfg, opts, &tmm), 0);
+		assert_int_equal(dns_config_init_files(&cfg, opts, &tmm), 0);
 		assert_int_equal(text(cases[i].text), DNS_E_CONFIG);
 		assert_string_equal(cfg.err, cases[i].msg);
 	}
@@ -377,7 +377,7 @@ static void test_help_version(void **state)
 	assert_int_equal(strlen(small), sizeof(small) - 1);
 
 	dns_config_deinit(&cfg);
-	assert_int_equal(dns_config_init(&cfg, opts, &tmm), 0);
+	assert_int_equal(dns_config_init_files(&cfg, opts, &tmm), 0);
 	assert_int_equal(parse("--version", NULL), 0);
 	assert_int_equal(cfg.action, DNS_CONFIG_VERSION);
 }
@@ -496,6 +496,30 @@ static void test_size_parse(void **state)
 	assert_int_equal(dns_size_parse(" 64M", &v), DNS_E_SYNTAX);
 }
 
+/*
+ * The core reads no file itself: without a reader (dns_config_init() alone) a config
+ * file is refused with a message; a file too large for the reader says so.
+ */
+static void test_file_reader(void **state)
+{
+	char path[64];
+	write_tmp(path, sizeof(path), "threads 3\n");
+	dns_config_deinit(&cfg);
+	assert_int_equal(dns_config_init(&cfg, opts, &tmm), 0);
+	assert_int_equal(dns_config_parse_file(&cfg, path), DNS_E_UNSUPPORTED);
+	char want[128];
+	snprintf(want, sizeof(want), "%s: config files cannot be read here", path);
+	assert_string_equal(cfg.err, want);
+	assert_int_equal(S.threads, 0);
+	dns_config_use_files(&cfg);
+	assert_int_equal(dns_config_parse_file(&cfg, path), 0);
+	assert_int_equal(S.threads, 3);
+	unlink(path);
+	/* 16 MiB is the limit: /dev/zero goes past it */
+	assert_int_equal(dns_config_parse_file(&cfg, "/dev/zero"), DNS_E_CONFIG);
+	assert_string_equal(cfg.err, "/dev/zero: file too large");
+}
+
 /* cmocka checks for leaks before a teardown runs: set up and tear down inside the test. */
 #define WRAPPED(fn) \
 	static void fn##_w(void **state) { setup(state); fn(state); teardown(state); }
@@ -509,6 +533,7 @@ WRAPPED(test_file_errors)
 WRAPPED(test_file_error_via_argv)
 WRAPPED(test_shadowed_file_value_still_checked)
 WRAPPED(test_help_version)
+WRAPPED(test_file_reader)
 
 int main(void)
 {
@@ -523,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_file_error_via_argv_w),
 		cmocka_unit_test(test_shadowed_file_value_still_checked_w),
 		cmocka_unit_test(test_help_version_w),
+		cmocka_unit_test(test_file_reader_w),
 		cmocka_unit_test(test_addr_parse),
 		cmocka_unit_test(test_cidr),
 		cmocka_unit_test(test_size_parse),

@@ -376,7 +376,7 @@ static void test_type_names(void **state)
 	assert_string_equal(dns_type_name(65280, buf), "TYPE65280");
 	assert_int_equal(dns_type_from_str("caa"), DNS_T_CAA);
 	assert_int_equal(dns_type_from_str("TYPE65280"), 65280);
-	assert_int_equal(dns_type_from_str("BOGUS"), -1);
+	assert_int_equal(dns_type_from_str("BOGUS"), DNS_E_NOTFOUND);
 	assert_string_equal(dns_rcode_name(3, buf), "NXDOMAIN");
 	assert_string_equal(dns_rcode_name(16, buf), "BADVERS");
 }
