@@ -19,6 +19,7 @@
 
 #include "dns_cursor.h"
 #include "dns_err.h"
+#include "dns_hash.h"
 #include "dns_log.h"
 #include "dns_loop.h"
 #include "dns_pkt.h"
@@ -86,10 +87,8 @@ static void answer_send(struct rsvd_worker *w, struct dns_listen_req *lreq, cons
 
 static unsigned key_hash(const uint8_t *key, size_t len, unsigned mask)
 {
-	uint32_t h = 2166136261u; /* FNV-1a: the table is per worker and bounded by clients in flight */
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ key[i]) * 16777619u;
-	return h & mask;
+	/* FNV-1a: the table is per worker and bounded by clients in flight */
+	return dns_fnv32(DNS_FNV32_INIT, key, len) & mask;
 }
 
 static size_t key_make(uint8_t *key, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
