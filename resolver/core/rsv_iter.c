@@ -223,15 +223,21 @@ static int rec_add(struct rsv_req *req, struct rec *arr, unsigned *n, unsigned c
 	return 0;
 }
 
-/* Uncompressed rdata of an ldns record into buf; its length or -1. */
+/*
+ * Uncompressed rdata of an ldns record into buf: its length, DNS_E_FORMAT when
+ * ldns cannot write it, DNS_E_SPACE when it does not fit cap (or 65535), -ENOMEM.
+ */
 static int rr_rdata(const ldns_rr *rr, uint8_t *buf, size_t cap)
 {
 	ldns_buffer *b = ldns_buffer_new(512);
-	int ret = -1;
+	int ret;
 	if (!b)
-		return -1;
-	if (ldns_rr_rdata2buffer_wire(b, rr) == LDNS_STATUS_OK && ldns_buffer_position(b) <= cap &&
-	    ldns_buffer_position(b) <= 65535) {
+		return -ENOMEM;
+	if (ldns_rr_rdata2buffer_wire(b, rr) != LDNS_STATUS_OK) {
+		ret = DNS_E_FORMAT;
+	} else if (ldns_buffer_position(b) > cap || ldns_buffer_position(b) > 65535) {
+		ret = DNS_E_SPACE;
+	} else {
 		ret = (int)ldns_buffer_position(b);
 		memcpy(buf, ldns_buffer_begin(b), (size_t)ret);
 	}
@@ -705,7 +711,11 @@ static int st_send(struct rsv_req *req, struct frame *f, uint64_t now)
 	return 1;
 }
 
-/* Take the answer-chain records of the scrubbed reply, follow CNAME/DNAME. */
+/*
+ * Take the answer-chain records of the scrubbed reply, follow CNAME/DNAME: 0 when
+ * the frame moved on (result, or the chain to follow), DNS_E_NOTFOUND when the
+ * answer section holds nothing for the question (the caller looks further).
+ */
 static int take_answer(struct rsv_req *req, struct frame *f, ldns_pkt *p, uint64_t now)
 {
 	ldns_rr_list *an = ldns_pkt_answer(p);
@@ -799,7 +809,7 @@ static int take_answer(struct rsv_req *req, struct frame *f, ldns_pkt *p, uint64
 		f->cname_links--;
 		return follow_cname(req, f, cur);
 	}
-	return -1; /* nothing usable */
+	return DNS_E_NOTFOUND;
 }
 
 static const ldns_rr *find_soa(ldns_pkt *p)
