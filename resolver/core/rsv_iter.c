@@ -146,8 +146,8 @@ void rsv_iter_opts_default(struct rsv_iter_opts *o)
 	o->ipv6 = true;
 }
 
-static void tracef(struct rsv_req *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void tracef(struct rsv_req *req, const char *fmt, ...)
+static void rsv_tracef(struct rsv_req *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void rsv_tracef(struct rsv_req *req, const char *fmt, ...)
 {
 	if (!req->ctx->trace)
 		return;
@@ -161,19 +161,19 @@ static void tracef(struct rsv_req *req, const char *fmt, ...)
 	req->ctx->trace(req->ctx->trace_arg, line);
 }
 
-static const char *nstr(const uint8_t *name, char *buf)
+static const char *rsv_nstr(const uint8_t *name, char *buf)
 {
 	if (dns_name_to_str(name, buf, DNS_NAME_TEXT_MAX) < 0)
 		strcpy(buf, "?");
 	return buf;
 }
 
-static struct frame *top(struct rsv_req *req)
+static struct frame *rsv_req_top(struct rsv_req *req)
 {
 	return &req->frames[req->depth - 1];
 }
 
-static int frame_push(struct rsv_req *req, const uint8_t *qname, uint16_t qtype)
+static int rsv_frame_push(struct rsv_req *req, const uint8_t *qname, uint16_t qtype)
 {
 	if (req->depth >= MAX_FRAMES)
 		return DNS_E_SPACE;
@@ -192,7 +192,7 @@ static int frame_push(struct rsv_req *req, const uint8_t *qname, uint16_t qtype)
 }
 
 /* The frame ends with rcode (records gathered so far stay unless SERVFAIL). */
-static void frame_result(struct frame *f, int rcode)
+static void rsv_frame_result(struct frame *f, int rcode)
 {
 	f->rcode = rcode;
 	if (rcode == DNS_RC_SERVFAIL) {
@@ -204,7 +204,7 @@ static void frame_result(struct frame *f, int rcode)
 
 /* ---- records ---- */
 
-static int rec_add(struct rsv_req *req, struct rec *arr, unsigned *n, unsigned cap,
+static int rsv_rec_add(struct rsv_req *req, struct rec *arr, unsigned *n, unsigned cap,
 	const uint8_t *owner, uint16_t type, uint16_t rclass, uint32_t ttl,
 	const uint8_t *rdata, uint16_t rdlen)
 {
@@ -227,7 +227,7 @@ static int rec_add(struct rsv_req *req, struct rec *arr, unsigned *n, unsigned c
  * Uncompressed rdata of an ldns record into buf: its length, DNS_E_FORMAT when
  * ldns cannot write it, DNS_E_SPACE when it does not fit cap (or 65535), -ENOMEM.
  */
-static int rr_rdata(const ldns_rr *rr, uint8_t *buf, size_t cap)
+static int rsv_rr_rdata(const ldns_rr *rr, uint8_t *buf, size_t cap)
 {
 	ldns_buffer *b = ldns_buffer_new(512);
 	int ret;
@@ -258,14 +258,14 @@ static const uint8_t *rr_target(const ldns_rr *rr)
 	return ldns_rdf_data(f);
 }
 
-static int rec_add_rr(struct rsv_req *req, struct rec *arr, unsigned *n, unsigned cap,
+static int rsv_rec_add_rr(struct rsv_req *req, struct rec *arr, unsigned *n, unsigned cap,
 	const ldns_rr *rr)
 {
 	uint8_t rd[8192];
-	int len = rr_rdata(rr, rd, sizeof(rd));
+	int len = rsv_rr_rdata(rr, rd, sizeof(rd));
 	if (len < 0)
 		return DNS_E_FORMAT;
-	return rec_add(req, arr, n, cap, rr_owner(rr), rrtype(rr), rrclass(rr),
+	return rsv_rec_add(req, arr, n, cap, rr_owner(rr), rrtype(rr), rrclass(rr),
 		ldns_rr_ttl(rr), rd, (uint16_t)len);
 }
 
@@ -306,7 +306,7 @@ static void cache_rrsets(struct rsv_req *req, const ldns_rr_list *list, enum rsv
 			done[j] = true;
 			if (count >= SETMAX)
 				continue;
-			int len = rr_rdata(rr, store + used, 4096 - used);
+			int len = rsv_rr_rdata(rr, store + used, 4096 - used);
 			if (len < 0)
 				continue;
 			rdp[count] = store + used;
@@ -328,7 +328,7 @@ static void cache_rrsets(struct rsv_req *req, const ldns_rr_list *list, enum rsv
 }
 
 /* Append a cached view's records to the frame answer under owner. */
-static void view_to_recs(struct rsv_req *req, struct frame *f, const struct rsv_rrset *rr,
+static void rsv_rec_add_view(struct rsv_req *req, struct frame *f, const struct rsv_rrset *rr,
 	const uint8_t *owner, uint32_t ttl, bool auth)
 {
 	struct rsv_rr_iter it;
@@ -337,14 +337,14 @@ static void view_to_recs(struct rsv_req *req, struct frame *f, const struct rsv_
 	rsv_rrset_iter(rr, &it);
 	while (rsv_rrset_next(&it, &rd, &rdlen) && it.index <= rr->count) {
 		if (auth)
-			rec_add(req, f->auth, &f->nauth, MAX_AUTH, owner, rr->type, rr->rclass, ttl, rd, rdlen);
+			rsv_rec_add(req, f->auth, &f->nauth, MAX_AUTH, owner, rr->type, rr->rclass, ttl, rd, rdlen);
 		else
-			rec_add(req, f->ans, &f->nans, MAX_RECS, owner, rr->type, rr->rclass, ttl, rd, rdlen);
+			rsv_rec_add(req, f->ans, &f->nans, MAX_RECS, owner, rr->type, rr->rclass, ttl, rd, rdlen);
 	}
 }
 
 /* Cached addresses of a server name into the cut. */
-static void cut_add_cached_addrs(struct rsv_req *req, struct cut *cut, const uint8_t *name,
+static void rsv_cut_add_cached(struct rsv_req *req, struct cut *cut, const uint8_t *name,
 	uint16_t port, uint64_t now)
 {
 	struct rsv_cache *c = req->ctx->cache;
@@ -379,7 +379,7 @@ static void cut_add_cached_addrs(struct rsv_req *req, struct cut *cut, const uin
 	}
 }
 
-static void cut_add_ns(struct cut *cut, const uint8_t *name)
+static void rsv_cut_add_ns(struct cut *cut, const uint8_t *name)
 {
 	for (unsigned i = 0; i < cut->nns; i++)
 		if (dns_name_eq(cut->ns[i], name))
@@ -388,7 +388,7 @@ static void cut_add_ns(struct cut *cut, const uint8_t *name)
 		dns_name_lower(cut->ns[cut->nns++], name);
 }
 
-static void cut_add_addr(struct cut *cut, const struct rsv_addr *a)
+static void rsv_cut_add_addr(struct cut *cut, const struct rsv_addr *a)
 {
 	for (unsigned k = 0; k < cut->nsrv; k++)
 		if (rsv_addr_eq(&cut->srv[k].addr, a))
@@ -400,7 +400,7 @@ static void cut_add_addr(struct cut *cut, const struct rsv_addr *a)
 }
 
 /* Port of upstream servers: that of the hints (53 normally; test networks differ). */
-static uint16_t upstream_port(const struct rsv_req *req)
+static uint16_t rsv_upstream_port(const struct rsv_req *req)
 {
 	const struct rsv_hints *h = req->ctx->hints;
 	return h && h->count ? h->hint[0].addr.port : 53;
@@ -408,27 +408,27 @@ static uint16_t upstream_port(const struct rsv_req *req)
 
 /* ---- states ---- */
 
-static int follow_cname(struct rsv_req *req, struct frame *f, const uint8_t *target)
+static int rsv_follow_cname(struct rsv_req *req, struct frame *f, const uint8_t *target)
 {
 	char b[DNS_NAME_TEXT_MAX];
 	if (++f->cname_links > req->ctx->opts.max_cname) {
-		tracef(req, "CNAME chain longer than %u: SERVFAIL", req->ctx->opts.max_cname);
-		frame_result(f, DNS_RC_SERVFAIL);
+		rsv_tracef(req, "CNAME chain longer than %u: SERVFAIL", req->ctx->opts.max_cname);
+		rsv_frame_result(f, DNS_RC_SERVFAIL);
 		return 0;
 	}
 	/* a target already on the chain is a loop */
 	if (dns_name_eq(target, f->qname)) {
-		frame_result(f, DNS_RC_SERVFAIL);
+		rsv_frame_result(f, DNS_RC_SERVFAIL);
 		return 0;
 	}
 	for (unsigned i = 0; i < f->nans; i++) {
 		if ((f->ans[i].type == DNS_T_CNAME) && dns_name_eq(f->ans[i].owner, target)) {
-			tracef(req, "CNAME loop at %s: SERVFAIL", nstr(target, b));
-			frame_result(f, DNS_RC_SERVFAIL);
+			rsv_tracef(req, "CNAME loop at %s: SERVFAIL", rsv_nstr(target, b));
+			rsv_frame_result(f, DNS_RC_SERVFAIL);
 			return 0;
 		}
 	}
-	tracef(req, "follow the chain to %s", nstr(target, b));
+	rsv_tracef(req, "follow the chain to %s", rsv_nstr(target, b));
 	dns_name_lower(f->qname, target);
 	f->qmin_off = false;
 	f->qmin_queries = 0;
@@ -444,38 +444,38 @@ static int st_init(struct rsv_req *req, struct frame *f, uint64_t now)
 	uint32_t ttl;
 	/* RFC 9520 3: a question that just failed fails again at once for a while */
 	if (c && rsv_cache_fail_check(c, f->qname, f->qtype, DNS_CLASS_IN, now) == 0) {
-		tracef(req, "failed recently: SERVFAIL from the failure cache");
-		frame_result(f, DNS_RC_SERVFAIL);
+		rsv_tracef(req, "failed recently: SERVFAIL from the failure cache");
+		rsv_frame_result(f, DNS_RC_SERVFAIL);
 		return 0;
 	}
 	if (c && rsv_cache_lookup(c, f->qname, f->qtype, DNS_CLASS_IN, now, &rr, &ttl) == 0) {
 		req->stats.cache_hits++;
 		if (rr->kind == RSV_RR_POSITIVE) {
-			view_to_recs(req, f, rr, f->qname, ttl, false);
+			rsv_rec_add_view(req, f, rr, f->qname, ttl, false);
 			rsv_rrset_release(rr);
-			tracef(req, "answer from the cache");
-			frame_result(f, DNS_RC_NOERROR);
+			rsv_tracef(req, "answer from the cache");
+			rsv_frame_result(f, DNS_RC_NOERROR);
 			return 0;
 		}
-		view_to_recs(req, f, rr, rr->owner, ttl, true);
+		rsv_rec_add_view(req, f, rr, rr->owner, ttl, true);
 		int rc = rr->kind == RSV_RR_NXDOMAIN ? DNS_RC_NXDOMAIN : DNS_RC_NOERROR;
 		rsv_rrset_release(rr);
-		tracef(req, "negative answer from the cache");
-		frame_result(f, rc);
+		rsv_tracef(req, "negative answer from the cache");
+		rsv_frame_result(f, rc);
 		return 0;
 	}
 	if (c && f->qtype != DNS_T_CNAME &&
 	    rsv_cache_lookup(c, f->qname, DNS_T_CNAME, DNS_CLASS_IN, now, &rr, &ttl) == 0) {
 		if (rr->kind == RSV_RR_POSITIVE && rr->count == 1 && f->nans < MAX_RECS) {
 			req->stats.cache_hits++;
-			view_to_recs(req, f, rr, f->qname, ttl, false);
+			rsv_rec_add_view(req, f, rr, f->qname, ttl, false);
 			rsv_rrset_release(rr);
 			const uint8_t *target = f->ans[f->nans - 1].rdata;
 			if (dns_name_check(target, f->ans[f->nans - 1].rdlen) != 0) {
-				frame_result(f, DNS_RC_SERVFAIL);
+				rsv_frame_result(f, DNS_RC_SERVFAIL);
 				return 0;
 			}
-			return follow_cname(req, f, target);
+			return rsv_follow_cname(req, f, target);
 		}
 		rsv_rrset_release(rr);
 	}
@@ -483,14 +483,14 @@ static int st_init(struct rsv_req *req, struct frame *f, uint64_t now)
 	return 0;
 }
 
-static void cut_from_hints(struct rsv_req *req, struct cut *cut)
+static void rsv_cut_from_hints(struct rsv_req *req, struct cut *cut)
 {
 	const struct rsv_hints *h = req->ctx->hints;
 	memset(cut, 0, sizeof(*cut));
 	cut->zone[0] = 0;
 	for (size_t i = 0; h && i < h->count; i++) {
-		cut_add_ns(cut, h->hint[i].name);
-		cut_add_addr(cut, &h->hint[i].addr);
+		rsv_cut_add_ns(cut, h->hint[i].name);
+		rsv_cut_add_addr(cut, &h->hint[i].addr);
 	}
 }
 
@@ -517,10 +517,10 @@ static int st_find_cut(struct rsv_req *req, struct frame *f, uint64_t now)
 		rsv_rrset_iter(ns, &it);
 		while (rsv_rrset_next(&it, &rd, &rdlen) && it.index <= ns->count)
 			if (dns_name_check(rd, rdlen) == 0)
-				cut_add_ns(cut, rd);
+				rsv_cut_add_ns(cut, rd);
 		rsv_rrset_release(ns);
 		for (unsigned i = 0; i < cut->nns; i++)
-			cut_add_cached_addrs(req, cut, cut->ns[i], upstream_port(req), now);
+			rsv_cut_add_cached(req, cut, cut->ns[i], rsv_upstream_port(req), now);
 		if (cut->nsrv > 0) {
 			found = true;
 			break;
@@ -532,12 +532,12 @@ static int st_find_cut(struct rsv_req *req, struct frame *f, uint64_t now)
 		memmove(name, parent, dns_name_len(parent));
 	}
 	if (!found)
-		cut_from_hints(req, &f->cut);
+		rsv_cut_from_hints(req, &f->cut);
 	f->qmin_labels = dns_name_labels(f->cut.zone);
 	f->tries = 0;
 	f->want_tcp = false;
 	f->retry_same = false;
-	tracef(req, "zone cut %s (%u servers, %s)", nstr(f->cut.zone, b), f->cut.nsrv,
+	rsv_tracef(req, "zone cut %s (%u servers, %s)", rsv_nstr(f->cut.zone, b), f->cut.nsrv,
 		found ? "cache" : "root hints");
 	f->state = f->cut.nsrv ? RSV_IT_SEND : RSV_IT_FIND_ADDR;
 	return 0;
@@ -573,18 +573,18 @@ static int st_find_addr(struct rsv_req *req, struct frame *f, uint64_t now)
 			if (dns_name_is_sub(ns, cut->zone) && cut->zone[0] != 0)
 				continue;
 			unsigned before = cut->nsrv;
-			cut_add_cached_addrs(req, cut, ns, upstream_port(req), now);
+			rsv_cut_add_cached(req, cut, ns, rsv_upstream_port(req), now);
 			if (cut->nsrv > before) {
 				f->state = RSV_IT_SEND;
 				return 0;
 			}
 			if (cut->ns_lookups >= o->max_ns_lookups) {
-				tracef(req, "glueless NS lookups for %s exhausted (%u)",
-					nstr(cut->zone, b), o->max_ns_lookups);
+				rsv_tracef(req, "glueless NS lookups for %s exhausted (%u)",
+					rsv_nstr(cut->zone, b), o->max_ns_lookups);
 				goto fail;
 			}
 			if (req->depth >= o->max_depth || req->depth >= MAX_FRAMES) {
-				tracef(req, "too deep to resolve %s", nstr(ns, b));
+				rsv_tracef(req, "too deep to resolve %s", rsv_nstr(ns, b));
 				continue;
 			}
 			/* cycle: the same question already being resolved further down */
@@ -593,18 +593,18 @@ static int st_find_addr(struct rsv_req *req, struct frame *f, uint64_t now)
 				cycle = cycle || (req->frames[d].qtype == types[pass] &&
 						  dns_name_eq(req->frames[d].qname, ns));
 			if (cycle) {
-				tracef(req, "dependency cycle on %s", nstr(ns, b));
+				rsv_tracef(req, "dependency cycle on %s", rsv_nstr(ns, b));
 				continue;
 			}
 			cut->ns_lookups++;
-			tracef(req, "glueless: resolve %s %s", nstr(ns, b),
+			rsv_tracef(req, "glueless: resolve %s %s", rsv_nstr(ns, b),
 				types[pass] == DNS_T_A ? "A" : "AAAA");
-			return frame_push(req, ns, types[pass]);
+			return rsv_frame_push(req, ns, types[pass]);
 		}
 	}
 fail:
-	tracef(req, "no usable server for %s: SERVFAIL", nstr(cut->zone, b));
-	frame_result(f, DNS_RC_SERVFAIL);
+	rsv_tracef(req, "no usable server for %s: SERVFAIL", rsv_nstr(cut->zone, b));
+	rsv_frame_result(f, DNS_RC_SERVFAIL);
 	return 0;
 }
 
@@ -632,8 +632,8 @@ static int st_send(struct rsv_req *req, struct frame *f, uint64_t now)
 	struct cut *cut = &f->cut;
 	char b[DNS_NAME_TEXT_MAX], ab[64];
 	if (f->tries >= o->max_tries) {
-		tracef(req, "%u tries for this zone: SERVFAIL", f->tries);
-		frame_result(f, DNS_RC_SERVFAIL);
+		rsv_tracef(req, "%u tries for this zone: SERVFAIL", f->tries);
+		rsv_frame_result(f, DNS_RC_SERVFAIL);
 		return 0;
 	}
 	int idx;
@@ -689,7 +689,7 @@ static int st_send(struct rsv_req *req, struct frame *f, uint64_t now)
 	struct dns_writer w;
 	dns_writer_init(&w, q->buf, sizeof(q->buf));
 	if (dns_writer_question(&w, q->name, q->qtype, DNS_CLASS_IN) != 0) {
-		frame_result(f, DNS_RC_SERVFAIL);
+		rsv_frame_result(f, DNS_RC_SERVFAIL);
 		return 0;
 	}
 	if (q->edns) {
@@ -704,8 +704,8 @@ static int st_send(struct rsv_req *req, struct frame *f, uint64_t now)
 	req->stats.upstream++;
 	f->tries++;
 	char tb[16];
-	tracef(req, "ask %s %s %s%s%s (timeout %u ms)", rsv_addr_str(&s->addr, ab, sizeof(ab)),
-		nstr(q->name, b), dns_type_name(q->qtype, tb), q->tp == RSV_TCP ? " tcp" : "",
+	rsv_tracef(req, "ask %s %s %s%s%s (timeout %u ms)", rsv_addr_str(&s->addr, ab, sizeof(ab)),
+		rsv_nstr(q->name, b), dns_type_name(q->qtype, tb), q->tp == RSV_TCP ? " tcp" : "",
 		q->edns ? "" : " noedns", q->timeout);
 	f->state = RSV_IT_WAIT;
 	return 1;
@@ -743,7 +743,7 @@ static int take_answer(struct rsv_req *req, struct frame *f, ldns_pkt *p, uint64
 			uint16_t t = rrtype(rr);
 			if (t == DNS_T_DNAME && !dns_name_eq(rr_owner(rr), cur) &&
 			    dns_name_is_sub(cur, rr_owner(rr)) && rr_target(rr)) {
-				rec_add_rr(req, f->ans, &f->nans, MAX_RECS, rr);
+				rsv_rec_add_rr(req, f->ans, &f->nans, MAX_RECS, rr);
 				/* RFC 6672 2.2: the synthesized target */
 				const uint8_t *o = rr_owner(rr);
 				const uint8_t *sfx = dns_name_strip(cur,
@@ -764,10 +764,10 @@ static int take_answer(struct rsv_req *req, struct frame *f, ldns_pkt *p, uint64
 			if (!dns_name_eq(rr_owner(rr), cur) || t == DNS_T_RRSIG)
 				continue;
 			if (t == f->qtype || f->qtype == DNS_T_ANY) {
-				rec_add_rr(req, f->ans, &f->nans, MAX_RECS, rr);
+				rsv_rec_add_rr(req, f->ans, &f->nans, MAX_RECS, rr);
 				final = true;
 			} else if (t == DNS_T_CNAME && rr_target(rr) && !cname) {
-				rec_add_rr(req, f->ans, &f->nans, MAX_RECS, rr);
+				rsv_rec_add_rr(req, f->ans, &f->nans, MAX_RECS, rr);
 				next = rr_target(rr);
 				cname = true;
 			}
@@ -775,20 +775,20 @@ static int take_answer(struct rsv_req *req, struct frame *f, ldns_pkt *p, uint64
 		if (final || !next)
 			break;
 		if (++f->cname_links > req->ctx->opts.max_cname) {
-			frame_result(f, DNS_RC_SERVFAIL);
+			rsv_frame_result(f, DNS_RC_SERVFAIL);
 			return 0;
 		}
 		dns_name_lower(cur, next);
 		/* loop inside one reply: stop at a name seen before */
 		for (unsigned i = 0; i + 1 < f->nans; i++) {
 			if (f->ans[i].type == DNS_T_CNAME && dns_name_eq(f->ans[i].owner, cur)) {
-				frame_result(f, DNS_RC_SERVFAIL);
+				rsv_frame_result(f, DNS_RC_SERVFAIL);
 				return 0;
 			}
 		}
 	}
 	if (final) {
-		frame_result(f, DNS_RC_NOERROR);
+		rsv_frame_result(f, DNS_RC_NOERROR);
 		return 0;
 	}
 	if (!dns_name_eq(cur, f->qname)) {
@@ -801,13 +801,13 @@ static int take_answer(struct rsv_req *req, struct frame *f, ldns_pkt *p, uint64
 		if ((rc == DNS_RC_NXDOMAIN || (aa && has_soa)) && dns_name_is_sub(cur, f->cut.zone)) {
 			for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++)
 				if (rrtype(ldns_rr_list_rr(ns, i)) == DNS_T_SOA)
-					rec_add_rr(req, f->auth, &f->nauth, MAX_AUTH, ldns_rr_list_rr(ns, i));
-			frame_result(f, rc);
+					rsv_rec_add_rr(req, f->auth, &f->nauth, MAX_AUTH, ldns_rr_list_rr(ns, i));
+			rsv_frame_result(f, rc);
 			return 0;
 		}
 		/* the follow counted the links already; restart at the target */
 		f->cname_links--;
-		return follow_cname(req, f, cur);
+		return rsv_follow_cname(req, f, cur);
 	}
 	return DNS_E_NOTFOUND;
 }
@@ -825,9 +825,9 @@ static void negative(struct rsv_req *req, struct frame *f, ldns_pkt *p, bool nx,
 {
 	const ldns_rr *soa = find_soa(p);
 	if (soa) {
-		rec_add_rr(req, f->auth, &f->nauth, MAX_AUTH, soa);
+		rsv_rec_add_rr(req, f->auth, &f->nauth, MAX_AUTH, soa);
 		uint8_t rd[2048];
-		int len = rr_rdata(soa, rd, sizeof(rd));
+		int len = rsv_rr_rdata(soa, rd, sizeof(rd));
 		/* RFC 2308 3: the SOA of a negative answer carries min(TTL, MINIMUM) */
 		if (len >= 4 && f->nauth > 0) {
 			uint32_t min = (uint32_t)rd[len - 4] << 24 | (uint32_t)rd[len - 3] << 16 |
@@ -840,7 +840,7 @@ static void negative(struct rsv_req *req, struct frame *f, ldns_pkt *p, bool nx,
 				DNS_CLASS_IN, nx, rr_owner(soa), ldns_rr_ttl(soa), rd, (uint16_t)len,
 				RSV_RANK_AUTH_ANSWER, now);
 	}
-	frame_result(f, nx ? DNS_RC_NXDOMAIN : DNS_RC_NOERROR);
+	rsv_frame_result(f, nx ? DNS_RC_NXDOMAIN : DNS_RC_NOERROR);
 }
 
 /* A referral to a zone below the cut: move the cut down. 1 if taken. */
@@ -859,8 +859,8 @@ static int take_referral(struct rsv_req *req, struct frame *f, ldns_pkt *p, cons
 	    dns_name_eq(zone, f->cut.zone))
 		return 0;
 	if (++f->referrals > req->ctx->opts.max_referrals) {
-		tracef(req, "more than %u referrals: SERVFAIL", req->ctx->opts.max_referrals);
-		frame_result(f, DNS_RC_SERVFAIL);
+		rsv_tracef(req, "more than %u referrals: SERVFAIL", req->ctx->opts.max_referrals);
+		rsv_frame_result(f, DNS_RC_SERVFAIL);
 		return 1;
 	}
 	/* the NS set and glue are parent-side data (RFC 2181 5.4.1: lowest rank) */
@@ -877,7 +877,7 @@ static int take_referral(struct rsv_req *req, struct frame *f, ldns_pkt *p, cons
 		if (rrtype(rr) == DNS_T_NS && dns_name_eq(rr_owner(rr), cut->zone) &&
 		    rr_target(rr)) {
 			ldns_rr_list_push_rr(nsset, rr);
-			cut_add_ns(cut, rr_target(rr));
+			rsv_cut_add_ns(cut, rr_target(rr));
 		}
 	}
 	cache_rrsets(req, nsset, RSV_RANK_ADDITIONAL, now);
@@ -885,7 +885,7 @@ static int take_referral(struct rsv_req *req, struct frame *f, ldns_pkt *p, cons
 	ldns_rr_list_free(nsset);
 	ldns_rr_list *ar = ldns_pkt_additional(p);
 	cache_rrsets(req, ar, RSV_RANK_ADDITIONAL, now);
-	uint16_t port = upstream_port(req);
+	uint16_t port = rsv_upstream_port(req);
 	for (size_t i = 0; i < ldns_rr_list_rr_count(ar); i++) {
 		ldns_rr *rr = ldns_rr_list_rr(ar, i);
 		ldns_rdf *rd = ldns_rr_rdf(rr, 0);
@@ -899,17 +899,17 @@ static int take_referral(struct rsv_req *req, struct frame *f, ldns_pkt *p, cons
 		else
 			continue;
 		memcpy(a.ip, ldns_rdf_data(rd), ldns_rdf_size(rd));
-		cut_add_addr(cut, &a);
+		rsv_cut_add_addr(cut, &a);
 	}
 	/* servers named out of bailiwick may have cached addresses */
 	for (unsigned i = 0; i < cut->nns; i++)
 		if (!dns_name_is_sub(cut->ns[i], cut->zone))
-			cut_add_cached_addrs(req, cut, cut->ns[i], port, now);
+			rsv_cut_add_cached(req, cut, cut->ns[i], port, now);
 	f->qmin_labels = dns_name_labels(cut->zone);
 	f->tries = 0;
 	f->want_tcp = false;
 	f->retry_same = false;
-	tracef(req, "referral to %s (%u NS, %u addresses)", nstr(cut->zone, b), cut->nns, cut->nsrv);
+	rsv_tracef(req, "referral to %s (%u NS, %u addresses)", rsv_nstr(cut->zone, b), cut->nns, cut->nsrv);
 	f->state = cut->nsrv ? RSV_IT_SEND : RSV_IT_FIND_ADDR;
 	return 1;
 }
@@ -919,11 +919,11 @@ static void lame(struct rsv_req *req, struct frame *f, const char *why)
 	char ab[64];
 	struct srv *s = &f->cut.srv[req->q.srv];
 	s->lame = true;
-	tracef(req, "%s from %s: try another server", why, rsv_addr_str(&s->addr, ab, sizeof(ab)));
+	rsv_tracef(req, "%s from %s: try another server", why, rsv_addr_str(&s->addr, ab, sizeof(ab)));
 	f->state = RSV_IT_SEND;
 }
 
-static int st_response(struct rsv_req *req, struct frame *f, uint64_t now)
+static int rsv_st_response(struct rsv_req *req, struct frame *f, uint64_t now)
 {
 	ldns_pkt *p = req->resp;
 	req->resp = NULL;
@@ -934,14 +934,14 @@ static int st_response(struct rsv_req *req, struct frame *f, uint64_t now)
 	f->state = RSV_IT_SEND;
 	if (ldns_pkt_tc(p) && q->tp == RSV_UDP) {
 		/* RFC 7766 5: truncated, ask again over TCP */
-		tracef(req, "truncated: retry over TCP");
+		rsv_tracef(req, "truncated: retry over TCP");
 		f->want_tcp = true;
 		f->retry_same = true;
 		goto out;
 	}
 	if ((rc == DNS_RC_FORMERR || rc == DNS_RC_NOTIMP) && q->edns && !ldns_pkt_edns(p)) {
 		/* RFC 6891 7: a server that does not know EDNS; ask it without */
-		tracef(req, "%s to EDNS: retry without", dns_rcode_name((unsigned)rc, rb));
+		rsv_tracef(req, "%s to EDNS: retry without", dns_rcode_name((unsigned)rc, rb));
 		rsv_select_set_quirk(req->ctx->select, &s->addr, RSV_QUIRK_NO_EDNS, now);
 		f->retry_same = true;
 		f->tries--; /* not the server's fault */
@@ -949,7 +949,7 @@ static int st_response(struct rsv_req *req, struct frame *f, uint64_t now)
 	}
 	if (q->minimised && rc != DNS_RC_NOERROR) {
 		/* RFC 9156 relaxed: a bad answer to the minimised name, ask the full one */
-		tracef(req, "%s to the minimised name: ask the full name",
+		rsv_tracef(req, "%s to the minimised name: ask the full name",
 			dns_rcode_name((unsigned)rc, rb));
 		f->qmin_off = true;
 		f->retry_same = true;
@@ -963,12 +963,12 @@ static int st_response(struct rsv_req *req, struct frame *f, uint64_t now)
 	int dropped = rsv_scrub(p, q->name, q->qtype, DNS_CLASS_IN, f->cut.zone,
 		req->ctx->opts.max_cname, &sst);
 	if (dropped < 0) {
-		frame_result(f, DNS_RC_SERVFAIL);
+		rsv_frame_result(f, DNS_RC_SERVFAIL);
 		goto out;
 	}
 	if (dropped > 0) {
 		req->stats.scrubbed += (unsigned)dropped;
-		tracef(req, "scrubbed %d records out of bailiwick or unsolicited", dropped);
+		rsv_tracef(req, "scrubbed %d records out of bailiwick or unsolicited", dropped);
 	}
 	uint8_t qn[DNS_NAME_MAX];
 	dns_name_lower(qn, q->name);
@@ -1000,7 +1000,7 @@ static int st_response(struct rsv_req *req, struct frame *f, uint64_t now)
 	}
 	if (rc == DNS_RC_NXDOMAIN) {
 		if (aa || find_soa(p)) {
-			tracef(req, "NXDOMAIN");
+			rsv_tracef(req, "NXDOMAIN");
 			negative(req, f, p, true, now);
 		} else {
 			lame(req, f, "NXDOMAIN without authority");
@@ -1010,7 +1010,7 @@ static int st_response(struct rsv_req *req, struct frame *f, uint64_t now)
 	if (take_referral(req, f, p, qn, now))
 		goto out;
 	if (nan == 0 && (aa || find_soa(p))) {
-		tracef(req, "NODATA");
+		rsv_tracef(req, "NODATA");
 		negative(req, f, p, false, now);
 		goto out;
 	}
@@ -1030,7 +1030,7 @@ static int st_frame_done(struct rsv_req *req, struct frame *f)
 		req->rcode = (unsigned)(f->rcode < 0 ? DNS_RC_SERVFAIL : f->rcode);
 		req->finished = true;
 		f->state = RSV_IT_FINISHED;
-		tracef(req, "answer %s, %u records", dns_rcode_name(req->rcode, rb), f->nans);
+		rsv_tracef(req, "answer %s, %u records", dns_rcode_name(req->rcode, rb), f->nans);
 		return 0;
 	}
 	/* a name server's address: give it to the parent's cut */
@@ -1038,7 +1038,7 @@ static int st_frame_done(struct rsv_req *req, struct frame *f)
 	unsigned before = parent->cut.nsrv;
 	for (unsigned i = 0; i < f->nans; i++) {
 		struct rec *r = &f->ans[i];
-		struct rsv_addr a = { .port = upstream_port(req) };
+		struct rsv_addr a = { .port = rsv_upstream_port(req) };
 		if (r->type == DNS_T_A && r->rdlen == 4)
 			a.family = 4;
 		else if (r->type == DNS_T_AAAA && r->rdlen == 16)
@@ -1046,7 +1046,7 @@ static int st_frame_done(struct rsv_req *req, struct frame *f)
 		else
 			continue;
 		memcpy(a.ip, r->rdata, r->rdlen);
-		cut_add_addr(&parent->cut, &a);
+		rsv_cut_add_addr(&parent->cut, &a);
 	}
 	if (f->qtype == DNS_T_A && f->rcode == DNS_RC_NOERROR && parent->cut.nsrv == before) {
 		for (unsigned i = 0; i < parent->cut.nns; i++)
@@ -1054,7 +1054,7 @@ static int st_frame_done(struct rsv_req *req, struct frame *f)
 				parent->cut.looked_up[i] |= 4;
 	}
 	req->depth--;
-	tracef(req, "%s resolved: %u addresses", nstr(f->qname, b), parent->cut.nsrv - before);
+	rsv_tracef(req, "%s resolved: %u addresses", rsv_nstr(f->qname, b), parent->cut.nsrv - before);
 	parent->state = parent->cut.nsrv > before ? RSV_IT_SEND : RSV_IT_FIND_ADDR;
 	return 0;
 }
@@ -1062,17 +1062,17 @@ static int st_frame_done(struct rsv_req *req, struct frame *f)
 /* Stop everything with SERVFAIL (budget spent). */
 static void fail_all(struct rsv_req *req, const char *why)
 {
-	tracef(req, "%s: SERVFAIL", why);
+	rsv_tracef(req, "%s: SERVFAIL", why);
 	req->depth = 1;
-	frame_result(&req->frames[0], DNS_RC_SERVFAIL);
+	rsv_frame_result(&req->frames[0], DNS_RC_SERVFAIL);
 }
 
 /* Run states until a query is ready (1) or the request is finished (0). */
-static int run(struct rsv_req *req, uint64_t now)
+static int rsv_iter_run(struct rsv_req *req, uint64_t now)
 {
 	const struct rsv_iter_opts *o = &req->ctx->opts;
 	for (unsigned steps = 0; !req->finished; steps++) {
-		struct frame *f = top(req);
+		struct frame *f = rsv_req_top(req);
 		int r = 0;
 		if (steps > 10000) {
 			fail_all(req, "iterator made no progress");
@@ -1094,7 +1094,7 @@ static int run(struct rsv_req *req, uint64_t now)
 			r = st_send(req, f, now);
 			break;
 		case RSV_IT_WAIT: return 1;
-		case RSV_IT_RESPONSE: r = st_response(req, f, now); break;
+		case RSV_IT_RESPONSE: r = rsv_st_response(req, f, now); break;
 		case RSV_IT_FRAME_DONE: r = st_frame_done(req, f); break;
 		case RSV_IT_FINISHED: req->finished = true; break;
 		}
@@ -1136,7 +1136,7 @@ int rsv_req_begin_name(struct rsv_req **out, struct rsv_ctx *ctx, const uint8_t 
 	req->cq_type = qtype;
 	req->cq_class = DNS_CLASS_IN;
 	req->cq_rd = true;
-	if ((ret = frame_push(req, qname, qtype)) != 0) {
+	if ((ret = rsv_frame_push(req, qname, qtype)) != 0) {
 		rsv_req_free(req);
 		return ret;
 	}
@@ -1179,9 +1179,9 @@ enum rsv_state rsv_req_produce(struct rsv_req *req, const uint8_t **pkt, size_t 
 	req->now = now;
 	if (req->finished)
 		return RSV_DONE;
-	if (!run(req, now))
+	if (!rsv_iter_run(req, now))
 		return RSV_DONE;
-	struct frame *f = top(req);
+	struct frame *f = rsv_req_top(req);
 	*pkt = req->q.buf;
 	*len = req->q.len;
 	*dest = f->cut.srv[req->q.srv].addr;
@@ -1197,7 +1197,7 @@ enum rsv_state rsv_req_consume(struct rsv_req *req, const uint8_t *pkt, size_t l
 	req->now = now;
 	if (req->finished)
 		return RSV_DONE;
-	struct frame *f = top(req);
+	struct frame *f = rsv_req_top(req);
 	if (f->state != RSV_IT_WAIT)
 		return RSV_WAIT;
 	struct inflight *q = &req->q;
@@ -1207,7 +1207,7 @@ enum rsv_state rsv_req_consume(struct rsv_req *req, const uint8_t *pkt, size_t l
 		req->stats.timeouts++;
 		if (s->case_seen && ++s->case_strikes >= CASE_STRIKES) {
 			/* it answered, but never with our case: a server that does not keep it */
-			tracef(req, "%s does not keep the case: ask without 0x20",
+			rsv_tracef(req, "%s does not keep the case: ask without 0x20",
 				rsv_addr_str(&s->addr, ab, sizeof(ab)));
 			rsv_select_set_quirk(req->ctx->select, &s->addr, RSV_QUIRK_NO_0X20, now);
 			s->case_seen = false;
@@ -1220,13 +1220,13 @@ enum rsv_state rsv_req_consume(struct rsv_req *req, const uint8_t *pkt, size_t l
 			 * guessed the ID (RFC 5452 9.1): ask the same server again with
 			 * a fresh ID and case; the try counts, so a flood cannot loop.
 			 */
-			tracef(req, "only a wrong-case reply from %s: asking it again with 0x20",
+			rsv_tracef(req, "only a wrong-case reply from %s: asking it again with 0x20",
 				rsv_addr_str(&s->addr, ab, sizeof(ab)));
 			s->case_seen = false;
 			f->retry_same = true;
 			f->want_tcp = q->tp == RSV_TCP;
 		} else {
-			tracef(req, "timeout after %u ms from %s", q->timeout,
+			rsv_tracef(req, "timeout after %u ms from %s", q->timeout,
 				rsv_addr_str(&s->addr, ab, sizeof(ab)));
 			rsv_select_timeout(req->ctx->select, &s->addr, now);
 		}
@@ -1238,13 +1238,13 @@ enum rsv_state rsv_req_consume(struct rsv_req *req, const uint8_t *pkt, size_t l
 	if (!from || !rsv_addr_eq(from, &s->addr) || dns_header_parse(pkt, len, &h) != 0 ||
 	    h.id != q->id || !(h.flags & DNS_FLAG_QR)) {
 		req->stats.forged++;
-		tracef(req, "dropped a reply: wrong source or ID");
+		rsv_tracef(req, "dropped a reply: wrong source or ID");
 		return RSV_WAIT;
 	}
 	ldns_pkt *p = NULL;
 	if (ldns_wire2pkt(&p, pkt, len) != LDNS_STATUS_OK) {
 		req->stats.forged++;
-		tracef(req, "dropped a malformed reply");
+		rsv_tracef(req, "dropped a malformed reply");
 		return RSV_WAIT;
 	}
 	ldns_rr_list *qs = ldns_pkt_question(p);
@@ -1256,19 +1256,19 @@ enum rsv_state rsv_req_consume(struct rsv_req *req, const uint8_t *pkt, size_t l
 		   rrclass(ldns_rr_list_rr(qs, 0)) != DNS_CLASS_IN ||
 		   !dns_name_eq(rr_owner(ldns_rr_list_rr(qs, 0)), q->name)) {
 		req->stats.forged++;
-		tracef(req, "dropped a reply: wrong question");
+		rsv_tracef(req, "dropped a reply: wrong question");
 		ldns_pkt_free(p);
 		return RSV_WAIT;
 	} else if (memcmp(rr_owner(ldns_rr_list_rr(qs, 0)), q->name, dns_name_len(q->name)) != 0) {
 		req->stats.case_drop++;
 		s->case_seen = true;
-		tracef(req, "dropped a reply: question case differs (0x20)");
+		rsv_tracef(req, "dropped a reply: question case differs (0x20)");
 		ldns_pkt_free(p);
 		return RSV_WAIT;
 	}
 	uint64_t rtt = now - q->sent_at;
 	rsv_select_rtt(req->ctx->select, &s->addr, rtt > UINT32_MAX ? UINT32_MAX : (uint32_t)rtt, now);
-	tracef(req, "reply from %s in %llu ms", rsv_addr_str(&s->addr, ab, sizeof(ab)),
+	rsv_tracef(req, "reply from %s in %llu ms", rsv_addr_str(&s->addr, ab, sizeof(ab)),
 		(unsigned long long)rtt);
 	req->resp = p;
 	f->state = RSV_IT_RESPONSE;
