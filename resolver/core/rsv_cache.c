@@ -126,7 +126,7 @@ static size_t key_name(uint8_t *k, uint8_t kind, const uint8_t *name, uint16_t t
 
 /* ---- shard primitives (lock held) -------------------------------------- */
 
-static struct entry *find(struct shard *s, uint64_t h, const uint8_t *key, size_t klen)
+static struct entry *shard_find(struct shard *s, uint64_t h, const uint8_t *key, size_t klen)
 {
 	for (struct entry *e = s->buckets[h & (s->nbuckets - 1)]; e; e = e->hnext)
 		if (e->hash == h && e->klen == klen && memcmp(e->key, key, klen) == 0)
@@ -157,7 +157,7 @@ static void lru_push(struct shard *s, struct entry *e)
 	s->lru_head = e;
 }
 
-static void lru_touch(struct shard *s, struct entry *e)
+static void rsv_lru_touch(struct shard *s, struct entry *e)
 {
 	if (s->lru_head != e) {
 		lru_unlink(s, e);
@@ -165,14 +165,14 @@ static void lru_touch(struct shard *s, struct entry *e)
 	}
 }
 
-static void entry_free(const struct dns_mm *mm, struct entry *e)
+static void rsv_entry_free(const struct dns_mm *mm, struct entry *e)
 {
 	if (e->kind == E_RRSET && e->v.rr)
 		rsv_rrset_release(e->v.rr);
 	mm_free(mm, e);
 }
 
-static void entry_remove(struct rsv_cache *c, struct shard *s, struct entry *e)
+static void rsv_entry_remove(struct rsv_cache *c, struct shard *s, struct entry *e)
 {
 	struct entry **pp = &s->buckets[e->hash & (s->nbuckets - 1)];
 	while (*pp != e)
@@ -181,7 +181,7 @@ static void entry_remove(struct rsv_cache *c, struct shard *s, struct entry *e)
 	lru_unlink(s, e);
 	s->count--;
 	s->bytes -= e->charge;
-	entry_free(c->mm, e);
+	rsv_entry_free(c->mm, e);
 }
 
 static void table_grow(struct rsv_cache *c, struct shard *s)
@@ -207,14 +207,14 @@ static void table_grow(struct rsv_cache *c, struct shard *s)
  * Link e in, replacing old (same key, may be NULL) and evicting from the LRU end
  * until it fits. The caller checked e->charge <= s->max_bytes.
  */
-static void entry_link(struct rsv_cache *c, struct shard *s, struct entry *e,
+static void rsv_entry_link(struct rsv_cache *c, struct shard *s, struct entry *e,
 	struct entry *old, uint64_t now)
 {
 	if (old)
-		entry_remove(c, s, old);
+		rsv_entry_remove(c, s, old);
 	/* cheap ageing: dead entries at the cold end go first, not counted as evictions */
 	for (int i = 0; i < 2 && s->lru_tail && now >= s->lru_tail->expire; i++) {
-		entry_remove(c, s, s->lru_tail);
+		rsv_entry_remove(c, s, s->lru_tail);
 		s->st.expired++;
 	}
 	while (s->bytes + e->charge > s->max_bytes && s->lru_tail) {
@@ -222,7 +222,7 @@ static void entry_link(struct rsv_cache *c, struct shard *s, struct entry *e,
 			s->st.expired++;
 		else
 			s->st.evictions++;
-		entry_remove(c, s, s->lru_tail);
+		rsv_entry_remove(c, s, s->lru_tail);
 	}
 	if (s->count >= s->nbuckets)
 		table_grow(c, s);
@@ -311,7 +311,7 @@ void rsv_cache_free(struct rsv_cache *c)
 		struct entry *e = s->lru_head, *next;
 		for (; e; e = next) {
 			next = e->lnext;
-			entry_free(c->mm, e);
+			rsv_entry_free(c->mm, e);
 		}
 		mm_free(c->mm, s->buckets);
 		pthread_mutex_destroy(&s->lock);
@@ -326,7 +326,7 @@ void rsv_cache_flush(struct rsv_cache *c)
 		struct shard *s = &c->shards[i];
 		pthread_mutex_lock(&s->lock);
 		while (s->lru_tail)
-			entry_remove(c, s, s->lru_tail);
+			rsv_entry_remove(c, s, s->lru_tail);
 		pthread_mutex_unlock(&s->lock);
 	}
 }
@@ -409,7 +409,7 @@ static inline uint32_t ttl_sane(uint32_t ttl)
 	return ttl & 0x80000000u ? 0 : ttl;
 }
 
-static uint32_t ttl_clamp_pos(const struct rsv_cache *c, uint32_t ttl)
+static uint32_t rsv_ttl_clamp_pos(const struct rsv_cache *c, uint32_t ttl)
 {
 	ttl = ttl_sane(ttl);
 	if (ttl < c->o.min_ttl)
@@ -418,7 +418,7 @@ static uint32_t ttl_clamp_pos(const struct rsv_cache *c, uint32_t ttl)
 }
 
 /* RFC 2308 3, 5: min(SOA TTL, SOA MINIMUM), then the local cap. */
-static uint32_t ttl_negative(const struct rsv_cache *c, uint32_t soa_ttl, uint32_t minimum)
+static uint32_t rsv_ttl_negative(const struct rsv_cache *c, uint32_t soa_ttl, uint32_t minimum)
 {
 	uint32_t t = ttl_sane(soa_ttl);
 	minimum = ttl_sane(minimum);
@@ -505,14 +505,14 @@ static int rrset_store(struct rsv_cache *c, const uint8_t *key, size_t klen,
 	e->v.rr = rr;
 
 	pthread_mutex_lock(&s->lock);
-	struct entry *old = find(s, h, key, klen);
+	struct entry *old = shard_find(s, h, key, klen);
 	if (old && now < old->expire && old->v.rr->rank > rr->rank) {
 		s->st.rejected++;
 		pthread_mutex_unlock(&s->lock);
-		entry_free(c->mm, e);
+		rsv_entry_free(c->mm, e);
 		return DNS_E_EXISTS;
 	}
-	entry_link(c, s, e, old, now);
+	rsv_entry_link(c, s, e, old, now);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
@@ -523,7 +523,7 @@ int rsv_cache_insert_rrset(struct rsv_cache *c, const struct rsv_rrset_in *in, u
 	    (in->nsigs && (!in->sig || !in->siglen)) ||
 	    in->rank <= RSV_RANK_NONE || in->rank > RSV_RANK_AUTH_ANSWER || in->type == 0)
 		return -EINVAL;
-	uint32_t ttl = ttl_clamp_pos(c, in->ttl);
+	uint32_t ttl = rsv_ttl_clamp_pos(c, in->ttl);
 	if (ttl == 0)
 		return 0;
 	size_t size;
@@ -547,7 +547,7 @@ int rsv_cache_insert_negative(struct rsv_cache *c, const uint8_t *qname, uint16_
 		return -EINVAL;
 	const uint8_t *m = soa_rdata + soa_rdlen - 4; /* MINIMUM is the last field */
 	uint32_t minimum = (uint32_t)m[0] << 24 | (uint32_t)m[1] << 16 | (uint32_t)m[2] << 8 | m[3];
-	uint32_t ttl = ttl_negative(c, soa_ttl, minimum);
+	uint32_t ttl = rsv_ttl_negative(c, soa_ttl, minimum);
 	if (ttl == 0)
 		return 0;
 	size_t size;
@@ -571,14 +571,14 @@ static int rrset_get(struct rsv_cache *c, const uint8_t *key, size_t klen, uint6
 	struct shard *s = shard_of(c, h);
 	int rc = DNS_E_NOTFOUND;
 	pthread_mutex_lock(&s->lock);
-	struct entry *e = find(s, h, key, klen);
+	struct entry *e = shard_find(s, h, key, klen);
 	if (e && now >= e->expire) {
-		entry_remove(c, s, e);
+		rsv_entry_remove(c, s, e);
 		s->st.expired++;
 		e = NULL;
 	}
 	if (e) {
-		lru_touch(s, e);
+		rsv_lru_touch(s, e);
 		atomic_fetch_add_explicit(&e->v.rr->refs, 1, memory_order_relaxed);
 		*out = e->v.rr;
 		if (ttl)
@@ -620,14 +620,14 @@ int rsv_cache_lookup(struct rsv_cache *c, const uint8_t *name, uint16_t type,
 }
 
 /* Remove the entry under key, if any. */
-static int key_remove(struct rsv_cache *c, const uint8_t *key, size_t klen)
+static int rsv_cache_key_remove(struct rsv_cache *c, const uint8_t *key, size_t klen)
 {
 	uint64_t h = hash_key(c, key, klen);
 	struct shard *s = shard_of(c, h);
 	pthread_mutex_lock(&s->lock);
-	struct entry *e = find(s, h, key, klen);
+	struct entry *e = shard_find(s, h, key, klen);
 	if (e)
-		entry_remove(c, s, e);
+		rsv_entry_remove(c, s, e);
 	pthread_mutex_unlock(&s->lock);
 	return e ? 0 : DNS_E_NOTFOUND;
 }
@@ -635,7 +635,7 @@ static int key_remove(struct rsv_cache *c, const uint8_t *key, size_t klen)
 int rsv_cache_remove(struct rsv_cache *c, const uint8_t *name, uint16_t type, uint16_t rclass)
 {
 	uint8_t key[KEY_MAX];
-	return key_remove(c, key, key_name(key, E_RRSET, name, type, rclass));
+	return rsv_cache_key_remove(c, key, key_name(key, E_RRSET, name, type, rclass));
 }
 
 int rsv_cache_deleg_find(struct rsv_cache *c, const uint8_t *name, uint16_t rclass,
@@ -668,9 +668,9 @@ static int fail_mark(struct rsv_cache *c, const uint8_t *key, size_t klen, uint8
 	struct shard *s = shard_of(c, h);
 	int rc = 0;
 	pthread_mutex_lock(&s->lock);
-	struct entry *e = find(s, h, key, klen);
+	struct entry *e = shard_find(s, h, key, klen);
 	if (e && now >= e->expire) {
-		entry_remove(c, s, e);
+		rsv_entry_remove(c, s, e);
 		s->st.expired++;
 		e = NULL;
 	}
@@ -690,7 +690,7 @@ static int fail_mark(struct rsv_cache *c, const uint8_t *key, size_t klen, uint8
 		e->v.fail_until = now + c->o.fail_min_ms;
 		e->fail_count = 1;
 		e->expire = e->v.fail_until + c->o.fail_max_ms;
-		entry_link(c, s, e, NULL, now);
+		rsv_entry_link(c, s, e, NULL, now);
 	} else if (now >= e->v.fail_until) {
 		/*
 		 * A repeat after the hold-down ended: back off further. Failures reported
@@ -704,7 +704,7 @@ static int fail_mark(struct rsv_cache *c, const uint8_t *key, size_t klen, uint8
 			d = c->o.fail_max_ms;
 		e->v.fail_until = now + d;
 		e->expire = e->v.fail_until + c->o.fail_max_ms;
-		lru_touch(s, e);
+		rsv_lru_touch(s, e);
 	}
 	if (until)
 		*until = e->v.fail_until;
@@ -719,9 +719,9 @@ static int fail_check(struct rsv_cache *c, const uint8_t *key, size_t klen, uint
 	struct shard *s = shard_of(c, h);
 	int rc = DNS_E_NOTFOUND;
 	pthread_mutex_lock(&s->lock);
-	struct entry *e = find(s, h, key, klen);
+	struct entry *e = shard_find(s, h, key, klen);
 	if (e && now >= e->expire) {
-		entry_remove(c, s, e);
+		rsv_entry_remove(c, s, e);
 		s->st.expired++;
 	} else if (e && now < e->v.fail_until) {
 		s->st.fail_hits++;
@@ -751,7 +751,7 @@ void rsv_cache_fail_clear(struct rsv_cache *c, const uint8_t *name, uint16_t typ
 	uint16_t rclass)
 {
 	uint8_t key[KEY_MAX];
-	key_remove(c, key, key_name(key, E_FAIL, name, type, rclass));
+	rsv_cache_key_remove(c, key, key_name(key, E_FAIL, name, type, rclass));
 }
 
 static int srv_key(uint8_t *key, const void *addr, size_t len)
@@ -861,10 +861,10 @@ int rsv_msgcache_insert(struct rsv_cache *c, const uint8_t *resp, size_t len, ui
 		if (type == DNS_T_SOA && authority) {
 			if (rdlen < 22)
 				goto bad;
-			ttl = ttl_negative(c, ttl, rd32(rd + rdlen - 4));
+			ttl = rsv_ttl_negative(c, ttl, rd32(rd + rdlen - 4));
 			soa = true;
 		} else {
-			ttl = ttl_clamp_pos(c, ttl);
+			ttl = rsv_ttl_clamp_pos(c, ttl);
 		}
 		if (toff > UINT16_MAX)
 			goto bad;
@@ -901,7 +901,7 @@ int rsv_msgcache_insert(struct rsv_cache *c, const uint8_t *resp, size_t len, ui
 	}
 	pthread_mutex_lock(&s->lock);
 	/* no rank among responses: the newer one, built from the current RRsets, wins */
-	entry_link(c, s, e, find(s, e->hash, key, klen), now);
+	rsv_entry_link(c, s, e, shard_find(s, e->hash, key, klen), now);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 bad:
@@ -937,9 +937,9 @@ int rsv_msgcache_answer(struct rsv_cache *c, const uint8_t *query, size_t len, b
 	struct shard *s = shard_of(c, h);
 
 	pthread_mutex_lock(&s->lock);
-	struct entry *e = find(s, h, key, klen);
+	struct entry *e = shard_find(s, h, key, klen);
 	if (e && now >= e->expire) {
-		entry_remove(c, s, e);
+		rsv_entry_remove(c, s, e);
 		s->st.expired++;
 		e = NULL;
 	}
@@ -957,7 +957,7 @@ int rsv_msgcache_answer(struct rsv_cache *c, const uint8_t *query, size_t len, b
 		uint8_t *p = out + offs[i];
 		wr32(p, rd32(p) - el);
 	}
-	lru_touch(s, e);
+	rsv_lru_touch(s, e);
 	s->st.msg_hits++;
 	pthread_mutex_unlock(&s->lock);
 
