@@ -217,16 +217,14 @@ static void apply_0x20(struct rsv_req *req, uint8_t *name)
 	}
 }
 
-static int st_send(struct rsv_req *req, struct frame *f, uint64_t now)
+/*
+ * The server of the cut to ask next: the same again when the last reply asked
+ * for it, else the choice of rsv_select among the usable ones; -1 if none.
+ */
+static int choose_server(struct rsv_req *req, struct frame *f, uint64_t now)
 {
 	const struct rsv_iter_opts *o = &req->ctx->opts;
 	struct cut *cut = &f->cut;
-	char b[DNS_NAME_TEXT_MAX], ab[64];
-	if (f->tries >= o->max_tries) {
-		rsv_tracef(req, "%u tries for this zone: SERVFAIL", f->tries);
-		rsv_frame_result(f, DNS_RC_SERVFAIL);
-		return 0;
-	}
 	int idx;
 	if (f->retry_same && req->q.srv < cut->nsrv && !cut->srv[req->q.srv].lame) {
 		idx = (int)req->q.srv;
@@ -242,18 +240,14 @@ static int st_send(struct rsv_req *req, struct frame *f, uint64_t now)
 		f->want_tcp = false;
 	}
 	f->retry_same = false;
-	if (idx < 0) {
-		/* every known address is lame: look for more servers */
-		f->state = RSV_IT_FIND_ADDR;
-		return 0;
-	}
-	struct srv *s = &cut->srv[idx];
-	struct rsv_srv_info info;
-	rsv_select_get(req->ctx->select, &s->addr, now, &info);
+	return idx;
+}
 
-	struct inflight *q = &req->q;
-	memset(q, 0, offsetof(struct inflight, buf));
-	q->srv = (unsigned)idx;
+/* The question to send for the frame: a minimised one (RFC 9156) or the full name. */
+static void query_question(struct rsv_req *req, struct frame *f, struct inflight *q)
+{
+	const struct rsv_iter_opts *o = &req->ctx->opts;
+	struct cut *cut = &f->cut;
 	/* RFC 9156 2.3: ask for one label more than the zone cut, type A */
 	unsigned want = dns_name_labels(f->qname);
 	unsigned next = f->qmin_labels + 1;
@@ -272,6 +266,32 @@ static int st_send(struct rsv_req *req, struct frame *f, uint64_t now)
 		memcpy(q->name, f->qname, dns_name_len(f->qname));
 		q->qtype = f->qtype;
 	}
+}
+
+static int st_send(struct rsv_req *req, struct frame *f, uint64_t now)
+{
+	const struct rsv_iter_opts *o = &req->ctx->opts;
+	struct cut *cut = &f->cut;
+	char b[DNS_NAME_TEXT_MAX], ab[64];
+	if (f->tries >= o->max_tries) {
+		rsv_tracef(req, "%u tries for this zone: SERVFAIL", f->tries);
+		rsv_frame_result(f, DNS_RC_SERVFAIL);
+		return 0;
+	}
+	int idx = choose_server(req, f, now);
+	if (idx < 0) {
+		/* every known address is lame: look for more servers */
+		f->state = RSV_IT_FIND_ADDR;
+		return 0;
+	}
+	struct srv *s = &cut->srv[idx];
+	struct rsv_srv_info info;
+	rsv_select_get(req->ctx->select, &s->addr, now, &info);
+
+	struct inflight *q = &req->q;
+	memset(q, 0, offsetof(struct inflight, buf));
+	q->srv = (unsigned)idx;
+	query_question(req, f, q);
 	if (o->use_0x20 && !info.no_0x20)
 		apply_0x20(req, q->name);
 	q->id = (uint16_t)dns_rng_u32(&req->ctx->rng);
