@@ -98,18 +98,11 @@ static void cache_rrsets(struct rsv_req *req, const ldns_rr_list *list, enum rsv
 	}
 }
 
-/*
- * Take the answer-chain records of the scrubbed reply, follow CNAME/DNAME: 0 when
- * the frame moved on (result, or the chain to follow), DNS_E_NOTFOUND when the
- * answer section holds nothing for the question (the caller looks further).
- */
-static int take_answer(struct rsv_req *req, struct frame *f, ldns_pkt *p, uint64_t now)
+/* Cache the RRsets of a scrubbed answer, each section with its rank. */
+static void cache_answer(struct rsv_req *req, ldns_pkt *p, uint64_t now)
 {
 	ldns_rr_list *an = ldns_pkt_answer(p);
-	size_t n = ldns_rr_list_rr_count(an);
 	bool aa = ldns_pkt_aa(p);
-	uint8_t cur[DNS_NAME_MAX];
-	bool final = false;
 	cache_rrsets(req, an, aa ? RSV_RANK_AUTH_ANSWER : RSV_RANK_NONAUTH_ANSWER, now);
 	/* the scrubber left only the zone's own NS and its servers' addresses here:
 	 * the child-side NS set and addresses (RFC 2181 5.4.1 ranks), which is also
@@ -121,29 +114,80 @@ static int take_answer(struct rsv_req *req, struct frame *f, ldns_pkt *p, uint64
 	if (aa && has_ns)
 		cache_rrsets(req, nsl, RSV_RANK_AUTH_AUTHORITY, now);
 	cache_rrsets(req, ldns_pkt_additional(p), RSV_RANK_ADDITIONAL, now);
-	dns_name_lower(cur, f->qname);
-	for (unsigned links = 0; links <= req->ctx->opts.max_cname + 1; links++) {
-		const uint8_t *next = NULL;
-		uint8_t synth[DNS_NAME_MAX];
-		for (size_t i = 0; i < n; i++) {
-			ldns_rr *rr = ldns_rr_list_rr(an, i);
-			uint16_t t = rrtype(rr);
-			if (t == DNS_T_DNAME && !dns_name_eq(rr_owner(rr), cur) &&
-			    dns_name_is_sub(cur, rr_owner(rr)) && rr_target(rr)) {
-				rsv_rec_add_rr(req, f->ans, &f->nans, MAX_RECS, rr);
-				/* RFC 6672 2.2: the synthesized target */
-				const uint8_t *o = rr_owner(rr);
-				const uint8_t *sfx = dns_name_strip(cur,
-					dns_name_labels(cur) - dns_name_labels(o));
-				size_t pre = (size_t)(sfx - cur);
-				size_t tl = dns_name_len(rr_target(rr));
-				if (pre + tl <= DNS_NAME_MAX && !next) {
-					memcpy(synth, cur, pre);
-					memcpy(synth + pre, rr_target(rr), tl);
-					next = synth;
-				}
+}
+
+/*
+ * Keep the DNAMEs of the answer section above cur; the first gives the name the
+ * chain continues at (RFC 6672 2.2), written to synth and returned (NULL if none).
+ */
+static const uint8_t *take_dnames(struct rsv_req *req, struct frame *f, ldns_rr_list *an,
+	const uint8_t *cur, uint8_t *synth)
+{
+	const uint8_t *next = NULL;
+	size_t n = ldns_rr_list_rr_count(an);
+	for (size_t i = 0; i < n; i++) {
+		ldns_rr *rr = ldns_rr_list_rr(an, i);
+		uint16_t t = rrtype(rr);
+		if (t == DNS_T_DNAME && !dns_name_eq(rr_owner(rr), cur) &&
+		    dns_name_is_sub(cur, rr_owner(rr)) && rr_target(rr)) {
+			rsv_rec_add_rr(req, f->ans, &f->nans, MAX_RECS, rr);
+			/* RFC 6672 2.2: the synthesized target */
+			const uint8_t *o = rr_owner(rr);
+			const uint8_t *sfx = dns_name_strip(cur,
+				dns_name_labels(cur) - dns_name_labels(o));
+			size_t pre = (size_t)(sfx - cur);
+			size_t tl = dns_name_len(rr_target(rr));
+			if (pre + tl <= DNS_NAME_MAX && !next) {
+				memcpy(synth, cur, pre);
+				memcpy(synth + pre, rr_target(rr), tl);
+				next = synth;
 			}
 		}
+	}
+	return next;
+}
+
+/*
+ * The chain of one reply ended at cur, another name than the question's, with
+ * no record of the type asked: a negative answer about cur when the reply says
+ * so (RFC 6604 3), else resolve cur from the start.
+ */
+static int chain_end(struct rsv_req *req, struct frame *f, ldns_pkt *p, const uint8_t *cur)
+{
+	bool aa = ldns_pkt_aa(p);
+	int rc = ldns_pkt_get_rcode(p);
+	bool has_soa = false;
+	ldns_rr_list *ns = ldns_pkt_authority(p);
+	for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++)
+		has_soa = has_soa || rrtype(ldns_rr_list_rr(ns, i)) == DNS_T_SOA;
+	if ((rc == DNS_RC_NXDOMAIN || (aa && has_soa)) && dns_name_is_sub(cur, f->cut.zone)) {
+		for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++)
+			if (rrtype(ldns_rr_list_rr(ns, i)) == DNS_T_SOA)
+				rsv_rec_add_rr(req, f->auth, &f->nauth, MAX_AUTH, ldns_rr_list_rr(ns, i));
+		rsv_frame_result(f, rc);
+		return 0;
+	}
+	/* the follow counted the links already; restart at the target */
+	f->cname_links--;
+	return rsv_follow_cname(req, f, cur);
+}
+
+/*
+ * Take the answer-chain records of the scrubbed reply, follow CNAME/DNAME: 0 when
+ * the frame moved on (result, or the chain to follow), DNS_E_NOTFOUND when the
+ * answer section holds nothing for the question (the caller looks further).
+ */
+static int take_answer(struct rsv_req *req, struct frame *f, ldns_pkt *p, uint64_t now)
+{
+	ldns_rr_list *an = ldns_pkt_answer(p);
+	size_t n = ldns_rr_list_rr_count(an);
+	uint8_t cur[DNS_NAME_MAX];
+	bool final = false;
+	cache_answer(req, p, now);
+	dns_name_lower(cur, f->qname);
+	for (unsigned links = 0; links <= req->ctx->opts.max_cname + 1; links++) {
+		uint8_t synth[DNS_NAME_MAX];
+		const uint8_t *next = take_dnames(req, f, an, cur, synth);
 		bool cname = false;
 		for (size_t i = 0; i < n; i++) {
 			ldns_rr *rr = ldns_rr_list_rr(an, i);
@@ -178,24 +222,8 @@ static int take_answer(struct rsv_req *req, struct frame *f, ldns_pkt *p, uint64
 		rsv_frame_result(f, DNS_RC_NOERROR);
 		return 0;
 	}
-	if (!dns_name_eq(cur, f->qname)) {
-		/* the chain leads elsewhere; a negative rcode speaks of its end (RFC 6604 3) */
-		int rc = ldns_pkt_get_rcode(p);
-		bool has_soa = false;
-		ldns_rr_list *ns = ldns_pkt_authority(p);
-		for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++)
-			has_soa = has_soa || rrtype(ldns_rr_list_rr(ns, i)) == DNS_T_SOA;
-		if ((rc == DNS_RC_NXDOMAIN || (aa && has_soa)) && dns_name_is_sub(cur, f->cut.zone)) {
-			for (size_t i = 0; i < ldns_rr_list_rr_count(ns); i++)
-				if (rrtype(ldns_rr_list_rr(ns, i)) == DNS_T_SOA)
-					rsv_rec_add_rr(req, f->auth, &f->nauth, MAX_AUTH, ldns_rr_list_rr(ns, i));
-			rsv_frame_result(f, rc);
-			return 0;
-		}
-		/* the follow counted the links already; restart at the target */
-		f->cname_links--;
-		return rsv_follow_cname(req, f, cur);
-	}
+	if (!dns_name_eq(cur, f->qname))
+		return chain_end(req, f, p, cur);
 	return DNS_E_NOTFOUND;
 }
 
