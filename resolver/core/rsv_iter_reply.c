@@ -338,21 +338,23 @@ static void lame(struct rsv_req *req, struct frame *f, const char *why)
 	f->state = RSV_IT_SEND;
 }
 
-int rsv_st_response(struct rsv_req *req, struct frame *f, uint64_t now)
+/*
+ * What the reply's header alone decides, before its records are looked at: ask
+ * again (over TCP, without EDNS, for the full name) or take the server for lame
+ * (an RCODE other than NOERROR and NXDOMAIN). 1 if it decided, else 0.
+ */
+static int header_verdict(struct rsv_req *req, struct frame *f, ldns_pkt *p, uint64_t now)
 {
-	ldns_pkt *p = req->resp;
-	req->resp = NULL;
 	struct inflight *q = &req->q;
 	struct srv *s = &f->cut.srv[q->srv];
 	int rc = ldns_pkt_get_rcode(p);
 	char rb[16];
-	f->state = RSV_IT_SEND;
 	if (ldns_pkt_tc(p) && q->tp == RSV_UDP) {
 		/* RFC 7766 5: truncated, ask again over TCP */
 		rsv_tracef(req, "truncated: retry over TCP");
 		f->want_tcp = true;
 		f->retry_same = true;
-		goto out;
+		return 1;
 	}
 	if ((rc == DNS_RC_FORMERR || rc == DNS_RC_NOTIMP) && q->edns && !ldns_pkt_edns(p)) {
 		/* RFC 6891 7: a server that does not know EDNS; ask it without */
@@ -360,7 +362,7 @@ int rsv_st_response(struct rsv_req *req, struct frame *f, uint64_t now)
 		rsv_select_set_quirk(req->ctx->select, &s->addr, RSV_QUIRK_NO_EDNS, now);
 		f->retry_same = true;
 		f->tries--; /* not the server's fault */
-		goto out;
+		return 1;
 	}
 	if (q->minimised && rc != DNS_RC_NOERROR) {
 		/* RFC 9156 relaxed: a bad answer to the minimised name, ask the full one */
@@ -368,12 +370,53 @@ int rsv_st_response(struct rsv_req *req, struct frame *f, uint64_t now)
 			dns_rcode_name((unsigned)rc, rb));
 		f->qmin_off = true;
 		f->retry_same = true;
-		goto out;
+		return 1;
 	}
 	if (rc != DNS_RC_NOERROR && rc != DNS_RC_NXDOMAIN) {
 		lame(req, f, dns_rcode_name((unsigned)rc, rb));
-		goto out;
+		return 1;
 	}
+	return 0;
+}
+
+/*
+ * A NOERROR reply to a minimised name qn (RFC 9156): a referral moves the cut
+ * down; a CNAME means asking for the full name; a name that exists without a
+ * cut is asked with one label more.
+ */
+static void minimised_reply(struct rsv_req *req, struct frame *f, ldns_pkt *p,
+	const uint8_t *qn, uint64_t now)
+{
+	bool aa = ldns_pkt_aa(p);
+	size_t nan = ldns_rr_list_rr_count(ldns_pkt_answer(p));
+	if (take_referral(req, f, p, qn, now))
+		return;
+	bool has_cname = false;
+	for (size_t i = 0; i < nan; i++)
+		has_cname = has_cname ||
+			rrtype(ldns_rr_list_rr(ldns_pkt_answer(p), i)) == DNS_T_CNAME;
+	if (has_cname) {
+		f->qmin_off = true;
+		f->retry_same = true;
+	} else if (aa || nan > 0 || find_soa(p)) {
+		/* the name exists (maybe an empty non-terminal) and no cut: one label more */
+		f->qmin_labels = dns_name_labels(qn);
+		f->retry_same = true;
+		f->tries--;
+	} else {
+		lame(req, f, "lame reply");
+	}
+}
+
+int rsv_st_response(struct rsv_req *req, struct frame *f, uint64_t now)
+{
+	ldns_pkt *p = req->resp;
+	req->resp = NULL;
+	struct inflight *q = &req->q;
+	int rc = ldns_pkt_get_rcode(p);
+	f->state = RSV_IT_SEND;
+	if (header_verdict(req, f, p, now))
+		goto out;
 	struct rsv_scrub_stats sst;
 	int dropped = rsv_scrub(p, q->name, q->qtype, DNS_CLASS_IN, f->cut.zone,
 		req->ctx->opts.max_cname, &sst);
@@ -390,23 +433,7 @@ int rsv_st_response(struct rsv_req *req, struct frame *f, uint64_t now)
 	bool aa = ldns_pkt_aa(p);
 	size_t nan = ldns_rr_list_rr_count(ldns_pkt_answer(p));
 	if (q->minimised) {
-		if (take_referral(req, f, p, qn, now))
-			goto out;
-		bool has_cname = false;
-		for (size_t i = 0; i < nan; i++)
-			has_cname = has_cname ||
-				rrtype(ldns_rr_list_rr(ldns_pkt_answer(p), i)) == DNS_T_CNAME;
-		if (has_cname) {
-			f->qmin_off = true;
-			f->retry_same = true;
-		} else if (aa || nan > 0 || find_soa(p)) {
-			/* the name exists (maybe an empty non-terminal) and no cut: one label more */
-			f->qmin_labels = dns_name_labels(qn);
-			f->retry_same = true;
-			f->tries--;
-		} else {
-			lame(req, f, "lame reply");
-		}
+		minimised_reply(req, f, p, qn, now);
 		goto out;
 	}
 	if (nan > 0) {
