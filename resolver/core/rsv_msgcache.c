@@ -34,35 +34,114 @@ static inline void wr32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-int rsv_msgcache_insert(struct rsv_cache *c, const uint8_t *resp, size_t len, uint64_t now)
-{
-	struct dns_header hdr;
-	uint8_t qname[DNS_NAME_MAX];
-	size_t qlen;
-	uint16_t qtype, qclass;
-	struct dns_cursor cur;
-	struct entry *e = NULL;
-	int rc;
+/* The question of a response to store. */
+struct msg_question {
+	uint8_t name[DNS_NAME_MAX]; /* as in the response */
+	size_t len;                 /* bytes of name */
+	uint16_t type, rclass;      /* its type and class */
+};
 
-	if ((rc = dns_header_parse(resp, len, &hdr)) < 0)
+/*
+ * Check the header of resp[0..len) for the message cache and read its question
+ * into *q: 1 if it may be cached, 0 if not (not an error), DNS_E_FORMAT.
+ */
+static int msg_check(const uint8_t *resp, size_t len, struct dns_header *hdr,
+	struct msg_question *q)
+{
+	struct dns_cursor cur;
+	if (dns_header_parse(resp, len, hdr) < 0)
 		return DNS_E_FORMAT;
-	if (len > DNS_MSG_MAX || !(hdr.flags & DNS_FLAG_QR) || hdr.qdcount != 1)
+	if (len > DNS_MSG_MAX || !(hdr->flags & DNS_FLAG_QR) || hdr->qdcount != 1)
 		return DNS_E_FORMAT;
-	unsigned rcode = DNS_RCODE(hdr.flags);
-	if (DNS_OPCODE(hdr.flags) != DNS_OP_QUERY || (hdr.flags & DNS_FLAG_TC) ||
+	unsigned rcode = DNS_RCODE(hdr->flags);
+	if (DNS_OPCODE(hdr->flags) != DNS_OP_QUERY || (hdr->flags & DNS_FLAG_TC) ||
 	    (rcode != DNS_RC_NOERROR && rcode != DNS_RC_NXDOMAIN))
 		return 0; /* not cacheable: not an error */
 	dns_cursor_init(&cur, resp, len);
 	cur.pos = DNS_HEADER_LEN;
-	if (dns_cursor_name(&cur, qname, &qlen) < 0 || cur.pos != DNS_HEADER_LEN + qlen ||
-	    dns_cursor_u16(&cur, &qtype) < 0 || dns_cursor_u16(&cur, &qclass) < 0)
+	if (dns_cursor_name(&cur, q->name, &q->len) < 0 || cur.pos != DNS_HEADER_LEN + q->len ||
+	    dns_cursor_u16(&cur, &q->type) < 0 || dns_cursor_u16(&cur, &q->rclass) < 0)
 		return DNS_E_FORMAT; /* the question name must be stored uncompressed: hits overwrite it */
-	unsigned total = (unsigned)hdr.ancount + hdr.nscount + hdr.arcount;
+	unsigned total = (unsigned)hdr->ancount + hdr->nscount + hdr->arcount;
 	if ((size_t)total * 11 > len - cur.pos) /* 11 = the smallest record */
 		return DNS_E_FORMAT;
+	return 1;
+}
+
+/* What the walk over a stored response's records found. */
+struct msg_scan {
+	uint8_t flags;      /* RSV_MSG_* key bits */
+	uint32_t min_ttl;   /* smallest TTL after the clamps */
+	unsigned nttl;      /* TTL fields noted */
+	bool soa;           /* a SOA in the authority section */
+};
+
+/*
+ * Walk the records of the copy wire[0..len) after the question (which ends at
+ * qend): note the offset of each TTL field in offs and clamp it in place; the
+ * OPT record gives key bits. 0 or DNS_E_FORMAT.
+ */
+static int msg_scan_ttls(const struct rsv_cache *c, uint8_t *wire, size_t len, size_t qend,
+	const struct dns_header *hdr, uint16_t *offs, struct msg_scan *sc)
+{
+	struct dns_cursor cur;
+	unsigned total = (unsigned)hdr->ancount + hdr->nscount + hdr->arcount;
+	sc->flags = (hdr->flags & DNS_FLAG_CD) ? RSV_MSG_CD : 0;
+	sc->min_ttl = UINT32_MAX;
+	sc->nttl = 0;
+	sc->soa = false;
+	dns_cursor_init(&cur, wire, len);
+	cur.pos = qend;
+	for (unsigned i = 0; i < total; i++) {
+		uint16_t type, rclass, rdlen;
+		uint32_t ttl;
+		const uint8_t *rd;
+		if (dns_cursor_skip_name(&cur) < 0 || dns_cursor_u16(&cur, &type) < 0 ||
+		    dns_cursor_u16(&cur, &rclass) < 0)
+			return DNS_E_FORMAT;
+		size_t toff = cur.pos;
+		if (dns_cursor_u32(&cur, &ttl) < 0 || dns_cursor_u16(&cur, &rdlen) < 0 ||
+		    dns_cursor_bytes(&cur, rdlen, &rd) < 0)
+			return DNS_E_FORMAT;
+		if (type == DNS_T_OPT) {
+			/* the OPT "TTL" is extended RCODE, version and flags (RFC 6891 6.1.3) */
+			sc->flags |= RSV_MSG_EDNS | ((ttl & DNS_EDNS_DO) ? RSV_MSG_DO : 0);
+			continue;
+		}
+		bool authority = i >= hdr->ancount && i < (unsigned)hdr->ancount + hdr->nscount;
+		if (type == DNS_T_SOA && authority) {
+			if (rdlen < 22)
+				return DNS_E_FORMAT;
+			ttl = rsv_ttl_negative(c, ttl, rd32(rd + rdlen - 4));
+			sc->soa = true;
+		} else {
+			ttl = rsv_ttl_clamp_pos(c, ttl);
+		}
+		if (toff > UINT16_MAX)
+			return DNS_E_FORMAT;
+		wr32(wire + toff, ttl);
+		offs[sc->nttl++] = (uint16_t)toff;
+		if (ttl < sc->min_ttl)
+			sc->min_ttl = ttl;
+	}
+	return dns_cursor_left(&cur) != 0 ? DNS_E_FORMAT : 0;
+}
+
+int rsv_msgcache_insert(struct rsv_cache *c, const uint8_t *resp, size_t len, uint64_t now)
+{
+	struct dns_header hdr;
+	struct msg_question q;
+	struct msg_scan sc;
+	struct entry *e = NULL;
+	int rc;
+
+	if ((rc = msg_check(resp, len, &hdr, &q)) <= 0)
+		return rc;
+	unsigned rcode = DNS_RCODE(hdr.flags);
+	unsigned total = (unsigned)hdr.ancount + hdr.nscount + hdr.arcount;
 
 	uint8_t key[KEY_MAX];
-	size_t klen = key_name(key, E_MSG, qname, qtype, qclass) + 1; /* + flags, set below */
+	size_t klen = key_name(key, E_MSG, q.name, q.type, q.rclass) + 1; /* + flags, set below */
 	size_t off_ttl = (sizeof(*e) + klen + 1) & ~(size_t)1;
 	size_t off_wire = off_ttl + (size_t)total * 2;
 	size_t size = off_wire + len;
@@ -74,66 +153,27 @@ int rsv_msgcache_insert(struct rsv_cache *c, const uint8_t *resp, size_t len, ui
 	uint16_t *offs = (uint16_t *)(void *)((uint8_t *)e + off_ttl);
 	memcpy(wire, resp, len);
 
-	/* Walk the copy's records: note each TTL field and clamp it in place. */
-	uint8_t flags = (hdr.flags & DNS_FLAG_CD) ? RSV_MSG_CD : 0;
-	uint32_t min_ttl = UINT32_MAX;
-	unsigned nttl = 0;
-	bool soa = false;
-	dns_cursor_init(&cur, wire, len);
-	cur.pos = DNS_HEADER_LEN + qlen + 4;
-	for (unsigned i = 0; i < total; i++) {
-		uint16_t type, rclass, rdlen;
-		uint32_t ttl;
-		const uint8_t *rd;
-		if (dns_cursor_skip_name(&cur) < 0 || dns_cursor_u16(&cur, &type) < 0 ||
-		    dns_cursor_u16(&cur, &rclass) < 0)
-			goto bad;
-		size_t toff = cur.pos;
-		if (dns_cursor_u32(&cur, &ttl) < 0 || dns_cursor_u16(&cur, &rdlen) < 0 ||
-		    dns_cursor_bytes(&cur, rdlen, &rd) < 0)
-			goto bad;
-		if (type == DNS_T_OPT) {
-			/* the OPT "TTL" is extended RCODE, version and flags (RFC 6891 6.1.3) */
-			flags |= RSV_MSG_EDNS | ((ttl & DNS_EDNS_DO) ? RSV_MSG_DO : 0);
-			continue;
-		}
-		bool authority = i >= hdr.ancount && i < (unsigned)hdr.ancount + hdr.nscount;
-		if (type == DNS_T_SOA && authority) {
-			if (rdlen < 22)
-				goto bad;
-			ttl = rsv_ttl_negative(c, ttl, rd32(rd + rdlen - 4));
-			soa = true;
-		} else {
-			ttl = rsv_ttl_clamp_pos(c, ttl);
-		}
-		if (toff > UINT16_MAX)
-			goto bad;
-		wr32(wire + toff, ttl);
-		offs[nttl++] = (uint16_t)toff;
-		if (ttl < min_ttl)
-			min_ttl = ttl;
-	}
-	if (dns_cursor_left(&cur) != 0)
-		goto bad;
+	if ((rc = msg_scan_ttls(c, wire, len, DNS_HEADER_LEN + q.len + 4, &hdr, offs, &sc)) < 0)
+		goto out;
 	/* RFC 2308 5: a negative answer without a SOA is not cached */
 	bool negative = rcode == DNS_RC_NXDOMAIN || hdr.ancount == 0;
-	if (nttl == 0 || min_ttl == 0 || (negative && !soa)) {
+	if (sc.nttl == 0 || sc.min_ttl == 0 || (negative && !sc.soa)) {
 		rc = 0;
 		goto out;
 	}
 
-	key[klen - 1] = flags;
+	key[klen - 1] = sc.flags;
 	memcpy(e->key, key, klen);
 	e->klen = (uint16_t)klen;
 	e->kind = E_MSG;
 	e->hash = hash_key(c, key, klen);
 	e->stored = now;
-	e->ttl = min_ttl;
-	e->expire = now + (uint64_t)min_ttl * 1000;
+	e->ttl = sc.min_ttl;
+	e->expire = now + (uint64_t)sc.min_ttl * 1000;
 	e->charge = (uint32_t)(size + ENTRY_OVERHEAD);
 	e->v.msg.off_wire = (uint16_t)off_wire;
 	e->v.msg.len = (uint32_t)len;
-	e->v.msg.nttl = (uint16_t)nttl;
+	e->v.msg.nttl = (uint16_t)sc.nttl;
 	struct shard *s = shard_of(c, e->hash);
 	if (size + ENTRY_OVERHEAD > s->max_bytes) {
 		rc = DNS_E_SPACE;
@@ -144,8 +184,6 @@ int rsv_msgcache_insert(struct rsv_cache *c, const uint8_t *resp, size_t len, ui
 	rsv_entry_link(c, s, e, shard_find(s, e->hash, key, klen), now);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
-bad:
-	rc = DNS_E_FORMAT;
 out:
 	mm_free(c->mm, e);
 	return rc;
