@@ -19,12 +19,7 @@ static int fail_mark(struct rsv_cache *c, const uint8_t *key, size_t klen, uint8
 	struct shard *s = shard_of(c, h);
 	int rc = 0;
 	pthread_mutex_lock(&s->lock);
-	struct entry *e = shard_find(s, h, key, klen);
-	if (e && now >= e->expire) {
-		rsv_entry_remove(c, s, e);
-		s->st.expired++;
-		e = NULL;
-	}
+	struct entry *e = shard_find_live(c, s, h, key, klen, now);
 	if (!e) {
 		size_t charge = sizeof(*e) + klen + ENTRY_OVERHEAD;
 		if (charge > s->max_bytes || !(e = mm_alloc(c->mm, sizeof(*e) + klen))) {
@@ -70,11 +65,8 @@ static int fail_check(struct rsv_cache *c, const uint8_t *key, size_t klen, uint
 	struct shard *s = shard_of(c, h);
 	int rc = DNS_E_NOTFOUND;
 	pthread_mutex_lock(&s->lock);
-	struct entry *e = shard_find(s, h, key, klen);
-	if (e && now >= e->expire) {
-		rsv_entry_remove(c, s, e);
-		s->st.expired++;
-	} else if (e && now < e->v.fail_until) {
+	struct entry *e = shard_find_live(c, s, h, key, klen, now);
+	if (e && now < e->v.fail_until) {
 		s->st.fail_hits++;
 		rc = 0;
 	}

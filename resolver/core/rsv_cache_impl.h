@@ -167,4 +167,20 @@ uint32_t rsv_ttl_clamp_pos(const struct rsv_cache *c, uint32_t ttl);
 /* RFC 2308 3, 5: min(SOA TTL, SOA MINIMUM), then the local caps. */
 uint32_t rsv_ttl_negative(const struct rsv_cache *c, uint32_t soa_ttl, uint32_t minimum);
 
+/*
+ * The live entry under key in shard s (h its hash), or NULL; an expired entry
+ * met on the way is removed (counted as expired). Lock held.
+ */
+static inline struct entry *shard_find_live(struct rsv_cache *c, struct shard *s, uint64_t h,
+	const uint8_t *key, size_t klen, uint64_t now)
+{
+	struct entry *e = shard_find(s, h, key, klen);
+	if (e && now >= e->expire) {
+		rsv_entry_remove(c, s, e);
+		s->st.expired++;
+		e = NULL;
+	}
+	return e;
+}
+
 #endif

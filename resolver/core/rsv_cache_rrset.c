@@ -201,12 +201,7 @@ static int rrset_get(struct rsv_cache *c, const uint8_t *key, size_t klen, uint6
 	struct shard *s = shard_of(c, h);
 	int rc = DNS_E_NOTFOUND;
 	pthread_mutex_lock(&s->lock);
-	struct entry *e = shard_find(s, h, key, klen);
-	if (e && now >= e->expire) {
-		rsv_entry_remove(c, s, e);
-		s->st.expired++;
-		e = NULL;
-	}
+	struct entry *e = shard_find_live(c, s, h, key, klen, now);
 	if (e) {
 		rsv_lru_touch(s, e);
 		atomic_fetch_add_explicit(&e->v.rr->refs, 1, memory_order_relaxed);

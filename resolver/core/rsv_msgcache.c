@@ -215,12 +215,7 @@ int rsv_msgcache_answer(struct rsv_cache *c, const uint8_t *query, size_t len, b
 	struct shard *s = shard_of(c, h);
 
 	pthread_mutex_lock(&s->lock);
-	struct entry *e = shard_find(s, h, key, klen);
-	if (e && now >= e->expire) {
-		rsv_entry_remove(c, s, e);
-		s->st.expired++;
-		e = NULL;
-	}
+	struct entry *e = shard_find_live(c, s, h, key, klen, now);
 	if (!e || e->v.msg.len > limit) {
 		s->st.msg_misses++;
 		pthread_mutex_unlock(&s->lock);
