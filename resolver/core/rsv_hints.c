@@ -9,10 +9,7 @@
 #include <ldns/ldns.h>
 
 #include "dns_err.h"
-
-/* ldns's enums compared with ours: as plain numbers. */
-static inline uint16_t rrtype(const ldns_rr *rr) { return (uint16_t)ldns_rr_get_type(rr); }
-static inline uint16_t rrclass(const ldns_rr *rr) { return (uint16_t)ldns_rr_get_class(rr); }
+#include "rsv_ldns.h"
 
 /* IANA named.root (last changed 2023-11 for b.root-servers.net). */
 static const struct {

@@ -24,6 +24,7 @@
 
 #include "dns_name.h"
 #include "rsv_iter.h"
+#include "rsv_ldns.h"
 
 #define MAX_NS 13       /* NS names kept per zone cut (more are ignored: NXNSAttack) */
 #define MAX_SRV 26      /* server addresses per zone cut */
@@ -115,24 +116,14 @@ struct rsv_req {
 	unsigned rcode;                  /* RCODE of the answer */
 	struct rsv_req_stats stats;      /* counters */
 	/* large members last: not zeroed at creation (each is set up when used) */
-	struct inflight q;
+	struct inflight q;               /* the query in flight */
 	struct frame frames[MAX_FRAMES]; /* [0] the client's question */
 };
-
-/* ldns's enums compared with ours: as plain numbers. */
-static inline uint16_t rrtype(const ldns_rr *rr) { return (uint16_t)ldns_rr_get_type(rr); }
-static inline uint16_t rrclass(const ldns_rr *rr) { return (uint16_t)ldns_rr_get_class(rr); }
 
 /* The frame being worked on. */
 static inline struct frame *rsv_req_top(struct rsv_req *req)
 {
 	return &req->frames[req->depth - 1];
-}
-
-/* Owner name of an ldns record, wire. */
-static inline const uint8_t *rr_owner(const ldns_rr *rr)
-{
-	return ldns_rdf_data(ldns_rr_owner(rr));
 }
 
 /* ---- rsv_iter.c ---- */

@@ -10,17 +10,9 @@
 
 #include "dns_name.h"
 #include "dns_pkt.h"
-
-/* ldns's enums compared with ours: as plain numbers. */
-static inline uint16_t rrtype(const ldns_rr *rr) { return (uint16_t)ldns_rr_get_type(rr); }
-static inline uint16_t rrclass(const ldns_rr *rr) { return (uint16_t)ldns_rr_get_class(rr); }
+#include "rsv_ldns.h"
 
 #define CHAIN_MAX 32
-
-static const uint8_t *owner_of(const ldns_rr *rr)
-{
-	return ldns_rdf_data(ldns_rr_owner(rr));
-}
 
 /* Wire data of rdata field i if it is a name, else NULL. */
 static const uint8_t *rdname(const ldns_rr *rr, size_t i)
@@ -112,7 +104,7 @@ static void keep_answer(ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uin
 			break;
 		for (size_t i = 0; i < nan; i++) {
 			ldns_rr *rr = ldns_rr_list_rr(an, i);
-			const uint8_t *o = owner_of(rr);
+			const uint8_t *o = rr_owner(rr);
 			uint16_t t = rrtype(rr);
 			if (rrclass(rr) != qclass || !dns_name_is_sub(o, zone))
 				continue;
@@ -152,7 +144,7 @@ static void keep_authority(ldns_pkt *pkt, uint16_t qclass, const uint8_t *zone,
 	size_t nns = ldns_rr_list_rr_count(ns);
 	for (size_t i = 0; i < nns; i++) {
 		ldns_rr *rr = ldns_rr_list_rr(ns, i);
-		const uint8_t *o = owner_of(rr);
+		const uint8_t *o = rr_owner(rr);
 		uint16_t t = rrtype(rr);
 		if (rrclass(rr) != qclass || !dns_name_is_sub(o, zone))
 			continue;
@@ -187,7 +179,7 @@ static void keep_additional(ldns_pkt *pkt, uint16_t qclass, const uint8_t *zone,
 	size_t nar = ldns_rr_list_rr_count(ar);
 	for (size_t i = 0; i < nar; i++) {
 		ldns_rr *rr = ldns_rr_list_rr(ar, i);
-		const uint8_t *o = owner_of(rr);
+		const uint8_t *o = rr_owner(rr);
 		uint16_t t = rrtype(rr);
 		if (rrclass(rr) != qclass || !dns_name_is_sub(o, zone))
 			continue;
