@@ -4,17 +4,12 @@
 #include "rsv_hints.h"
 
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <ldns/ldns.h>
 
 #include "dns_err.h"
-
-/* ldns's enums compared with ours: as plain numbers. */
-static inline uint16_t rrtype(const ldns_rr *rr) { return (uint16_t)ldns_rr_get_type(rr); }
-static inline uint16_t rrclass(const ldns_rr *rr) { return (uint16_t)ldns_rr_get_class(rr); }
+#include "rsv_ldns.h"
 
 /* IANA named.root (last changed 2023-11 for b.root-servers.net). */
 static const struct {
@@ -139,36 +134,5 @@ out:
 	if (ret == DNS_E_SYNTAX && line)
 		*line = lineno;
 	ldns_rr_list_deep_free(addrs);
-	return ret;
-}
-
-int rsv_hints_load(struct rsv_hints *h, const char *path, uint16_t port, unsigned *line)
-{
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return -errno;
-	char *text = NULL;
-	size_t cap = 0, len = 0;
-	int ret = 0;
-	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			cap = cap ? cap * 2 : 8192;
-			char *n = realloc(text, cap);
-			if (!n) {
-				ret = -ENOMEM;
-				goto out;
-			}
-			text = n;
-		}
-		size_t r = fread(text + len, 1, cap - len - 1, f);
-		len += r;
-		if (r == 0)
-			break;
-	}
-	text[len] = '\0';
-	ret = rsv_hints_parse(h, text, port, line);
-out:
-	free(text);
-	fclose(f);
 	return ret;
 }

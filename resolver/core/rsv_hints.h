@@ -7,6 +7,7 @@
  * hints file in the same zone-file form (". NS name" and "name A/AAAA addr"
  * lines) replaces it. Parsed addresses get the port the caller passes (53,
  * or another on a test network); rsv_hints_add() takes any address and port.
+ * Reading the file is the shell's part (resolver/io/rsvd_hints.c).
  * The iterator asks every upstream server on the port of the first hint.
  */
 #ifndef CAIRN_RSV_HINTS_H
@@ -44,7 +45,5 @@ int rsv_hints_add(struct rsv_hints *h, const uint8_t *name, const struct rsv_add
  * has an address.
  */
 int rsv_hints_parse(struct rsv_hints *h, const char *text, uint16_t port, unsigned *line);
-/* Read a hints file and parse it as above; -errno when it cannot be read. */
-int rsv_hints_load(struct rsv_hints *h, const char *path, uint16_t port, unsigned *line);
 
 #endif

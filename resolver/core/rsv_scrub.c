@@ -10,17 +10,9 @@
 
 #include "dns_name.h"
 #include "dns_pkt.h"
-
-/* ldns's enums compared with ours: as plain numbers. */
-static inline uint16_t rrtype(const ldns_rr *rr) { return (uint16_t)ldns_rr_get_type(rr); }
-static inline uint16_t rrclass(const ldns_rr *rr) { return (uint16_t)ldns_rr_get_class(rr); }
+#include "rsv_ldns.h"
 
 #define CHAIN_MAX 32
-
-static const uint8_t *owner_of(const ldns_rr *rr)
-{
-	return ldns_rdf_data(ldns_rr_owner(rr));
-}
 
 /* Wire data of rdata field i if it is a name, else NULL. */
 static const uint8_t *rdname(const ldns_rr *rr, size_t i)
@@ -91,28 +83,17 @@ static bool dname_subst(const uint8_t *name, const uint8_t *owner, const uint8_t
 	return true;
 }
 
-int rsv_scrub(ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
-	const uint8_t *zone, unsigned max_chain, struct rsv_scrub_stats *st)
+/*
+ * Answer section: mark in keep the records of the chain from qname, inside zone,
+ * at most max_chain links; the chain's last name goes to last.
+ */
+static void keep_answer(ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+	const uint8_t *zone, unsigned max_chain, bool *keep, uint8_t *last)
 {
-	struct rsv_scrub_stats local = { 0 };
 	uint8_t chain[CHAIN_MAX][DNS_NAME_MAX];
 	unsigned nchain = 0;
-	int ret = 0;
-	bool *keep = NULL;
-	if (max_chain + 1 > CHAIN_MAX)
-		max_chain = CHAIN_MAX - 1;
-
-	/* answer section: walk the chain from qname */
 	ldns_rr_list *an = ldns_pkt_answer(pkt);
 	size_t nan = ldns_rr_list_rr_count(an);
-	size_t nmax = nan;
-	if (ldns_rr_list_rr_count(ldns_pkt_authority(pkt)) > nmax)
-		nmax = ldns_rr_list_rr_count(ldns_pkt_authority(pkt));
-	if (ldns_rr_list_rr_count(ldns_pkt_additional(pkt)) > nmax)
-		nmax = ldns_rr_list_rr_count(ldns_pkt_additional(pkt));
-	keep = calloc(nmax + 1, sizeof(*keep));
-	if (!keep)
-		return -ENOMEM;
 	dns_name_lower(chain[nchain++], qname);
 	for (;;) {
 		const uint8_t *cur = chain[nchain - 1];
@@ -123,7 +104,7 @@ int rsv_scrub(ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uint16_t qcla
 			break;
 		for (size_t i = 0; i < nan; i++) {
 			ldns_rr *rr = ldns_rr_list_rr(an, i);
-			const uint8_t *o = owner_of(rr);
+			const uint8_t *o = rr_owner(rr);
 			uint16_t t = rrtype(rr);
 			if (rrclass(rr) != qclass || !dns_name_is_sub(o, zone))
 				continue;
@@ -152,17 +133,18 @@ int rsv_scrub(ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uint16_t qcla
 			break;
 		dns_name_lower(chain[nchain++], next);
 	}
-	const uint8_t *last = chain[nchain - 1];
-	if ((ret = filter(pkt, LDNS_SECTION_ANSWER, keep, &local.answer)) < 0)
-		goto out;
+	memcpy(last, chain[nchain - 1], dns_name_len(chain[nchain - 1]));
+}
 
-	/* authority section */
+/* Authority section: mark in keep what a server for zone may say after the chain ending at last. */
+static void keep_authority(ldns_pkt *pkt, uint16_t qclass, const uint8_t *zone,
+	const uint8_t *last, bool *keep)
+{
 	ldns_rr_list *ns = ldns_pkt_authority(pkt);
 	size_t nns = ldns_rr_list_rr_count(ns);
-	memset(keep, 0, (nmax + 1) * sizeof(*keep));
 	for (size_t i = 0; i < nns; i++) {
 		ldns_rr *rr = ldns_rr_list_rr(ns, i);
-		const uint8_t *o = owner_of(rr);
+		const uint8_t *o = rr_owner(rr);
 		uint16_t t = rrtype(rr);
 		if (rrclass(rr) != qclass || !dns_name_is_sub(o, zone))
 			continue;
@@ -181,20 +163,23 @@ int rsv_scrub(ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uint16_t qcla
 			break;
 		}
 	}
-	if ((ret = filter(pkt, LDNS_SECTION_AUTHORITY, keep, &local.authority)) < 0)
-		goto out;
+}
 
-	/* additional section: addresses of the kept name servers, in bailiwick */
-	ns = ldns_pkt_authority(pkt);
-	nns = ldns_rr_list_rr_count(ns);
-	an = ldns_pkt_answer(pkt);
-	nan = ldns_rr_list_rr_count(an);
+/*
+ * Additional section: mark in keep the addresses, in bailiwick, of the name
+ * servers named by the NS records kept in the (already scrubbed) other sections.
+ */
+static void keep_additional(ldns_pkt *pkt, uint16_t qclass, const uint8_t *zone, bool *keep)
+{
+	ldns_rr_list *ns = ldns_pkt_authority(pkt);
+	size_t nns = ldns_rr_list_rr_count(ns);
+	ldns_rr_list *an = ldns_pkt_answer(pkt);
+	size_t nan = ldns_rr_list_rr_count(an);
 	ldns_rr_list *ar = ldns_pkt_additional(pkt);
 	size_t nar = ldns_rr_list_rr_count(ar);
-	memset(keep, 0, (nmax + 1) * sizeof(*keep));
 	for (size_t i = 0; i < nar; i++) {
 		ldns_rr *rr = ldns_rr_list_rr(ar, i);
-		const uint8_t *o = owner_of(rr);
+		const uint8_t *o = rr_owner(rr);
 		uint16_t t = rrtype(rr);
 		if (rrclass(rr) != qclass || !dns_name_is_sub(o, zone))
 			continue;
@@ -207,6 +192,37 @@ int rsv_scrub(ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uint16_t qcla
 				keep[i] = true;
 		}
 	}
+}
+
+int rsv_scrub(ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+	const uint8_t *zone, unsigned max_chain, struct rsv_scrub_stats *st)
+{
+	struct rsv_scrub_stats local = { 0 };
+	uint8_t last[DNS_NAME_MAX];
+	int ret = 0;
+	bool *keep = NULL;
+	if (max_chain + 1 > CHAIN_MAX)
+		max_chain = CHAIN_MAX - 1;
+
+	size_t nmax = ldns_rr_list_rr_count(ldns_pkt_answer(pkt));
+	if (ldns_rr_list_rr_count(ldns_pkt_authority(pkt)) > nmax)
+		nmax = ldns_rr_list_rr_count(ldns_pkt_authority(pkt));
+	if (ldns_rr_list_rr_count(ldns_pkt_additional(pkt)) > nmax)
+		nmax = ldns_rr_list_rr_count(ldns_pkt_additional(pkt));
+	keep = calloc(nmax + 1, sizeof(*keep));
+	if (!keep)
+		return -ENOMEM;
+	/* answer section: walk the chain from qname */
+	keep_answer(pkt, qname, qtype, qclass, zone, max_chain, keep, last);
+	if ((ret = filter(pkt, LDNS_SECTION_ANSWER, keep, &local.answer)) < 0)
+		goto out;
+	memset(keep, 0, (nmax + 1) * sizeof(*keep));
+	keep_authority(pkt, qclass, zone, last, keep);
+	if ((ret = filter(pkt, LDNS_SECTION_AUTHORITY, keep, &local.authority)) < 0)
+		goto out;
+	/* additional section: addresses of the kept name servers, in bailiwick */
+	memset(keep, 0, (nmax + 1) * sizeof(*keep));
+	keep_additional(pkt, qclass, zone, keep);
 	ret = filter(pkt, LDNS_SECTION_ADDITIONAL, keep, &local.additional);
 out:
 	free(keep);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "dns_err.h"
+#include "dns_hash.h"
 
 struct slot {
 	bool used;
@@ -148,12 +149,9 @@ const struct rsv_select_opts *rsv_select_opts(const struct rsv_select *s)
  * (server addresses come from referrals), collisions only cost a re-measure. */
 static size_t slot_index(const struct rsv_select *s, const struct rsv_addr *a)
 {
-	uint32_t h = 2166136261u;
-	size_t n = a->family == 4 ? 4 : 16;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ a->ip[i]) * 16777619u;
-	h = (h ^ (a->port & 0xff)) * 16777619u;
-	h = (h ^ (a->port >> 8)) * 16777619u;
+	uint8_t port[2] = { (uint8_t)(a->port & 0xff), (uint8_t)(a->port >> 8) };
+	uint32_t h = dns_fnv32(DNS_FNV32_INIT, a->ip, a->family == 4 ? 4 : 16);
+	h = dns_fnv32(h, port, sizeof(port));
 	return (h % s->nsets) * WAYS;
 }
 

@@ -1,6 +1,7 @@
 /*
  * rsvd.h -- the parts of cairn-resolver's libuv shell shared by its files
- * (main.c, rsvd_config.c, rsvd_server.c, rsvd_upstream.c, rsvd_metrics.c).
+ * (main.c, rsvd_config.c, rsvd_hints.c, rsvd_server.c, rsvd_upstream.c,
+ * rsvd_metrics.c, rsvd_trace.c).
  * Not for other modules.
  *
  * Glossary:
@@ -145,6 +146,14 @@ bool rsvd_acl_allows(const struct rsvd_acl *acl, const struct sockaddr *sa);
 void rsvd_config_cache_opts(const struct rsvd_config *cfg, struct rsv_cache_opts *o);
 /* Iterator limits used by the server and --trace (IPv6 off without an IPv6 route). */
 void rsvd_iter_opts(const struct rsvd_config *cfg, struct rsv_iter_opts *o);
+
+/* ---- rsvd_hints.c ---- */
+
+/*
+ * Read the hints file at path and parse it with rsv_hints_parse() (same results:
+ * DNS_E_SYNTAX with *line, DNS_E_NOTFOUND); -errno when it cannot be read.
+ */
+int rsvd_hints_load(struct rsv_hints *h, const char *path, uint16_t port, unsigned *line);
 
 /* ---- rsvd_upstream.c: driving one rsv_req over the network ---- */
 

@@ -91,7 +91,7 @@ int rsvd_config_finish(struct rsvd_config *cfg, char *err, size_t errlen)
 		return DNS_E_CONFIG;
 	}
 	if (cfg->root_hints) {
-		r = rsv_hints_load(&cfg->hints, cfg->root_hints, (uint16_t)cfg->upstream_port, &line);
+		r = rsvd_hints_load(&cfg->hints, cfg->root_hints, (uint16_t)cfg->upstream_port, &line);
 		if (r < 0) {
 			if (r == DNS_E_SYNTAX)
 				snprintf(err, errlen, "%s:%u: not a root hints line", cfg->root_hints, line);

@@ -25,15 +25,14 @@ static void one(struct dns_metrics_buf *b, const char *name, const char *type, c
 	dns_metrics_printf(b, "%s %llu\n", name, v);
 }
 
-void rsvd_metrics_cb(void *ctx, struct dns_metrics_buf *b)
+/* Sum of counter i over the threads of c (a struct dns_counters * in scope). */
+#define SUM(i) ((unsigned long long)dns_counter_sum(c, (i)))
+
+/* Client queries and the answers sent, by RCODE. */
+static void metrics_clients(struct dns_metrics_buf *b, const struct dns_counters *c)
 {
-	struct rsvd_server *s = ctx;
-	const struct dns_counters *c = &s->counters;
-	struct rsv_cache_stats cs;
 	char rb[16];
 
-	rsv_cache_stats(s->cache, &cs);
-#define SUM(i) ((unsigned long long)dns_counter_sum(c, (i)))
 	dns_metrics_header(b, "cairn_resolver_queries_total", "counter",
 		"Client queries received, by transport.");
 	dns_metrics_printf(b, "cairn_resolver_queries_total{transport=\"udp\"} %llu\n", SUM(RSVD_C_UDP));
@@ -46,7 +45,14 @@ void rsvd_metrics_cb(void *ctx, struct dns_metrics_buf *b)
 			dns_metrics_printf(b, "cairn_resolver_responses_total{rcode=\"%s\"} %llu\n",
 				dns_rcode_name(i, rb), v);
 	}
+}
 
+/* The cache's lookups, memory and evictions. */
+static void metrics_cache(struct dns_metrics_buf *b, struct rsv_cache *cache)
+{
+	struct rsv_cache_stats cs;
+
+	rsv_cache_stats(cache, &cs);
 	dns_metrics_header(b, "cairn_resolver_cache_hits_total", "counter",
 		"Cache lookups answered: whole answers (message) and RRsets used by the iterator.");
 	dns_metrics_printf(b, "cairn_resolver_cache_hits_total{cache=\"message\"} %llu\n",
@@ -67,7 +73,11 @@ void rsvd_metrics_cb(void *ctx, struct dns_metrics_buf *b)
 		(unsigned long long)cs.entries);
 	one(b, "cairn_resolver_cache_evictions_total", "counter",
 		"Live entries evicted by the memory bound.", (unsigned long long)cs.evictions);
+}
 
+/* Upstream queries, replies dropped, resolutions and refused or malformed clients. */
+static void metrics_work(struct dns_metrics_buf *b, const struct dns_counters *c)
+{
 	dns_metrics_header(b, "cairn_resolver_upstream_queries_total", "counter",
 		"Queries sent to authoritative servers, by transport.");
 	dns_metrics_printf(b, "cairn_resolver_upstream_queries_total{transport=\"udp\"} %llu\n",
@@ -97,7 +107,11 @@ void rsvd_metrics_cb(void *ctx, struct dns_metrics_buf *b)
 		"Clients refused by the access list.", SUM(RSVD_C_REFUSED_ACL));
 	one(b, "cairn_resolver_formerr_total", "counter",
 		"Malformed client queries answered FORMERR.", SUM(RSVD_C_FORMERR));
+}
 
+/* The answer latency histogram (cumulative buckets, RSVD_LAT_BUCKETS and +Inf). */
+static void metrics_latency(struct dns_metrics_buf *b, const struct dns_counters *c)
+{
 	dns_metrics_header(b, "cairn_resolver_answer_latency_seconds", "histogram",
 		"Time from a client query to its answer.");
 	unsigned long long cum = 0;
@@ -111,5 +125,16 @@ void rsvd_metrics_cb(void *ctx, struct dns_metrics_buf *b)
 	dns_metrics_printf(b, "cairn_resolver_answer_latency_seconds_sum %.6f\n",
 		(double)SUM(RSVD_C_LAT_SUM_US) / 1e6);
 	dns_metrics_printf(b, "cairn_resolver_answer_latency_seconds_count %llu\n", cum);
+}
+
 #undef SUM
+
+void rsvd_metrics_cb(void *ctx, struct dns_metrics_buf *b)
+{
+	struct rsvd_server *s = ctx;
+
+	metrics_clients(b, &s->counters);
+	metrics_cache(b, s->cache);
+	metrics_work(b, &s->counters);
+	metrics_latency(b, &s->counters);
 }

@@ -19,6 +19,7 @@
 
 #include "dns_cursor.h"
 #include "dns_err.h"
+#include "dns_hash.h"
 #include "dns_log.h"
 #include "dns_loop.h"
 #include "dns_pkt.h"
@@ -86,10 +87,8 @@ static void answer_send(struct rsvd_worker *w, struct dns_listen_req *lreq, cons
 
 static unsigned key_hash(const uint8_t *key, size_t len, unsigned mask)
 {
-	uint32_t h = 2166136261u; /* FNV-1a: the table is per worker and bounded by clients in flight */
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ key[i]) * 16777619u;
-	return h & mask;
+	/* FNV-1a: the table is per worker and bounded by clients in flight */
+	return dns_fnv32(DNS_FNV32_INIT, key, len) & mask;
 }
 
 static size_t key_make(uint8_t *key, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
@@ -230,6 +229,83 @@ static void job_done(struct rsvd_job *job)
 
 /* ---- client queries ---- */
 
+/* 1. a client outside the access list: REFUSED (RFC 5358), if its query parses. */
+static void refuse(struct rsvd_worker *w, struct dns_listen_req *lreq, const uint8_t *pkt,
+	size_t len, uint64_t hstart)
+{
+	uint8_t small[DNS_NAME_MAX + 64];
+	struct dns_query q;
+	size_t n;
+	int err;
+
+	count(w, RSVD_C_REFUSED_ACL, 1);
+	if (dns_query_parse(pkt, len, &q, &err) == DNS_QUERY_OK) {
+		n = error_write(small, sizeof(small), q.hdr.id, q.hdr.flags, q.qname, q.qtype,
+			q.qclass, q.has_opt, DNS_RC_REFUSED);
+		answer_send(w, lreq, small, n, hstart);
+	}
+	dns_listen_done(lreq);
+}
+
+/* A query that does not parse (FORMERR) or is not a QUERY (NOTIMP): header only. */
+static void answer_unusable(struct rsvd_worker *w, struct dns_listen_req *lreq,
+	const uint8_t *pkt, size_t len, enum dns_query_verdict v, unsigned opcode, uint64_t hstart)
+{
+	uint8_t small[DNS_NAME_MAX + 64];
+	struct dns_header h;
+	size_t n;
+	unsigned rc = v != DNS_QUERY_OK ? DNS_RC_FORMERR : DNS_RC_NOTIMP;
+
+	if (dns_header_parse(pkt, len, &h) == 0) {
+		n = error_write(small, sizeof(small), h.id, h.flags, NULL, 0, 0, false, rc);
+		if (n >= 12)
+			small[2] |= (uint8_t)(opcode << 3);
+		answer_send(w, lreq, small, n, hstart);
+	}
+	count(w, RSVD_C_FORMERR, v != DNS_QUERY_OK);
+	dns_listen_done(lreq);
+}
+
+/* What the answer to the client of lreq needs from its query q; NULL without memory. */
+static struct rsvd_client *client_new(struct dns_listen_req *lreq, const struct dns_query *q,
+	bool tcp, uint64_t hstart)
+{
+	struct rsvd_client *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->lreq = lreq;
+	c->hstart = hstart;
+	c->id = q->hdr.id;
+	c->flags = q->hdr.flags;
+	c->has_opt = q->has_opt;
+	c->udp_max = tcp ? 0 : (q->has_opt ? (q->edns.udp_size < 512 ? 512 : q->edns.udp_size) : 512);
+	c->qlen = (uint8_t)q->qname_len;
+	memcpy(c->qname, q->qname, q->qname_len);
+	return c;
+}
+
+/*
+ * A job resolving req for its first client c, keyed key[0..klen) in the join
+ * table, started. 0, or -ENOMEM with nothing taken over.
+ */
+static int job_new(struct rsvd_worker *w, struct rsv_req *req, struct rsvd_client *c,
+	const uint8_t *key, size_t klen, const struct dns_query *q)
+{
+	struct rsvd_job *job = calloc(1, sizeof(*job));
+	if (!job)
+		return -ENOMEM;
+	memcpy(job->key, key, klen);
+	job->keylen = klen;
+	job->qtype = q->qtype;
+	job->qclass = q->qclass;
+	job->clients = c;
+	job->hstart = c->hstart;
+	job_link(w, job);
+	count(w, RSVD_C_JOBS, 1);
+	rsvd_job_start(job, w, req, w->srv->iopts.budget_ms + RSVD_CAP_EXTRA_MS, job_done);
+	return 0;
+}
+
 static void on_query(void *ctx, struct dns_listen_req *lreq, const uint8_t *pkt, size_t len)
 {
 	struct rsvd_server *s = ctx;
@@ -244,24 +320,17 @@ static void on_query(void *ctx, struct dns_listen_req *lreq, const uint8_t *pkt,
 	int err;
 
 	count(w, tcp ? RSVD_C_TCP : RSVD_C_UDP, 1);
-	if (rsvd_acl_allows(&s->acl, peer)) {
-		/*
-		 * 2. the fast path: a repeat answered from the message cache into the
-		 * worker's buffer (the listener copies or sends it at once)
-		 */
-		if (rsv_msgcache_answer(s->cache, pkt, len, tcp, now, w->abuf, DNS_LISTEN_MSG_MAX,
-				&n) == 0) {
-			answer_send(w, lreq, w->abuf, n, hstart);
-			dns_listen_done(lreq);
-			return;
-		}
-	} else {
-		count(w, RSVD_C_REFUSED_ACL, 1);
-		if (dns_query_parse(pkt, len, &q, &err) == DNS_QUERY_OK) {
-			n = error_write(small, sizeof(small), q.hdr.id, q.hdr.flags, q.qname, q.qtype,
-				q.qclass, q.has_opt, DNS_RC_REFUSED);
-			answer_send(w, lreq, small, n, hstart);
-		}
+	if (!rsvd_acl_allows(&s->acl, peer)) {
+		refuse(w, lreq, pkt, len, hstart);
+		return;
+	}
+	/*
+	 * 2. the fast path: a repeat answered from the message cache into the
+	 * worker's buffer (the listener copies or sends it at once)
+	 */
+	if (rsv_msgcache_answer(s->cache, pkt, len, tcp, now, w->abuf, DNS_LISTEN_MSG_MAX,
+			&n) == 0) {
+		answer_send(w, lreq, w->abuf, n, hstart);
 		dns_listen_done(lreq);
 		return;
 	}
@@ -273,16 +342,7 @@ static void on_query(void *ctx, struct dns_listen_req *lreq, const uint8_t *pkt,
 	}
 	unsigned opcode = (q.hdr.flags >> 11) & 0x0f;
 	if (v != DNS_QUERY_OK || opcode != 0) {
-		struct dns_header h;
-		unsigned rc = v != DNS_QUERY_OK ? DNS_RC_FORMERR : DNS_RC_NOTIMP;
-		if (dns_header_parse(pkt, len, &h) == 0) {
-			n = error_write(small, sizeof(small), h.id, h.flags, NULL, 0, 0, false, rc);
-			if (n >= 12)
-				small[2] |= (uint8_t)(opcode << 3);
-			answer_send(w, lreq, small, n, hstart);
-		}
-		count(w, RSVD_C_FORMERR, v != DNS_QUERY_OK);
-		dns_listen_done(lreq);
+		answer_unusable(w, lreq, pkt, len, v, opcode, hstart);
 		return;
 	}
 
@@ -292,17 +352,9 @@ static void on_query(void *ctx, struct dns_listen_req *lreq, const uint8_t *pkt,
 		(q.has_opt && (q.edns.flags & 0x8000) ? KEY_DO : 0) |
 		((q.hdr.flags & DNS_FLAG_CD) ? KEY_CD : 0));
 	size_t klen = key_make(key, q.qname, q.qtype, q.qclass, kf);
-	struct rsvd_client *c = calloc(1, sizeof(*c));
+	struct rsvd_client *c = client_new(lreq, &q, tcp, hstart);
 	if (!c)
 		goto servfail;
-	c->lreq = lreq;
-	c->hstart = hstart;
-	c->id = q.hdr.id;
-	c->flags = q.hdr.flags;
-	c->has_opt = q.has_opt;
-	c->udp_max = tcp ? 0 : (q.has_opt ? (q.edns.udp_size < 512 ? 512 : q.edns.udp_size) : 512);
-	c->qlen = (uint8_t)q.qname_len;
-	memcpy(c->qname, q.qname, q.qname_len);
 
 	struct rsvd_job *job = job_find(w, key, klen);
 	if (job) {
@@ -322,21 +374,11 @@ static void on_query(void *ctx, struct dns_listen_req *lreq, const uint8_t *pkt,
 		free(c);
 		goto servfail;
 	}
-	job = calloc(1, sizeof(*job));
-	if (!job) {
+	if (job_new(w, req, c, key, klen, &q) < 0) {
 		rsv_req_free(req);
 		free(c);
 		goto servfail;
 	}
-	memcpy(job->key, key, klen);
-	job->keylen = klen;
-	job->qtype = q.qtype;
-	job->qclass = q.qclass;
-	job->clients = c;
-	job->hstart = hstart;
-	job_link(w, job);
-	count(w, RSVD_C_JOBS, 1);
-	rsvd_job_start(job, w, req, s->iopts.budget_ms + RSVD_CAP_EXTRA_MS, job_done);
 	return;
 
 servfail:

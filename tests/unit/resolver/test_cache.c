@@ -718,9 +718,16 @@ static void test_msgcache_negative_and_limits(void **state)
 	assert_int_equal(olen, rlen);
 	qlen = build_msg(query, sizeof(query), 9, 0, "big.example.", DNS_T_TXT, NULL, 0, 0, 4096);
 	assert_int_equal(rsv_msgcache_answer(c, query, qlen, false, 0, out, sizeof(out), &olen), 0);
-
-	/* min-ttl/max-ttl clamp the stored TTL fields too */
 	rsv_cache_free(c);
+}
+
+/* min-ttl/max-ttl clamp the stored TTL fields too. */
+static void test_msgcache_ttl_clamps(void **state)
+{
+	(void)state;
+	struct rsv_cache *c;
+	uint8_t resp[4096], query[512], out[4096];
+	size_t rlen, qlen, olen;
 	struct rsv_cache_opts o;
 	rsv_cache_opts_default(&o);
 	o.min_ttl = 30;
@@ -952,6 +959,7 @@ int main(void)
 		cmocka_unit_test(test_deleg),
 		cmocka_unit_test(test_msgcache),
 		cmocka_unit_test(test_msgcache_negative_and_limits),
+		cmocka_unit_test(test_msgcache_ttl_clamps),
 		cmocka_unit_test(test_msgcache_garbage),
 		cmocka_unit_test(test_lru),
 		cmocka_unit_test(test_threads),

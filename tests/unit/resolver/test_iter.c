@@ -187,6 +187,59 @@ static void push_rr(ldns_pkt *p, ldns_pkt_section sec, const char *text)
 }
 
 /*
+ * A reply to q, one of four shapes (referral, chain, NXDOMAIN, upward referral),
+ * damaged at random past the ID (and sometimes cut short): wire, *wlen bytes.
+ */
+static uint8_t *garbage_reply(const struct dns_query *q, struct dns_rng *mrng, size_t *wlen)
+{
+	ldns_pkt *p = ldns_pkt_new();
+	ldns_pkt_set_id(p, q->hdr.id);
+	ldns_pkt_set_qr(p, true);
+	ldns_pkt_set_aa(p, dns_rng_uniform(mrng, 2));
+	ldns_rr *qrr = ldns_rr_new();
+	ldns_rr_set_owner(qrr, ldns_dname_new_frm_data((uint16_t)q->qname_len, q->qname));
+	ldns_rr_set_type(qrr, (ldns_rr_type)q->qtype);
+	ldns_rr_set_class(qrr, LDNS_RR_CLASS_IN);
+	ldns_rr_set_question(qrr, true);
+	ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, qrr);
+	switch (dns_rng_uniform(mrng, 4)) {
+	case 0:
+		push_rr(p, LDNS_SECTION_AUTHORITY, "example.com. 60 IN NS ns1.example.com.");
+		push_rr(p, LDNS_SECTION_AUTHORITY, "example.com. 60 IN NS ns.other.net.");
+		push_rr(p, LDNS_SECTION_ADDITIONAL, "ns1.example.com. 60 IN A 192.0.2.53");
+		break;
+	case 1:
+		push_rr(p, LDNS_SECTION_ANSWER, "www.example.com. 60 IN CNAME w.example.com.");
+		push_rr(p, LDNS_SECTION_ANSWER, "w.example.com. 60 IN DNAME example.net.");
+		push_rr(p, LDNS_SECTION_ANSWER, "w.example.com. 60 IN A 192.0.2.1");
+		break;
+	case 2:
+		ldns_pkt_set_rcode(p, LDNS_RCODE_NXDOMAIN);
+		push_rr(p, LDNS_SECTION_AUTHORITY,
+			"example.com. 60 IN SOA a.example.com. b.example.com. 1 2 3 4 5");
+		break;
+	default:
+		push_rr(p, LDNS_SECTION_AUTHORITY, "com. 60 IN NS a.gtld.net.");
+		push_rr(p, LDNS_SECTION_ADDITIONAL, "a.gtld.net. 60 IN A 192.0.2.1");
+		break;
+	}
+	uint8_t *wire = NULL;
+	assert_int_equal(ldns_pkt2wire(&wire, p, wlen), LDNS_STATUS_OK);
+	ldns_pkt_free(p);
+	/* damage the body (and counts), never the ID */
+	unsigned flips = 1 + dns_rng_uniform(mrng, 4);
+	for (unsigned k = 0; k < flips; k++) {
+		size_t at = 2 + dns_rng_uniform(mrng, (uint32_t)(*wlen - 2));
+		if (at >= 4 && at < q->question_end && dns_rng_uniform(mrng, 4))
+			continue; /* mostly keep the question so the reply is looked at */
+		wire[at] = (uint8_t)dns_rng_u32(mrng);
+	}
+	if (dns_rng_uniform(mrng, 8) == 0)
+		*wlen = 2 + dns_rng_uniform(mrng, (uint32_t)(*wlen - 2));
+	return wire;
+}
+
+/*
  * Robustness: replies that pass the ID, source and question checks but whose
  * body is damaged (random bytes changed, counts wrong, cut short) never crash,
  * leak or hang the iterator; each request still ends with an answer.
@@ -234,51 +287,8 @@ static void test_consume_garbage(void **state)
 		for (int round = 0; st == RSV_PRODUCE && round < 60; round++) {
 			struct dns_query q;
 			assert_int_equal(dns_query_parse(pkt, len, &q, NULL), DNS_QUERY_OK);
-			ldns_pkt *p = ldns_pkt_new();
-			ldns_pkt_set_id(p, q.hdr.id);
-			ldns_pkt_set_qr(p, true);
-			ldns_pkt_set_aa(p, dns_rng_uniform(&mrng, 2));
-			ldns_rr *qrr = ldns_rr_new();
-			ldns_rr_set_owner(qrr, ldns_dname_new_frm_data((uint16_t)q.qname_len, q.qname));
-			ldns_rr_set_type(qrr, (ldns_rr_type)q.qtype);
-			ldns_rr_set_class(qrr, LDNS_RR_CLASS_IN);
-			ldns_rr_set_question(qrr, true);
-			ldns_pkt_push_rr(p, LDNS_SECTION_QUESTION, qrr);
-			switch (dns_rng_uniform(&mrng, 4)) {
-			case 0:
-				push_rr(p, LDNS_SECTION_AUTHORITY, "example.com. 60 IN NS ns1.example.com.");
-				push_rr(p, LDNS_SECTION_AUTHORITY, "example.com. 60 IN NS ns.other.net.");
-				push_rr(p, LDNS_SECTION_ADDITIONAL, "ns1.example.com. 60 IN A 192.0.2.53");
-				break;
-			case 1:
-				push_rr(p, LDNS_SECTION_ANSWER, "www.example.com. 60 IN CNAME w.example.com.");
-				push_rr(p, LDNS_SECTION_ANSWER, "w.example.com. 60 IN DNAME example.net.");
-				push_rr(p, LDNS_SECTION_ANSWER, "w.example.com. 60 IN A 192.0.2.1");
-				break;
-			case 2:
-				ldns_pkt_set_rcode(p, LDNS_RCODE_NXDOMAIN);
-				push_rr(p, LDNS_SECTION_AUTHORITY,
-					"example.com. 60 IN SOA a.example.com. b.example.com. 1 2 3 4 5");
-				break;
-			default:
-				push_rr(p, LDNS_SECTION_AUTHORITY, "com. 60 IN NS a.gtld.net.");
-				push_rr(p, LDNS_SECTION_ADDITIONAL, "a.gtld.net. 60 IN A 192.0.2.1");
-				break;
-			}
-			uint8_t *wire = NULL;
 			size_t wlen = 0;
-			assert_int_equal(ldns_pkt2wire(&wire, p, &wlen), LDNS_STATUS_OK);
-			ldns_pkt_free(p);
-			/* damage the body (and counts), never the ID */
-			unsigned flips = 1 + dns_rng_uniform(&mrng, 4);
-			for (unsigned k = 0; k < flips; k++) {
-				size_t at = 2 + dns_rng_uniform(&mrng, (uint32_t)(wlen - 2));
-				if (at >= 4 && at < q.question_end && dns_rng_uniform(&mrng, 4))
-					continue; /* mostly keep the question so the reply is looked at */
-				wire[at] = (uint8_t)dns_rng_u32(&mrng);
-			}
-			if (dns_rng_uniform(&mrng, 8) == 0)
-				wlen = 2 + dns_rng_uniform(&mrng, (uint32_t)(wlen - 2));
+			uint8_t *wire = garbage_reply(&q, &mrng, &wlen);
 			st = rsv_req_consume(req, wire, wlen, &dest, now);
 			free(wire);
 			replies++;

@@ -2,8 +2,11 @@
  * test_rsvd_config.c -- cairn-resolver's options and access list
  * (resolver/io/rsvd_config.c): defaults, parsing, the checks of
  * rsvd_config_finish(), and the access list (built-in private ranges, longest
- * matching prefix wins, deny wins a tie).
+ * matching prefix wins, deny wins a tie); the root hints loader
+ * (resolver/io/rsvd_hints.c).
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -223,6 +226,39 @@ static void test_acl_rules(void **state)
 	dns_config_deinit(&p);
 }
 
+/* The hints loader reads the file and hands it to rsv_hints_parse(). */
+static void test_hints_load(void **state)
+{
+	(void)state;
+	struct rsv_hints h;
+	unsigned line = 0;
+	const char *text =
+		"; test hints\n"
+		".                        3600000      NS    A.ROOT.TEST.\n"
+		"A.ROOT.TEST.             3600000      A     127.53.0.1\n"
+		"A.ROOT.TEST.             3600000      AAAA  ::1\n"
+		".                        3600000      NS    B.ROOT.TEST.\n"
+		"B.ROOT.TEST.             3600000      A     127.53.0.2\n"
+		"unrelated.test.          3600000      A     192.0.2.9\n";
+	char path[] = "/tmp/rsv_hintsXXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	assert_int_equal(rsvd_hints_load(&h, path, 53, NULL), 0);
+	assert_int_equal(h.count, 3);
+	/* a bad line: its number, as from rsv_hints_parse() */
+	const char bad[] = ". NS a.root.test.\nthis is not a record\n";
+	fd = open(path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, bad, sizeof(bad) - 1), (ssize_t)(sizeof(bad) - 1));
+	close(fd);
+	assert_int_equal(rsvd_hints_load(&h, path, 53, &line), DNS_E_SYNTAX);
+	assert_int_equal(line, 2);
+	unlink(path);
+	assert_int_equal(rsvd_hints_load(&h, "/nonexistent/hints", 53, NULL), -ENOENT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +267,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_acl_default),
 		cmocka_unit_test(test_acl_rules),
+		cmocka_unit_test(test_hints_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

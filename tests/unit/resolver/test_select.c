@@ -5,12 +5,10 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -302,16 +300,6 @@ static void test_hints_parse(void **state)
 	assert_int_equal(h.count, 3);
 	/* no address for any NS */
 	assert_int_equal(rsv_hints_parse(&h, ". NS a.root.test.\n", 53, NULL), DNS_E_NOTFOUND);
-	/* from a file */
-	char path[] = "/tmp/rsv_hintsXXXXXX";
-	int fd = mkstemp(path);
-	assert_true(fd >= 0);
-	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-	close(fd);
-	assert_int_equal(rsv_hints_load(&h, path, 53, NULL), 0);
-	assert_int_equal(h.count, 3);
-	unlink(path);
-	assert_int_equal(rsv_hints_load(&h, "/nonexistent/hints", 53, NULL), -ENOENT);
 }
 
 int main(void)
