@@ -25,7 +25,7 @@
 #include "dns_config_io.h"
 #include "dns_listen.h"
 #include "dns_metrics.h"
-#include "dns_signal.h"
+#include "dns_shell.h"
 #include "dns_name.h"
 #include "rsv_cache.h"
 #include "rsv_hints.h"
@@ -119,11 +119,8 @@ struct rsvd_server {
 	struct rsv_iter_opts iopts;      /* iterator limits */
 	struct rsvd_worker *workers;     /* cfg->threads entries */
 	struct dns_counters counters;    /* per-thread counters */
-	struct dns_listen_server *listen;/* listeners */
+	struct dns_shell shell;          /* main loop (signals, metrics), listeners */
 	struct dns_metrics *metrics;     /* endpoint or NULL */
-	uv_loop_t loop;                  /* main loop: signals, metrics */
-	bool loop_ready;                 /* loop initialised */
-	struct dns_signals sigs;         /* SIGTERM/SIGINT: shutdown */
 	bool debug;                      /* log-level debug: one line per resolution */
 };
 

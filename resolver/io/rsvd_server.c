@@ -21,7 +21,6 @@
 #include "dns_err.h"
 #include "dns_hash.h"
 #include "dns_log.h"
-#include "dns_loop.h"
 #include "dns_pkt.h"
 #include "dns_rand.h"
 #include "dns_writer.h"
@@ -433,13 +432,6 @@ static void on_thread_stop(void *ctx, unsigned thread, uv_loop_t *loop)
 
 /* ---- life cycle ---- */
 
-static void on_signal(struct dns_signals *sigs, int signum)
-{
-	struct rsvd_server *s = sigs->data;
-	log_info("signal %d: shutting down", signum);
-	uv_stop(&s->loop);
-}
-
 static int workers_init(struct rsvd_server *s)
 {
 	unsigned n = s->cfg->threads;
@@ -476,9 +468,8 @@ int rsvd_server_init(struct rsvd_server *s, struct rsvd_config *cfg)
 	memset(s, 0, sizeof(*s));
 	s->cfg = cfg;
 	s->debug = dns_log_level_from_str(cfg->log_level) == DNS_LOG_DEBUG;
-	if ((r = uv_loop_init(&s->loop)) < 0)
+	if ((r = dns_shell_init(&s->shell)) < 0)
 		return r;
-	s->loop_ready = true;
 	if ((r = rsvd_acl_build(&s->acl, cfg)) < 0)
 		return r;
 	rsvd_config_cache_opts(cfg, &co);
@@ -496,24 +487,24 @@ int rsvd_server_init(struct rsvd_server *s, struct rsvd_config *cfg)
 	if ((r = workers_init(s)) < 0)
 		return r;
 
-	struct dns_listen_server_config lc = {
-		.addrs = cfg->listen.items,
-		.naddrs = cfg->listen.n,
-		.threads = cfg->threads,
-		.opts = {.query_cb = on_query, .ctx = s, .tcp_idle_ms = cfg->tcp_idle_ms},
-		.thread_start = on_thread_start,
-		.thread_stop = on_thread_stop,
+	/* no reload: SIGHUP keeps its default action */
+	struct dns_shell_config sc = {
+		.listen = {
+			.addrs = cfg->listen.items,
+			.naddrs = cfg->listen.n,
+			.threads = cfg->threads,
+			.opts = {.query_cb = on_query, .ctx = s, .tcp_idle_ms = cfg->tcp_idle_ms},
+			.thread_start = on_thread_start,
+			.thread_stop = on_thread_stop,
+		},
 	};
-	if ((r = dns_listen_server_start(&s->listen, &lc)) < 0) {
-		log_err("cannot start: %s", dns_strerror(r));
-		return r;
-	}
+	if ((r = dns_shell_start(&s->shell, &sc)) < 0)
+		return r; /* logged there */
 	if (cfg->has_metrics) {
-		if ((r = dns_metrics_start(&s->metrics, &s->loop, (const struct sockaddr *)&cfg->metrics,
+		if ((r = dns_metrics_start(&s->metrics, &s->shell.loop, (const struct sockaddr *)&cfg->metrics,
 				rsvd_metrics_cb, s)) < 0)
 			return r; /* logged there */
 	}
-	dns_signals_start(&s->sigs, &s->loop, false, on_signal, s);
 	log_info("cairn-resolver %s ready: %zu root hints, %u threads, cache %llu bytes",
 		CAIRN_VERSION, cfg->hints.count, cfg->threads, (unsigned long long)cfg->cache_size);
 	return 0;
@@ -521,23 +512,18 @@ int rsvd_server_init(struct rsvd_server *s, struct rsvd_config *cfg)
 
 int rsvd_server_run(struct rsvd_server *s)
 {
-	return uv_run(&s->loop, UV_RUN_DEFAULT);
+	return dns_shell_run(&s->shell);
 }
 
 int rsvd_server_deinit(struct rsvd_server *s)
 {
-	int r = 0;
+	int r = dns_shell_stop(&s->shell);
 
-	if (s->listen && dns_listen_server_stop(s->listen) < 0)
-		r = -EBUSY;
-	s->listen = NULL;
 	if (s->metrics)
 		dns_metrics_close(s->metrics);
 	s->metrics = NULL;
-	if (s->loop_ready) {
-		if (dns_loop_close_all(&s->loop) < 0)
-			r = -EBUSY;
-	}
+	if (dns_shell_deinit(&s->shell) < 0)
+		r = -EBUSY;
 	if (s->workers) {
 		for (unsigned i = 0; i < s->cfg->threads; i++) {
 			free(s->workers[i].jobs);
