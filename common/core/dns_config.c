@@ -38,10 +38,6 @@ struct origin {
 
 enum builtin { BI_NONE = 0, BI_HELP, BI_VERSION, BI_CONFIG };
 
-static void *std_alloc(void *ctx, size_t size) { (void)ctx; return malloc(size); }
-static void std_free(void *ctx, void *p) { (void)ctx; free(p); }
-static const struct dns_mm config_std_mm = { std_alloc, std_free, NULL };
-
 static size_t opt_count(const struct dns_opt *opts)
 {
 	size_t n = 0;
@@ -54,7 +50,7 @@ int dns_config_init(struct dns_config *cfg, const struct dns_opt *opts, const st
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->opts = opts;
-	cfg->mm = mm != NULL ? mm : &config_std_mm;
+	cfg->mm = mm != NULL ? mm : dns_mm_std();
 	size_t n = opt_count(opts);
 	cfg->cli_set = mm_calloc(cfg->mm, n + 1, 1);
 	if (cfg->cli_set == NULL)

@@ -418,7 +418,7 @@ int rsv_st_response(struct rsv_req *req, struct frame *f, uint64_t now)
 	if (header_verdict(req, f, p, now))
 		goto out;
 	struct rsv_scrub_stats sst;
-	int dropped = rsv_scrub(p, q->name, q->qtype, DNS_CLASS_IN, f->cut.zone,
+	int dropped = rsv_scrub(req->ctx->mm, p, q->name, q->qtype, DNS_CLASS_IN, f->cut.zone,
 		req->ctx->opts.max_cname, &sst);
 	if (dropped < 0) {
 		rsv_frame_result(f, DNS_RC_SERVFAIL);

@@ -194,7 +194,7 @@ static void keep_additional(ldns_pkt *pkt, uint16_t qclass, const uint8_t *zone,
 	}
 }
 
-int rsv_scrub(ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+int rsv_scrub(const struct dns_mm *mm, ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
 	const uint8_t *zone, unsigned max_chain, struct rsv_scrub_stats *st)
 {
 	struct rsv_scrub_stats local = { 0 };
@@ -209,7 +209,7 @@ int rsv_scrub(ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uint16_t qcla
 		nmax = ldns_rr_list_rr_count(ldns_pkt_authority(pkt));
 	if (ldns_rr_list_rr_count(ldns_pkt_additional(pkt)) > nmax)
 		nmax = ldns_rr_list_rr_count(ldns_pkt_additional(pkt));
-	keep = calloc(nmax + 1, sizeof(*keep));
+	keep = mm_calloc(mm, nmax + 1, sizeof(*keep));
 	if (!keep)
 		return -ENOMEM;
 	/* answer section: walk the chain from qname */
@@ -225,7 +225,7 @@ int rsv_scrub(ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uint16_t qcla
 	keep_additional(pkt, qclass, zone, keep);
 	ret = filter(pkt, LDNS_SECTION_ADDITIONAL, keep, &local.additional);
 out:
-	free(keep);
+	mm_free(mm, keep);
 	if (ret < 0)
 		return ret;
 	if (st)

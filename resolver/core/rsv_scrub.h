@@ -29,6 +29,8 @@
 
 #include <ldns/ldns.h>
 
+#include "dns_mem.h"
+
 /* Records dropped, per section. */
 struct rsv_scrub_stats {
 	unsigned answer;      /* dropped from the answer section */
@@ -38,10 +40,10 @@ struct rsv_scrub_stats {
 
 /*
  * Scrub pkt in place: the reply to (qname, qtype, qclass) from a server asked as
- * authority for zone (wire names). *st (may be NULL) gets the counts; returns the
- * total number of records dropped, or -ENOMEM.
+ * authority for zone (wire names), with scratch memory from mm. *st (may be NULL)
+ * gets the counts; returns the total number of records dropped, or -ENOMEM.
  */
-int rsv_scrub(ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
+int rsv_scrub(const struct dns_mm *mm, ldns_pkt *pkt, const uint8_t *qname, uint16_t qtype, uint16_t qclass,
 	const uint8_t *zone, unsigned max_chain, struct rsv_scrub_stats *st);
 
 #endif

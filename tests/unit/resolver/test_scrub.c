@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "test_mm.h"
+
 #include "dns_name.h"
 #include "rsv_scrub.h"
 
@@ -57,7 +59,7 @@ static void test_referral(void **state)
 	name("www.example.com.", q);
 	name("com.", zone);
 	struct rsv_scrub_stats st;
-	int n = rsv_scrub(p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 8, &st);
+	int n = rsv_scrub(&tmm, p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 8, &st);
 	assert_int_equal(n, 5);
 	assert_int_equal(st.authority, 2);
 	assert_int_equal(st.additional, 3);
@@ -85,7 +87,7 @@ static void test_answer_chain(void **state)
 	name("www.example.com.", q);
 	name("example.com.", zone);
 	struct rsv_scrub_stats st;
-	rsv_scrub(p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 8, &st);
+	rsv_scrub(&tmm, p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 8, &st);
 	assert_int_equal(st.answer, 3);
 	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 2);
 	assert_int_equal(count(p, LDNS_SECTION_ANSWER, "www.example.com."), 1);
@@ -108,7 +110,7 @@ static void test_negative_soa(void **state)
 	uint8_t q[DNS_NAME_MAX], zone[DNS_NAME_MAX];
 	name("nope.example.com.", q);
 	name("example.com.", zone);
-	assert_int_equal(rsv_scrub(p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 8, NULL), 1);
+	assert_int_equal(rsv_scrub(&tmm, p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 8, NULL), 1);
 	assert_int_equal(count(p, LDNS_SECTION_AUTHORITY, "example.com."), 1);
 	assert_int_equal(count(p, LDNS_SECTION_AUTHORITY, "sub.example.com."), 1);
 	ldns_pkt_free(p);
@@ -125,7 +127,7 @@ static void test_dname_and_loop(void **state)
 	uint8_t q[DNS_NAME_MAX], zone[DNS_NAME_MAX];
 	name("www.old.example.com.", q);
 	name("example.com.", zone);
-	assert_int_equal(rsv_scrub(p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 8, NULL), 1);
+	assert_int_equal(rsv_scrub(&tmm, p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 8, NULL), 1);
 	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_answer(p)), 3);
 	ldns_pkt_free(p);
 
@@ -134,7 +136,7 @@ static void test_dname_and_loop(void **state)
 	push(p, LDNS_SECTION_ANSWER, "a.example.com. 300 IN CNAME b.example.com.");
 	push(p, LDNS_SECTION_ANSWER, "b.example.com. 300 IN CNAME a.example.com.");
 	name("a.example.com.", q);
-	assert_int_equal(rsv_scrub(p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 8, NULL), 0);
+	assert_int_equal(rsv_scrub(&tmm, p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 8, NULL), 0);
 	ldns_pkt_free(p);
 
 	/* a long chain is cut at max_chain links */
@@ -144,7 +146,7 @@ static void test_dname_and_loop(void **state)
 	push(p, LDNS_SECTION_ANSWER, "c3.example.com. 300 IN CNAME c4.example.com.");
 	push(p, LDNS_SECTION_ANSWER, "c4.example.com. 300 IN A 192.0.2.4");
 	name("c1.example.com.", q);
-	assert_int_equal(rsv_scrub(p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 2, NULL), 1);
+	assert_int_equal(rsv_scrub(&tmm, p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 2, NULL), 1);
 	assert_int_equal(count(p, LDNS_SECTION_ANSWER, "c4.example.com."), 0);
 	ldns_pkt_free(p);
 }
@@ -159,7 +161,7 @@ static void test_root_zone_keeps_all_in_bailiwick(void **state)
 	uint8_t q[DNS_NAME_MAX], zone[DNS_NAME_MAX];
 	name("www.example.com.", q);
 	name(".", zone);
-	assert_int_equal(rsv_scrub(p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 8, NULL), 0);
+	assert_int_equal(rsv_scrub(&tmm, p, q, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, zone, 8, NULL), 0);
 	assert_int_equal(ldns_rr_list_rr_count(ldns_pkt_additional(p)), 2);
 	ldns_pkt_free(p);
 }
