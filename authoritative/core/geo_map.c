@@ -16,7 +16,7 @@
 
 #include "dns_err.h"
 #include "dns_name.h"
-#include "geo_json.h"
+#include "dns_json.h"
 #include "geo_map_impl.h"
 
 /* Built-in health check defaults (map-format.md). */
@@ -70,10 +70,10 @@ struct chk_def {
 __attribute__((format(printf, 3, 4)))
 static int fail(struct ld *ld, const char *path, const char *fmt, ...)
 {
-	struct geo_json_err e = { ld->file, ld->err, ld->errlen };
+	struct dns_json_err e = { ld->file, ld->err, ld->errlen };
 	va_list ap;
 	va_start(ap, fmt);
-	int r = geo_json_vfail(&e, DNS_E_CONFIG, path, fmt, ap);
+	int r = dns_json_vfail(&e, DNS_E_CONFIG, path, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -109,14 +109,14 @@ static void path_idx(char *out, size_t cap, const char *parent, size_t i)
 static int check_keys(struct ld *ld, const json_t *obj, const char *path,
 	const char *const *allowed)
 {
-	struct geo_json_err e = { ld->file, ld->err, ld->errlen };
-	return geo_json_check_keys(&e, obj, path, allowed);
+	struct dns_json_err e = { ld->file, ld->err, ld->errlen };
+	return dns_json_check_keys(&e, obj, path, allowed);
 }
 
 static int want_object(struct ld *ld, const json_t *v, const char *path)
 {
 	if (!json_is_object(v))
-		return fail(ld, path, "must be an object, not %s", geo_json_kind(v));
+		return fail(ld, path, "must be an object, not %s", dns_json_kind(v));
 	return 0;
 }
 
@@ -125,7 +125,7 @@ static int get_uint(struct ld *ld, const json_t *v, const char *path, int64_t lo
 	int64_t hi, uint32_t *out)
 {
 	if (!json_is_integer(v))
-		return fail(ld, path, "must be an integer, not %s", geo_json_kind(v));
+		return fail(ld, path, "must be an integer, not %s", dns_json_kind(v));
 	json_int_t x = json_integer_value(v);
 	if (x < lo || x > hi)
 		return fail(ld, path, "%lld is out of range %lld..%lld", (long long)x,
@@ -139,7 +139,7 @@ static int get_number(struct ld *ld, const json_t *v, const char *path, double l
 	double hi, double *out)
 {
 	if (!json_is_number(v))
-		return fail(ld, path, "must be a number, not %s", geo_json_kind(v));
+		return fail(ld, path, "must be a number, not %s", dns_json_kind(v));
 	double x = json_number_value(v);
 	if (!(x >= lo && x <= hi))
 		return fail(ld, path, "%g is out of range %g..%g", x, lo, hi);
@@ -194,7 +194,7 @@ static int get_dc_list(struct ld *ld, const json_t *v, const char *path, uint8_t
 {
 	char p[512];
 	if (!json_is_array(v))
-		return fail(ld, path, "must be an array of datacenter names, not %s", geo_json_kind(v));
+		return fail(ld, path, "must be an array of datacenter names, not %s", dns_json_kind(v));
 	size_t cnt = json_array_size(v);
 	if (cnt == 0)
 		return fail(ld, path, "must not be empty");
@@ -203,7 +203,7 @@ static int get_dc_list(struct ld *ld, const json_t *v, const char *path, uint8_t
 		json_t *e = json_array_get(v, i);
 		path_idx(p, sizeof(p), path, i);
 		if (!json_is_string(e))
-			return fail(ld, p, "must be a datacenter name, not %s", geo_json_kind(e));
+			return fail(ld, p, "must be a datacenter name, not %s", dns_json_kind(e));
 		int d = dc_find(ld->m, json_string_value(e));
 		if (d < 0)
 			return fail(ld, p, "unknown datacenter \"%.100s\"", json_string_value(e));
@@ -349,7 +349,7 @@ static int load_check(struct ld *ld, const json_t *v, const char *path,
 	if (http) {
 		path_key(p, sizeof(p), path, "http");
 		if (!json_is_string(http))
-			return fail(ld, p, "must be a URL string, not %s", geo_json_kind(http));
+			return fail(ld, p, "must be a URL string, not %s", dns_json_kind(http));
 		c->kind = GEO_CHECK_HTTP;
 		if (parse_http_url(ld, json_string_value(http), p, c))
 			return DNS_E_CONFIG;
@@ -384,7 +384,7 @@ static int load_replica(struct ld *ld, const json_t *v, const char *path,
 		return fail(ld, path, "missing \"address\"");
 	path_key(p, sizeof(p), path, "address");
 	if (!json_is_string(a))
-		return fail(ld, p, "must be an IP address string, not %s", geo_json_kind(a));
+		return fail(ld, p, "must be an IP address string, not %s", dns_json_kind(a));
 	if (!parse_ip(json_string_value(a), &r->family, r->addr))
 		return fail(ld, p, "\"%.100s\" is not an IP address", json_string_value(a));
 	r->weight = 1;
@@ -424,7 +424,7 @@ static int load_dcs(struct ld *ld, const json_t *arr, const struct chk_def *def)
 	if (!arr)
 		return fail(ld, "", "missing \"datacenters\"");
 	if (!json_is_array(arr))
-		return fail(ld, "datacenters", "must be an array, not %s", geo_json_kind(arr));
+		return fail(ld, "datacenters", "must be an array, not %s", dns_json_kind(arr));
 	size_t n = json_array_size(arr);
 	if (n == 0 || n > GEO_DC_MAX)
 		return fail(ld, "datacenters", "%zu datacenters, allowed 1..%d", n, GEO_DC_MAX);
@@ -450,8 +450,8 @@ static int load_dcs(struct ld *ld, const json_t *arr, const struct chk_def *def)
 			return fail(ld, p, "missing \"name\"");
 		path_key(q, sizeof(q), p, "name");
 		if (!json_is_string(nm))
-			return fail(ld, q, "must be a string, not %s", geo_json_kind(nm));
-		if (!geo_json_dc_name_ok(json_string_value(nm), GEO_NAME_TEXT_MAX - 1))
+			return fail(ld, q, "must be a string, not %s", dns_json_kind(nm));
+		if (!dns_json_dc_name_ok(json_string_value(nm), GEO_NAME_TEXT_MAX - 1))
 			return fail(ld, q, "\"%.100s\" is not a valid name (1..%d characters of A-Z a-z 0-9 _ . -)",
 				json_string_value(nm), GEO_NAME_TEXT_MAX - 1);
 		if (dc_find(m, json_string_value(nm)) >= 0)
@@ -472,7 +472,7 @@ static int load_dcs(struct ld *ld, const json_t *arr, const struct chk_def *def)
 			return fail(ld, p, "missing \"replicas\"");
 		path_key(q, sizeof(q), p, "replicas");
 		if (!json_is_array(reps))
-			return fail(ld, q, "must be an array, not %s", geo_json_kind(reps));
+			return fail(ld, q, "must be an array, not %s", dns_json_kind(reps));
 		size_t nr = json_array_size(reps);
 		if (nr == 0 || nr > GEO_REPLICA_MAX)
 			return fail(ld, q, "%zu replicas, allowed 1..%d", nr, GEO_REPLICA_MAX);
@@ -628,10 +628,10 @@ const struct geo_name *geo_map_find(const struct geo_map *m, const uint8_t *owne
 /* "ADDR/LEN" or "ADDR" into the 128-bit tree; host bits must be zero. */
 static int parse_net(struct ld *ld, const char *key, const char *path, struct geo_net *n)
 {
-	struct geo_json_err e = { ld->file, ld->err, ld->errlen };
+	struct dns_json_err e = { ld->file, ld->err, ld->errlen };
 	uint8_t fam, a[16];
 	unsigned len;
-	int rc = geo_json_prefix(&e, key, path, &fam, a, &len);
+	int rc = dns_json_prefix(&e, key, path, &fam, a, &len);
 	if (rc < 0)
 		return rc;
 	memset(n->addr, 0, 16);
@@ -788,12 +788,12 @@ static int load_root(struct ld *ld, const json_t *root, const struct geo_source 
 	struct chk_def def = {DEF_INTERVAL_MS, DEF_TIMEOUT_MS, DEF_RISE, DEF_FALL};
 	int rc;
 	if (!json_is_object(root))
-		return fail(ld, "", "the map must be a JSON object, not %s", geo_json_kind(root));
+		return fail(ld, "", "the map must be a JSON object, not %s", dns_json_kind(root));
 	if (check_keys(ld, root, "", keys))
 		return DNS_E_CONFIG;
 	json_t *geoip = json_object_get(root, "geoip");
 	if (geoip && !json_is_string(geoip))
-		return fail(ld, "geoip", "must be a file name, not %s", geo_json_kind(geoip));
+		return fail(ld, "geoip", "must be a file name, not %s", dns_json_kind(geoip));
 	if (geoip && json_string_length(geoip) == 0)
 		return fail(ld, "geoip", "empty file name");
 	json_t *h = json_object_get(root, "health");

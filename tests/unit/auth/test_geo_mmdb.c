@@ -21,7 +21,7 @@
 #include "dns_rng.h"
 #include "geo_map.h"
 #include "geo_mmdb.h"
-#include "geo_mmdbw.h"
+#include "mapc_writer.h"
 #include "dns_mem.h"
 #include <unistd.h>
 
@@ -365,7 +365,7 @@ static void test_map_with_mmdb(void **state)
 
 /* ---- a database written by cairn-mapc's writer ------------------------------ */
 
-static void add_net(struct geo_mmdbw *w, const char *cidr, const struct geo_mmdbw_record *r)
+static void add_net(struct mapc_writer *w, const char *cidr, const struct mapc_record *r)
 {
 	char buf[64];
 	uint8_t a[16] = {0};
@@ -377,32 +377,32 @@ static void add_net(struct geo_mmdbw *w, const char *cidr, const struct geo_mmdb
 		len += 96; /* the writer takes IPv4 at ::/96 */
 	else
 		assert_int_equal(inet_pton(AF_INET6, buf, a), 1);
-	assert_int_equal(geo_mmdbw_add(w, a, len, r), 0);
+	assert_int_equal(mapc_writer_add(w, a, len, r), 0);
 }
 
 static void test_mapc_database(void **state)
 {
 	(void)state;
-	struct geo_mmdbw *w = NULL;
-	assert_int_equal(geo_mmdbw_new(dns_mm_std(), &w), 0);
-	struct geo_mmdbw_record paris = {.has_location = true, .lat = 48.85, .lon = 2.35,
+	struct mapc_writer *w = NULL;
+	assert_int_equal(mapc_writer_new(dns_mm_std(), &w), 0);
+	struct mapc_record paris = {.has_location = true, .lat = 48.85, .lon = 2.35,
 		.country = "FR", .continent = "EU", .city = "Paris", .datacenter = "us-west"};
-	struct geo_mmdbw_record se = {.country = "SE", .continent = "EU"};
-	struct geo_mmdbw_record jp = {.country = "JP", .continent = "AS"};
-	struct geo_mmdbw_record sthlm = {.has_location = true, .lat = 59.33, .lon = 18.07,
+	struct mapc_record se = {.country = "SE", .continent = "EU"};
+	struct mapc_record jp = {.country = "JP", .continent = "AS"};
+	struct mapc_record sthlm = {.has_location = true, .lat = 59.33, .lon = 18.07,
 		.country = "SE", .continent = "EU", .city = "Stockholm"};
-	struct geo_mmdbw_record sf = {.has_location = true, .lat = 37.77, .lon = -122.42,
+	struct mapc_record sf = {.has_location = true, .lat = 37.77, .lon = -122.42,
 		.country = "US", .continent = "NA", .city = "San Francisco"};
 	add_net(w, "192.0.2.0/24", &paris);
 	add_net(w, "198.51.100.0/24", &se);
 	add_net(w, "203.0.113.0/25", &jp);
 	add_net(w, "2001:db8::/32", &sthlm);
 	add_net(w, "10.0.0.0/8", &sf);
-	struct geo_mmdbw_meta meta = {.database_type = "cairn-Map", .description = "test",
+	struct mapc_meta meta = {.database_type = "cairn-Map", .description = "test",
 		.build_epoch = 1700000000};
-	struct geo_mmdbw_buf out = {.mm = dns_mm_std()};
-	assert_int_equal(geo_mmdbw_build(w, &meta, &out, NULL), 0);
-	geo_mmdbw_free(w);
+	struct mapc_buf out = {.mm = dns_mm_std()};
+	assert_int_equal(mapc_writer_build(w, &meta, &out, NULL), 0);
+	mapc_writer_free(w);
 	char dir[] = "/tmp/cairn-geo-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	char path[128], mpath[128];
@@ -412,7 +412,7 @@ static void test_mapc_database(void **state)
 	assert_non_null(f);
 	assert_int_equal(fwrite(out.data, 1, out.len, f), out.len);
 	assert_int_equal(fclose(f), 0);
-	geo_mmdbw_buf_deinit(&out);
+	mapc_buf_deinit(&out);
 
 	/* the walk: each network once, IPv4 at ::ffff:0:0/96, the alias skipped */
 	struct geo_source s = open_db(path);

@@ -1,5 +1,5 @@
 /*
- * geo_mmdbw.c -- MaxMind DB writer (see geo_mmdbw.h). References are to the
+ * mapc_writer.c -- MaxMind DB writer (see mapc_writer.h). References are to the
  * MaxMind DB File Format Specification v2.0 ("the spec").
  */
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "dns_err.h"
-#include "geo_mmdbw.h"
+#include "mapc_writer.h"
 
 /* Spec, "Data Section Separator": 16 zero bytes between tree and data. */
 #define DATA_SEPARATOR 16
@@ -45,7 +45,7 @@ struct item {
 	uint8_t addr[16];
 	uint8_t len;
 	uint32_t order; /* add order, for duplicate reports */
-	struct geo_mmdbw_record rec; /* strings owned */
+	struct mapc_record rec; /* strings owned */
 };
 
 /* A value to encode (the subset of the spec's types the writer needs). */
@@ -68,23 +68,23 @@ struct intern_entry {
 	bool used;
 };
 
-struct geo_mmdbw {
+struct mapc_writer {
 	const struct dns_mm *mm;
 	struct item *items;
 	size_t nitems, capitems;
 	/* build state */
 	struct node *nodes;
 	size_t nnodes, capnodes;
-	struct geo_mmdbw_buf data;    /* data section */
-	struct geo_mmdbw_buf scratch; /* plain encodings */
-	struct geo_mmdbw_buf keys;    /* interned plain encodings */
+	struct mapc_buf data;    /* data section */
+	struct mapc_buf scratch; /* plain encodings */
+	struct mapc_buf keys;    /* interned plain encodings */
 	struct intern_entry *tab;
 	size_t tabcap, tabused;
 };
 
 /* ---- buffer ------------------------------------------------------------------ */
 
-void geo_mmdbw_buf_deinit(struct geo_mmdbw_buf *b)
+void mapc_buf_deinit(struct mapc_buf *b)
 {
 	if (b->data)
 		mm_free(b->mm, b->data);
@@ -92,7 +92,7 @@ void geo_mmdbw_buf_deinit(struct geo_mmdbw_buf *b)
 	b->len = b->cap = 0;
 }
 
-static int buf_reserve(struct geo_mmdbw_buf *b, size_t more)
+static int buf_reserve(struct mapc_buf *b, size_t more)
 {
 	if (more > SIZE_MAX / 2 - b->len)
 		return -E2BIG;
@@ -114,7 +114,7 @@ static int buf_reserve(struct geo_mmdbw_buf *b, size_t more)
 	return 0;
 }
 
-static int buf_put(struct geo_mmdbw_buf *b, const void *p, size_t n)
+static int buf_put(struct mapc_buf *b, const void *p, size_t n)
 {
 	int r = buf_reserve(b, n);
 	if (r < 0)
@@ -127,9 +127,9 @@ static int buf_put(struct geo_mmdbw_buf *b, const void *p, size_t n)
 
 /* ---- writer object -------------------------------------------------------------- */
 
-int geo_mmdbw_new(const struct dns_mm *mm, struct geo_mmdbw **out)
+int mapc_writer_new(const struct dns_mm *mm, struct mapc_writer **out)
 {
-	struct geo_mmdbw *w = mm_calloc(mm, 1, sizeof(*w));
+	struct mapc_writer *w = mm_calloc(mm, 1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	w->mm = mm;
@@ -138,22 +138,22 @@ int geo_mmdbw_new(const struct dns_mm *mm, struct geo_mmdbw **out)
 	return 0;
 }
 
-static void build_state_free(struct geo_mmdbw *w)
+static void build_state_free(struct mapc_writer *w)
 {
 	if (w->nodes)
 		mm_free(w->mm, w->nodes);
 	w->nodes = NULL;
 	w->nnodes = w->capnodes = 0;
-	geo_mmdbw_buf_deinit(&w->data);
-	geo_mmdbw_buf_deinit(&w->scratch);
-	geo_mmdbw_buf_deinit(&w->keys);
+	mapc_buf_deinit(&w->data);
+	mapc_buf_deinit(&w->scratch);
+	mapc_buf_deinit(&w->keys);
 	if (w->tab)
 		mm_free(w->mm, w->tab);
 	w->tab = NULL;
 	w->tabcap = w->tabused = 0;
 }
 
-void geo_mmdbw_free(struct geo_mmdbw *w)
+void mapc_writer_free(struct mapc_writer *w)
 {
 	if (!w)
 		return;
@@ -172,8 +172,8 @@ static unsigned addr_bit(const uint8_t addr[16], unsigned i)
 	return (addr[i >> 3] >> (7 - (i & 7))) & 1u;
 }
 
-int geo_mmdbw_add(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len,
-	const struct geo_mmdbw_record *rec)
+int mapc_writer_add(struct mapc_writer *w, const uint8_t addr[16], unsigned len,
+	const struct mapc_record *rec)
 {
 	if (len > 128)
 		return -EINVAL;
@@ -187,11 +187,11 @@ int geo_mmdbw_add(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len,
 		return -EINVAL;
 	if (rec->continent[0] && strnlen(rec->continent, 3) != 2)
 		return -EINVAL;
-	if (rec->city && strlen(rec->city) > GEO_MMDBW_CITY_MAX)
+	if (rec->city && strlen(rec->city) > MAPC_CITY_MAX)
 		return -EINVAL;
-	if (rec->datacenter && strlen(rec->datacenter) > GEO_MMDBW_DC_MAX)
+	if (rec->datacenter && strlen(rec->datacenter) > MAPC_DC_MAX)
 		return -EINVAL;
-	if (w->nitems >= GEO_MMDBW_NETS_MAX)
+	if (w->nitems >= MAPC_NETS_MAX)
 		return -E2BIG;
 	if (w->nitems == w->capitems) {
 		size_t ncap = w->capitems ? w->capitems * 2 : 64;
@@ -229,7 +229,7 @@ int geo_mmdbw_add(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len,
  * type - 7 for the extended types), the size in the low 5 bits, with 29, 30,
  * 31 announcing 1, 2 or 3 more size bytes (spec, "Payload Size").
  */
-static int put_ctrl(struct geo_mmdbw_buf *b, enum mmdb_type t, size_t size)
+static int put_ctrl(struct mapc_buf *b, enum mmdb_type t, size_t size)
 {
 	uint8_t hdr[5];
 	size_t n = 0;
@@ -265,7 +265,7 @@ static int put_ctrl(struct geo_mmdbw_buf *b, enum mmdb_type t, size_t size)
 }
 
 /* The scalar types: their whole encoding. */
-static int put_scalar(struct geo_mmdbw_buf *b, const struct val *v)
+static int put_scalar(struct mapc_buf *b, const struct val *v)
 {
 	int r;
 	switch (v->t) {
@@ -305,7 +305,7 @@ static int put_scalar(struct geo_mmdbw_buf *b, const struct val *v)
 }
 
 /* The encoding with no pointers: what identifies a value for deduplication. */
-static int put_plain(struct geo_mmdbw_buf *b, const struct val *v)
+static int put_plain(struct mapc_buf *b, const struct val *v)
 {
 	int r;
 	if (v->t == T_MAP || v->t == T_ARRAY) {
@@ -364,7 +364,7 @@ static uint64_t hash_bytes(const uint8_t *p, size_t n)
 	return h;
 }
 
-static int tab_grow(struct geo_mmdbw *w)
+static int tab_grow(struct mapc_writer *w)
 {
 	size_t ncap = w->tabcap ? w->tabcap * 2 : 1024;
 	struct intern_entry *t = mm_calloc(w->mm, ncap, sizeof(*t));
@@ -386,7 +386,7 @@ static int tab_grow(struct geo_mmdbw *w)
 }
 
 /* Find the plain bytes p/n: the entry, or the free slot where they go. */
-static struct intern_entry *tab_find(struct geo_mmdbw *w, const uint8_t *p, size_t n,
+static struct intern_entry *tab_find(struct mapc_writer *w, const uint8_t *p, size_t n,
 	uint64_t h)
 {
 	size_t j = h & (w->tabcap - 1);
@@ -406,7 +406,7 @@ static struct intern_entry *tab_find(struct geo_mmdbw *w, const uint8_t *p, size
  * offset of the value's full encoding is stored in *where when not NULL (for
  * records, which the tree must reach directly, never through a pointer).
  */
-static int put_value(struct geo_mmdbw *w, const struct val *v, uint32_t *where)
+static int put_value(struct mapc_writer *w, const struct val *v, uint32_t *where)
 {
 	int r;
 	w->scratch.len = 0;
@@ -471,7 +471,7 @@ static struct val vmap(const struct val *kids, size_t n)
  * city.names.en, continent.code, country.iso_code, datacenter,
  * location.latitude/longitude.
  */
-static int put_record(struct geo_mmdbw *w, const struct geo_mmdbw_record *rec,
+static int put_record(struct mapc_writer *w, const struct mapc_record *rec,
 	uint32_t *where)
 {
 	struct val names[2], city[2], cont[2], country[2], loc[4], top[10];
@@ -515,7 +515,7 @@ static int put_record(struct geo_mmdbw *w, const struct geo_mmdbw_record *rec,
 
 /* ---- search tree (spec, "Search Tree Section") --------------------------------- */
 
-static int node_new(struct geo_mmdbw *w, uint32_t fill, uint32_t *out)
+static int node_new(struct mapc_writer *w, uint32_t fill, uint32_t *out)
 {
 	if (w->nnodes >= MAX_NODES)
 		return -E2BIG;
@@ -547,7 +547,7 @@ static bool slot_is_node(uint32_t s)
  * way down are split, both halves keeping the wider record, which is how the
  * most specific network wins and the rest of the wider one keeps its data.
  */
-static int tree_set(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len, uint32_t value)
+static int tree_set(struct mapc_writer *w, const uint8_t addr[16], unsigned len, uint32_t value)
 {
 	uint32_t n = 0;
 	int r;
@@ -576,7 +576,7 @@ static int tree_set(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len, u
  * of ::/96, so an IPv4-mapped address finds the IPv4 data. When a wider leaf
  * already gives both the same value, nothing is added.
  */
-static int tree_alias_v4(struct geo_mmdbw *w)
+static int tree_alias_v4(struct mapc_writer *w)
 {
 	uint32_t n = 0, v4 = SLOT_EMPTY;
 	int r;
@@ -658,7 +658,7 @@ static void put_node(uint8_t *p, unsigned rs, uint32_t l, uint32_t r)
 }
 
 /* Spec, "Database Metadata": the map after the marker (no pointers). */
-static int put_metadata(struct geo_mmdbw_buf *b, const struct geo_mmdbw_meta *meta,
+static int put_metadata(struct mapc_buf *b, const struct mapc_meta *meta,
 	uint32_t node_count, unsigned record_size)
 {
 	struct val desc[2] = {vstr("en"), vstr(meta->description ? meta->description : "")};
@@ -688,10 +688,10 @@ static int put_metadata(struct geo_mmdbw_buf *b, const struct geo_mmdbw_meta *me
 	return r < 0 ? r : put_plain(b, &top);
 }
 
-int geo_mmdbw_build(struct geo_mmdbw *w, const struct geo_mmdbw_meta *meta,
-	struct geo_mmdbw_buf *out, struct geo_mmdbw_stats *st)
+int mapc_writer_build(struct mapc_writer *w, const struct mapc_meta *meta,
+	struct mapc_buf *out, struct mapc_stats *st)
 {
-	struct geo_mmdbw_stats dummy;
+	struct mapc_stats dummy;
 	uint32_t *offs = NULL, root;
 	size_t distinct = 0;
 	int r;
