@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "dns_err.h"
+#include "dns_hash.h"
 #include "dns_name.h"
 #include "dns_json.h"
 #include "geo_map_impl.h"
@@ -48,7 +49,7 @@ int geo_continent_index(const char *code)
 	for (int i = 0; i < 7; i++)
 		if (strcmp(code, continent_codes[i]) == 0)
 			return i;
-	return -1;
+	return DNS_E_NOTFOUND;
 }
 
 /* ---- loader state and errors ------------------------------------------------- */
@@ -176,13 +177,13 @@ static bool parse_ip(const char *s, uint8_t *family, uint8_t addr[16])
 	return false;
 }
 
-/* The DC index of a name, -1 if none. */
+/* The DC index of a name, DNS_E_NOTFOUND if none. */
 static int dc_find(const struct geo_map *m, const char *name)
 {
 	for (unsigned i = 0; i < m->n_dc; i++)
 		if (strcmp(m->dc[i].name, name) == 0)
 			return (int)i;
-	return -1;
+	return DNS_E_NOTFOUND;
 }
 
 /*
@@ -507,11 +508,9 @@ static int load_dcs(struct ld *ld, const json_t *arr, const struct chk_def *def)
 
 static uint32_t name_hash(const uint8_t *owner, size_t len)
 {
-	/* FNV-1a: the owner is canonical already, so bytes hash as they are */
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ owner[i]) * 16777619u;
-	return h;
+	/* the owner is canonical already, so bytes hash as they are; the
+	 * operator chooses the names, not the clients: FNV-1a is enough */
+	return dns_fnv32(DNS_FNV32_INIT, owner, len);
 }
 
 static int load_names(struct ld *ld, const json_t *obj)

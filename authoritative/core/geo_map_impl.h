@@ -129,7 +129,7 @@ static inline uint8_t geo_where_scope(const struct geo_where *w, unsigned depth)
 		return (uint8_t)(w->v4_off + (depth > 96 ? depth - 96 : 0));
 	return (uint8_t)depth;
 }
-/* Index 0..6 of a continent code, -1 if unknown. */
+/* Index 0..6 of a continent code, DNS_E_NOTFOUND if unknown. */
 int geo_continent_index(const char *code);
 /* Order for a GeoIP place and how it was placed (used by the tree and --explain). */
 int64_t geo_place_result(struct geo_map *m, const struct geo_place *p);

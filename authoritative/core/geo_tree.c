@@ -17,16 +17,10 @@
 #include <string.h>
 
 #include "dns_err.h"
+#include "dns_hash.h"
 #include "geo_map_impl.h"
 
 /* ---- orders and results --------------------------------------------------- */
-
-static uint32_t bytes_hash(const uint8_t *p, size_t n, uint32_t h)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
 
 static int order_rehash(struct geo_map *m, uint32_t slots)
 {
@@ -34,7 +28,8 @@ static int order_rehash(struct geo_map *m, uint32_t slots)
 	if (!s)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < m->n_orders; i++) {
-		uint32_t h = bytes_hash(m->orders + (size_t)i * m->n_dc, m->n_dc, 2166136261u) & (slots - 1);
+		const uint8_t *ord = m->orders + (size_t)i * m->n_dc;
+		uint32_t h = dns_fnv32(DNS_FNV32_INIT, ord, m->n_dc) & (slots - 1);
 		while (s[h])
 			h = (h + 1) & (slots - 1);
 		s[h] = i + 1;
@@ -50,7 +45,7 @@ int64_t geo_order_intern(struct geo_map *m, const uint8_t *ord)
 	size_t n = m->n_dc;
 	if (!m->order_slot && order_rehash(m, 64) < 0)
 		return -ENOMEM;
-	uint32_t h = bytes_hash(ord, n, 2166136261u) & m->order_mask;
+	uint32_t h = dns_fnv32(DNS_FNV32_INIT, ord, n) & m->order_mask;
 	while (m->order_slot[h]) {
 		uint32_t i = m->order_slot[h] - 1;
 		if (memcmp(m->orders + (size_t)i * n, ord, n) == 0)
@@ -210,15 +205,14 @@ static int scratch_insert(struct scratch *s, const uint8_t addr[16], unsigned le
 
 static uint64_t place_hash(const struct geo_place *p)
 {
-	uint32_t h = 2166136261u;
-	h = bytes_hash((const uint8_t *)&p->has_coords, 1, h);
+	uint32_t h = dns_fnv32(DNS_FNV32_INIT, &p->has_coords, 1);
 	if (p->has_coords) {
-		h = bytes_hash((const uint8_t *)&p->lat, sizeof(p->lat), h);
-		h = bytes_hash((const uint8_t *)&p->lon, sizeof(p->lon), h);
+		h = dns_fnv32(h, &p->lat, sizeof(p->lat));
+		h = dns_fnv32(h, &p->lon, sizeof(p->lon));
 	}
-	h = bytes_hash((const uint8_t *)p->country, strlen(p->country), h);
-	h = bytes_hash((const uint8_t *)p->continent, strlen(p->continent), h);
-	h = bytes_hash((const uint8_t *)p->dc, strlen(p->dc), h);
+	h = dns_fnv32(h, p->country, strlen(p->country));
+	h = dns_fnv32(h, p->continent, strlen(p->continent));
+	h = dns_fnv32(h, p->dc, strlen(p->dc));
 	return h;
 }
 

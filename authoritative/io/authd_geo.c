@@ -632,10 +632,10 @@ int authd_geo_chaos_txt(void *ctx, const uint8_t *qname, size_t qname_len,
 	struct geo_client gc;
 
 	if (!explain_allowed(v->geo, client))
-		return -1;
+		return -EACCES;
 	const struct geo_name *n = geo_map_find(s->map, qname, qname_len);
 	if (!n)
-		return -1;
+		return DNS_E_NOTFOUND;
 	client_from(client, ecs, &gc);
 	size_t len = geo_explain(s->map, n, DNS_T_A, &gc, health_of(s), thread_rng(), buf, cap);
 	while (len > 0 && buf[len - 1] == '\n')

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dns_err.h"
+#include "dns_hash.h"
 #include "mapc_writer.h"
 
 /* Spec, "Data Section Separator": 16 zero bytes between tree and data. */
@@ -354,16 +355,6 @@ static size_t encode_pointer(uint32_t off, uint8_t out[5])
 	return 5;
 }
 
-static uint64_t hash_bytes(const uint8_t *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
 static int tab_grow(struct mapc_writer *w)
 {
 	size_t ncap = w->tabcap ? w->tabcap * 2 : 1024;
@@ -415,7 +406,7 @@ static int put_value(struct mapc_writer *w, const struct val *v, uint32_t *where
 	if ((w->tabused + 1) * 2 > w->tabcap && (r = tab_grow(w)) < 0)
 		return r;
 	size_t n = w->scratch.len;
-	uint64_t h = hash_bytes(w->scratch.data, n);
+	uint64_t h = dns_fnv64(DNS_FNV64_INIT, w->scratch.data, n);
 	struct intern_entry *e = tab_find(w, w->scratch.data, n, h);
 	if (e->used) {
 		uint8_t ptr[5];
