@@ -30,8 +30,6 @@
 #define TTL_MAX 604800u
 #define WEIGHT_MAX 1000u
 
-static const char *const continent_codes[7] = {"AF", "AN", "AS", "EU", "NA", "OC", "SA"};
-
 const char *geo_placed_by_name(enum geo_placed_by by)
 {
 	switch (by) {
@@ -42,14 +40,6 @@ const char *geo_placed_by_name(enum geo_placed_by by)
 	case GEO_BY_DEFAULT: return "default";
 	}
 	return "?";
-}
-
-int geo_continent_index(const char *code)
-{
-	for (int i = 0; i < 7; i++)
-		if (strcmp(code, continent_codes[i]) == 0)
-			return i;
-	return DNS_E_NOTFOUND;
 }
 
 /* ---- loader state and errors ------------------------------------------------- */
@@ -932,17 +922,6 @@ void geo_map_tree_size(const struct geo_map *m, size_t *nodes, size_t *leaves)
 		*nodes = m->n_nodes;
 	if (leaves)
 		*leaves = m->n_leaves;
-}
-
-double geo_distance_km(double lat1, double lon1, double lat2, double lon2)
-{
-	const double rad = M_PI / 180.0;
-	double dlat = (lat2 - lat1) * rad, dlon = (lon2 - lon1) * rad;
-	double a = sin(dlat / 2) * sin(dlat / 2) +
-		cos(lat1 * rad) * cos(lat2 * rad) * sin(dlon / 2) * sin(dlon / 2);
-	if (a > 1)
-		a = 1;
-	return 2.0 * 6371.0 * asin(sqrt(a));
 }
 
 static bool same_check(const struct geo_replica *a, const struct geo_replica *b)

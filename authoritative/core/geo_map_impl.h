@@ -1,7 +1,10 @@
 /*
  * geo_map_impl.h -- the inside of a struct geo_map, shared by geo_map.c
- * (loading and validation), geo_tree.c (building the placement tree) and
- * geo_select.c (lookups, selection, explanations). Not for other modules.
+ * (loading and validation), geo_order.c (distances and datacenter orders),
+ * geo_tree.c (building the placement tree) and geo_select.c (lookups,
+ * selection, explanations). Not for other modules. The calls run one way:
+ * geo_map.c uses geo_tree.c and geo_order.c, geo_tree.c uses geo_order.c,
+ * geo_order.c uses none of them.
  *
  * Glossary: order = every datacenter index of the map once, best first (one
  * byte each, n_dc bytes); result = an (order, placed_by) pair packed in 31

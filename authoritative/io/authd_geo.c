@@ -14,6 +14,7 @@
 
 #include "auth_answer.h"
 #include "authd_geo.h"
+#include "authd_geo_snap.h"
 #include "authd_health.h"
 #include "authd_server_impl.h"
 #include "dns_err.h"
@@ -57,23 +58,6 @@ struct authd_geo {
 #define C_COUNT (AUTHD_GEO_DC_SLOTS + AUTHD_GEO_NAME_SLOTS)
 
 /* ---- snapshots -------------------------------------------------------------- */
-
-struct authd_geo_snap *authd_geo_snap_ref(struct authd_geo_snap *snap)
-{
-	atomic_fetch_add_explicit(&snap->refs, 1, memory_order_relaxed);
-	return snap;
-}
-
-void authd_geo_snap_release(struct authd_geo_snap *snap)
-{
-	if (!snap || atomic_fetch_sub_explicit(&snap->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	geo_map_free(snap->map);
-	free(snap->up);
-	free(snap->name_slot);
-	free(snap->fail_open_ms);
-	free(snap);
-}
 
 struct authd_geo_snap *authd_geo_current(struct authd_geo *g)
 {

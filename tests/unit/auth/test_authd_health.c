@@ -17,7 +17,7 @@
 
 #include <uv.h>
 
-#include "authd_geo.h"
+#include "authd_geo_snap.h"
 #include "authd_health.h"
 #include "geo_map.h"
 
