@@ -9,7 +9,6 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -426,8 +425,8 @@ static int load_dcs(struct ld *ld, const json_t *arr, const struct chk_def *def)
 		if (json_is_array(reps))
 			total += json_array_size(reps);
 	}
-	m->dc = calloc(n, sizeof(*m->dc));
-	m->rep = calloc(total ? total : 1, sizeof(*m->rep));
+	m->dc = mm_calloc(m->mm, n, sizeof(*m->dc));
+	m->rep = mm_calloc(m->mm, total ? total : 1, sizeof(*m->rep));
 	if (!m->dc || !m->rep)
 		return fail_nomem(ld);
 	for (size_t i = 0; i < n; i++) {
@@ -515,11 +514,11 @@ static int load_names(struct ld *ld, const json_t *obj)
 	size_t n = json_object_size(obj);
 	if (n > 1000000)
 		return fail(ld, "names", "too many names");
-	m->names = calloc(n ? n : 1, sizeof(*m->names));
+	m->names = mm_calloc(m->mm, n ? n : 1, sizeof(*m->names));
 	uint32_t slots = 4;
 	while (slots < 2 * n)
 		slots <<= 1;
-	m->name_slot = calloc(slots, sizeof(*m->name_slot));
+	m->name_slot = mm_calloc(m->mm, slots, sizeof(*m->name_slot));
 	m->name_mask = slots - 1;
 	if (!m->names || !m->name_slot)
 		return fail_nomem(ld);
@@ -652,7 +651,7 @@ static int load_networks(struct ld *ld, const json_t *obj)
 	if (want_object(ld, obj, "networks"))
 		return DNS_E_CONFIG;
 	size_t n = json_object_size(obj);
-	m->nets = calloc(n ? n : 1, sizeof(*m->nets));
+	m->nets = mm_calloc(m->mm, n ? n : 1, sizeof(*m->nets));
 	if (!m->nets)
 		return fail_nomem(ld);
 	const char *key;
@@ -825,7 +824,7 @@ static int load_root(struct ld *ld, const json_t *root, const struct geo_source 
 	return geo_tree_build(m, ld->err, ld->errlen, ld->file);
 }
 
-static int load(const char *json, size_t len, const char *file, const struct geo_source *src,
+static int load(const struct dns_mm *mm, const char *json, size_t len, const char *file, const struct geo_source *src,
 	int (*open_source)(const char *, struct geo_source *, char *, size_t),
 	void (*close_source)(struct geo_source *), struct geo_map **out, char *err,
 	size_t errlen)
@@ -842,13 +841,14 @@ static int load(const char *json, size_t len, const char *file, const struct geo
 			snprintf(err, errlen, "%s:%d:%d: %s", file, je.line, je.column, je.text);
 		return DNS_E_CONFIG;
 	}
-	struct geo_map *m = calloc(1, sizeof(*m));
+	struct geo_map *m = mm_calloc(mm, 1, sizeof(*m));
 	if (!m) {
 		json_decref(root);
 		if (err && errlen)
 			snprintf(err, errlen, "%s: out of memory", file);
 		return -ENOMEM;
 	}
+	m->mm = mm;
 	struct ld ld = {m, file, err, errlen};
 	int rc = load_root(&ld, root, src, open_source, close_source);
 	json_decref(root);
@@ -860,18 +860,19 @@ static int load(const char *json, size_t len, const char *file, const struct geo
 	return 0;
 }
 
-int geo_map_load(const char *json, size_t len, const char *file,
+int geo_map_load(const struct dns_mm *mm, const char *json, size_t len, const char *file,
 	int (*open_source)(const char *path, struct geo_source *out, char *err, size_t errlen),
 	void (*close_source)(struct geo_source *src), struct geo_map **out, char *err,
 	size_t errlen)
 {
-	return load(json, len, file, NULL, open_source, close_source, out, err, errlen);
+	return load(mm, json, len, file, NULL, open_source, close_source, out, err, errlen);
 }
 
-int geo_map_load_with(const char *json, size_t len, const char *file,
-	const struct geo_source *src, struct geo_map **out, char *err, size_t errlen)
+int geo_map_load_with(const struct dns_mm *mm, const char *json, size_t len,
+	const char *file, const struct geo_source *src, struct geo_map **out, char *err,
+	size_t errlen)
 {
-	return load(json, len, file, src, NULL, NULL, out, err, errlen);
+	return load(mm, json, len, file, src, NULL, NULL, out, err, errlen);
 }
 
 void geo_map_free(struct geo_map *m)
@@ -880,17 +881,18 @@ void geo_map_free(struct geo_map *m)
 		return;
 	if (m->has_src && m->close_source)
 		m->close_source(&m->src);
-	free(m->dc);
-	free(m->rep);
-	free(m->names);
-	free(m->name_slot);
-	free(m->nets);
-	free(m->orders);
-	free(m->order_slot);
-	free(m->node);
-	free(m->jump4);
-	free(m->jump6);
-	free(m);
+	const struct dns_mm *mm = m->mm;
+	mm_free(mm, m->dc);
+	mm_free(mm, m->rep);
+	mm_free(mm, m->names);
+	mm_free(mm, m->name_slot);
+	mm_free(mm, m->nets);
+	mm_free(mm, m->orders);
+	mm_free(mm, m->order_slot);
+	mm_free(mm, m->node);
+	mm_free(mm, m->jump4);
+	mm_free(mm, m->jump6);
+	mm_free(mm, m);
 }
 
 /* ---- accessors ----------------------------------------------------------------- */

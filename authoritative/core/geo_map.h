@@ -159,19 +159,22 @@ struct geo_map;
  * open_source is called with the resolved path to get a struct geo_source (it
  * stays open for the map's life; close_source is called when the map is
  * freed); NULL open_source with a "geoip" key is an error. The whole tree is
- * built here. On error returns DNS_E_CONFIG (or -ENOMEM) with
+ * built here, every allocation through mm (the map keeps it for
+ * geo_map_free()). On error returns DNS_E_CONFIG (or -ENOMEM) with
  * "FILE: reason" in err.
  */
-int geo_map_load(const char *json, size_t len, const char *file,
+int geo_map_load(const struct dns_mm *mm, const char *json, size_t len, const char *file,
 	int (*open_source)(const char *path, struct geo_source *out, char *err,
 		size_t errlen),
 	void (*close_source)(struct geo_source *src),
 	struct geo_map **out, char *err, size_t errlen);
 
 /* The same, with the GeoIP data given (for tests; src may be NULL). src is not closed. */
-int geo_map_load_with(const char *json, size_t len, const char *file,
-	const struct geo_source *src, struct geo_map **out, char *err, size_t errlen);
+int geo_map_load_with(const struct dns_mm *mm, const char *json, size_t len,
+	const char *file, const struct geo_source *src, struct geo_map **out, char *err,
+	size_t errlen);
 
+/* Free a map (through the allocator it was loaded with); closes its GeoIP source. NULL ok. */
 void geo_map_free(struct geo_map *m);
 
 /* Counts and items of a loaded map. */

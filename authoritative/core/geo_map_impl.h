@@ -17,7 +17,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "dns_mem.h"
 #include "geo_map.h"
 
 #define GEO_REF_LEAF 0x80000000u /* ref flag: the low 31 bits are a result */
@@ -53,6 +55,7 @@ struct geo_result {
 };
 
 struct geo_map {
+	const struct dns_mm *mm;     /* every allocation of the map (geo_map_free too) */
 	struct geo_dc *dc;           /* datacenters, map order */
 	unsigned n_dc;
 	uint64_t fam_mask[GEO_DC_MAX][2]; /* per DC: bit r set = replica r is IPv4 ([0]) / IPv6 ([1]) */
@@ -95,6 +98,23 @@ struct geo_map {
 	bool has_src;
 	void (*close_source)(struct geo_source *src); /* NULL: src not ours */
 };
+
+/*
+ * Resize a block of old bytes allocated with mm to size bytes (struct dns_mm
+ * has no realloc): a new block holding the old bytes, the old one freed. NULL
+ * on failure, the old block then kept.
+ */
+static inline void *geo_realloc(const struct dns_mm *mm, void *p, size_t old, size_t size)
+{
+	void *q = mm_alloc(mm, size);
+	if (!q)
+		return NULL;
+	if (p) {
+		memcpy(q, p, old < size ? old : size);
+		mm_free(mm, p);
+	}
+	return q;
+}
 
 /* Interned order index for ord (n_dc bytes), adding it if new; <0 on -ENOMEM. */
 int64_t geo_order_intern(struct geo_map *m, const uint8_t *ord);

@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "dns_err.h"
@@ -39,7 +38,7 @@ double geo_distance_km(double lat1, double lon1, double lat2, double lon2)
 
 static int order_rehash(struct geo_map *m, uint32_t slots)
 {
-	uint32_t *s = calloc(slots, sizeof(*s));
+	uint32_t *s = mm_calloc(m->mm, slots, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < m->n_orders; i++) {
@@ -49,7 +48,7 @@ static int order_rehash(struct geo_map *m, uint32_t slots)
 			h = (h + 1) & (slots - 1);
 		s[h] = i + 1;
 	}
-	free(m->order_slot);
+	mm_free(m->mm, m->order_slot);
 	m->order_slot = s;
 	m->order_mask = slots - 1;
 	return 0;
@@ -69,7 +68,8 @@ int64_t geo_order_intern(struct geo_map *m, const uint8_t *ord)
 	}
 	if (m->n_orders == m->cap_orders) {
 		uint32_t cap = m->cap_orders ? m->cap_orders * 2 : 16;
-		uint8_t *o = realloc(m->orders, (size_t)cap * n);
+		uint8_t *o = geo_realloc(m->mm, m->orders, (size_t)m->cap_orders * n,
+			(size_t)cap * n);
 		if (!o)
 			return -ENOMEM;
 		m->orders = o;

@@ -5,7 +5,7 @@
  * the operator networks, and its lookup.
  *
  * Build: a scratch trie (a growing array of child-ref pairs, no per-node
- * malloc) starts as one "default" leaf; every GeoIP network is written as a
+ * allocation) starts as one "default" leaf; every GeoIP network is written as a
  * leaf (splitting the leaves above it), then the operator networks, widest
  * first, so each overwrites whole subtrees and the most specific one wins.
  * Then one pass copies the reachable part into the final array, replacing
@@ -14,7 +14,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
+#include <stdlib.h> /* qsort */
 #include <string.h>
 
 #include "dns_err.h"
@@ -24,6 +24,7 @@
 /* ---- scratch trie ---------------------------------------------------------- */
 
 struct scratch {
+	const struct dns_mm *mm;
 	uint32_t (*node)[2];
 	size_t n, cap;
 	uint32_t root;
@@ -57,7 +58,8 @@ static int scratch_insert(struct scratch *s, const uint8_t addr[16], unsigned le
 				size_t cap = s->cap ? s->cap * 2 : 1024;
 				if (cap >= GEO_REF_LEAF)
 					return -ENOMEM;
-				void *p = realloc(s->node, cap * sizeof(*s->node));
+				void *p = geo_realloc(s->mm, s->node, s->cap * sizeof(*s->node),
+					cap * sizeof(*s->node));
 				if (!p)
 					return -ENOMEM;
 				s->node = p;
@@ -118,7 +120,7 @@ static void place_key(struct geo_place *k, const struct geo_place *p)
 static int cache_grow(struct build *b)
 {
 	size_t slots = b->cache ? 2 * (b->cache_mask + 1) : 256;
-	struct place_ent *c = calloc(slots, sizeof(*c));
+	struct place_ent *c = mm_calloc(b->m->mm, slots, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	for (size_t i = 0; b->cache && i <= b->cache_mask; i++) {
@@ -129,7 +131,7 @@ static int cache_grow(struct build *b)
 			h = (h + 1) & (slots - 1);
 		c[h] = b->cache[i];
 	}
-	free(b->cache);
+	mm_free(b->m->mm, b->cache);
 	b->cache = c;
 	b->cache_mask = slots - 1;
 	return 0;
@@ -232,7 +234,7 @@ static struct geo_jump *make_jump(const struct geo_map *m, uint32_t start, unsig
 	struct geo_jump *j;
 	if (count_nodes(m, start, GEO_JUMP_MIN_NODES) < GEO_JUMP_MIN_NODES)
 		return NULL;
-	j = malloc(sizeof(*j) << GEO_JUMP_BITS);
+	j = mm_alloc(m->mm, sizeof(*j) << GEO_JUMP_BITS);
 	if (!j)
 		return NULL; /* only an optimisation: walk bit by bit instead */
 	for (uint32_t v = 0; v < (1u << GEO_JUMP_BITS); v++) {
@@ -266,7 +268,7 @@ static int net_cmp(const void *a, const void *b)
 
 int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file)
 {
-	struct build b = {.m = m};
+	struct build b = {.m = m, .s = {.mm = m->mm}};
 	struct geo_net **sorted = NULL;
 	uint8_t ord[GEO_DC_MAX];
 	int rc = 0;
@@ -297,7 +299,7 @@ int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file
 	}
 
 	/* operator networks, widest first, so the most specific is written last */
-	sorted = calloc(m->n_nets ? m->n_nets : 1, sizeof(*sorted));
+	sorted = mm_calloc(m->mm, m->n_nets ? m->n_nets : 1, sizeof(*sorted));
 	if (!sorted) {
 		rc = -ENOMEM;
 		goto out;
@@ -322,17 +324,18 @@ int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file
 
 	/* the final tree is never larger than the scratch one */
 	struct out o = {0};
-	o.node = malloc((b.s.n ? b.s.n : 1) * sizeof(*o.node));
+	size_t o_cap = b.s.n ? b.s.n : 1;
+	o.node = mm_alloc(m->mm, o_cap * sizeof(*o.node));
 	if (!o.node) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	m->root = compact(&b.s, &o, b.s.root);
 	if (o.n == 0) {
-		free(o.node);
+		mm_free(m->mm, o.node);
 		o.node = NULL;
 	} else {
-		void *p = realloc(o.node, o.n * sizeof(*o.node));
+		void *p = geo_realloc(m->mm, o.node, o_cap * sizeof(*o.node), o.n * sizeof(*o.node));
 		if (p)
 			o.node = p;
 	}
@@ -355,14 +358,14 @@ int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file
 	if ((rc = build_jumps(m)) != 0)
 		goto out;
 	/* the orders hash is only for building */
-	free(m->order_slot);
+	mm_free(m->mm, m->order_slot);
 	m->order_slot = NULL;
 out:
 	if (rc == -ENOMEM && err && errlen)
 		snprintf(err, errlen, "%s: out of memory building the placement tree", file);
-	free(sorted);
-	free(b.s.node);
-	free(b.cache);
+	mm_free(m->mm, sorted);
+	mm_free(m->mm, b.s.node);
+	mm_free(m->mm, b.cache);
 	return rc;
 }
 

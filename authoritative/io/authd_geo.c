@@ -306,7 +306,7 @@ static int map_load(struct authd_geo *g, const char *file, const struct auth_zon
 	loading_geoip[0] = '\0';
 	if ((r = read_file(file, &json, &len, err, errlen)) < 0)
 		return r;
-	r = geo_map_load(json, len, file, open_source, geo_mmdb_close, &map, err, errlen);
+	r = geo_map_load(dns_mm_std(), json, len, file, open_source, geo_mmdb_close, &map, err, errlen);
 	free(json);
 	if (r < 0) {
 		if (!err[0])

@@ -23,6 +23,7 @@
 #include "geo_mmdb.h"
 #include "mapc_writer.h"
 #include "dns_mem.h"
+#include "test_mm.h"
 #include <unistd.h>
 
 #ifndef CAIRN_FIXTURES
@@ -286,7 +287,7 @@ static void test_map_with_mmdb(void **state)
 		" \"names\": {\"www.cdn.test\": {}}}\n";
 	struct geo_map *m = NULL;
 	char err[512] = "";
-	int rc = geo_map_load(json, strlen(json), CAIRN_FIXTURES "/map.json", geo_mmdb_open,
+	int rc = geo_map_load(&tmm, json, strlen(json), CAIRN_FIXTURES "/map.json", geo_mmdb_open,
 		geo_mmdb_close, &m, err, sizeof(err));
 	if (rc)
 		fail_msg("%s", err);
@@ -446,7 +447,7 @@ static void test_mapc_database(void **state)
 		" \"defaults\": {\"countries\": {\"SE\": [\"stockholm\"]}, \"continents\": {\"AS\": [\"us-west\"]}}}\n";
 	struct geo_map *m = NULL;
 	char err[512];
-	if (geo_map_load(json, strlen(json), mpath, geo_mmdb_open, geo_mmdb_close, &m, err,
+	if (geo_map_load(&tmm, json, strlen(json), mpath, geo_mmdb_open, geo_mmdb_close, &m, err,
 		sizeof(err)) != 0)
 		fail_msg("%s", err);
 	const struct geo_name *n = geo_map_name_at(m, 0);
@@ -516,7 +517,7 @@ static void test_corrupt_tree(void **state)
 		" \"lat\": 0, \"lon\": 0, \"replicas\": [{\"address\": \"127.60.1.1\"}]}]}";
 	struct geo_map *m = NULL;
 	char err[512], want[512];
-	assert_int_equal(geo_map_load(json, strlen(json), mpath, geo_mmdb_open, geo_mmdb_close,
+	assert_int_equal(geo_map_load(&tmm, json, strlen(json), mpath, geo_mmdb_open, geo_mmdb_close,
 		&m, err, sizeof(err)), DNS_E_CONFIG);
 	assert_null(m);
 	snprintf(want, sizeof(want), "%s: geoip: %s: corrupt search tree", mpath, path);
