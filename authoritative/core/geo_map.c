@@ -766,8 +766,7 @@ static int load_defaults(struct ld *ld, const json_t *obj)
 /* ---- the whole map ----------------------------------------------------------- */
 
 static int load_root(struct ld *ld, const json_t *root, const struct geo_source *src,
-	int (*open_source)(const char *, struct geo_source *, char *, size_t),
-	void (*close_source)(struct geo_source *))
+	const struct geo_opener *opener)
 {
 	static const char *const keys[] = {"geoip", "health", "datacenters", "names",
 		"networks", "defaults", NULL};
@@ -804,19 +803,13 @@ static int load_root(struct ld *ld, const json_t *root, const struct geo_source 
 
 	if (geoip && src == NULL) {
 		const char *g = json_string_value(geoip);
-		char path[4096];
-		const char *slash = strrchr(ld->file, '/');
-		if (g[0] == '/' || !slash)
-			snprintf(path, sizeof(path), "%s", g);
-		else
-			snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - ld->file), ld->file, g);
-		if (!open_source)
-			return fail(ld, "geoip", "no GeoIP support here to open \"%s\"", path);
+		if (!opener)
+			return fail(ld, "geoip", "no GeoIP support here to open \"%s\"", g);
 		char e[512] = "";
-		if (open_source(path, &m->src, e, sizeof(e)) != 0)
+		if (opener->open(opener->ctx, g, &m->src, e, sizeof(e)) != 0)
 			return fail(ld, "geoip", "%s", e[0] ? e : "cannot open");
 		m->has_src = true;
-		m->close_source = close_source;
+		m->close_source = opener->close;
 	} else if (src) {
 		m->src = *src;
 		m->has_src = src->foreach != NULL || src->lookup != NULL;
@@ -824,10 +817,9 @@ static int load_root(struct ld *ld, const json_t *root, const struct geo_source 
 	return geo_tree_build(m, ld->err, ld->errlen, ld->file);
 }
 
-static int load(const struct dns_mm *mm, const char *json, size_t len, const char *file, const struct geo_source *src,
-	int (*open_source)(const char *, struct geo_source *, char *, size_t),
-	void (*close_source)(struct geo_source *), struct geo_map **out, char *err,
-	size_t errlen)
+static int load(const struct dns_mm *mm, const char *json, size_t len, const char *file,
+	const struct geo_source *src, const struct geo_opener *opener, struct geo_map **out,
+	char *err, size_t errlen)
 {
 	json_error_t je;
 	*out = NULL;
@@ -850,7 +842,7 @@ static int load(const struct dns_mm *mm, const char *json, size_t len, const cha
 	}
 	m->mm = mm;
 	struct ld ld = {m, file, err, errlen};
-	int rc = load_root(&ld, root, src, open_source, close_source);
+	int rc = load_root(&ld, root, src, opener);
 	json_decref(root);
 	if (rc) {
 		geo_map_free(m);
@@ -861,18 +853,16 @@ static int load(const struct dns_mm *mm, const char *json, size_t len, const cha
 }
 
 int geo_map_load(const struct dns_mm *mm, const char *json, size_t len, const char *file,
-	int (*open_source)(const char *path, struct geo_source *out, char *err, size_t errlen),
-	void (*close_source)(struct geo_source *src), struct geo_map **out, char *err,
-	size_t errlen)
+	const struct geo_opener *opener, struct geo_map **out, char *err, size_t errlen)
 {
-	return load(mm, json, len, file, NULL, open_source, close_source, out, err, errlen);
+	return load(mm, json, len, file, NULL, opener, out, err, errlen);
 }
 
 int geo_map_load_with(const struct dns_mm *mm, const char *json, size_t len,
 	const char *file, const struct geo_source *src, struct geo_map **out, char *err,
 	size_t errlen)
 {
-	return load(mm, json, len, file, src, NULL, NULL, out, err, errlen);
+	return load(mm, json, len, file, src, NULL, out, err, errlen);
 }
 
 void geo_map_free(struct geo_map *m)

@@ -14,6 +14,7 @@
 
 #include "auth_answer.h"
 #include "authd_geo.h"
+#include "authd_geo_load.h"
 #include "authd_geo_snap.h"
 #include "authd_health.h"
 #include "authd_server_impl.h"
@@ -22,10 +23,7 @@
 #include "dns_name.h"
 #include "dns_pkt.h"
 #include "dns_rand.h"
-#include "geo_mmdb.h"
 
-/* Largest map file read (a map is a few KB; this only bounds a mistake). */
-#define MAP_FILE_MAX (64u << 20)
 /* One warning per steered name this often while it fails open. */
 #define FAIL_OPEN_LOG_MS 10000u
 
@@ -89,15 +87,6 @@ static uint16_t name_slot_of(struct authd_geo *g, const char *text)
 	return AUTHD_GEO_NAME_SLOTS - 1;
 }
 
-/* The presentation form of a steered name without its final dot (as operators write it). */
-static void name_text(const struct geo_name *n, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%s", n->text);
-	size_t l = strlen(buf);
-	if (l > 1 && buf[l - 1] == '.')
-		buf[l - 1] = '\0';
-}
-
 /* Wrap map (taking it over) with health bytes (all up) and counter slots. */
 static int snap_new(struct authd_geo *g, struct geo_map *map, struct authd_geo_snap **out)
 {
@@ -127,166 +116,11 @@ static int snap_new(struct authd_geo *g, struct geo_map *map, struct authd_geo_s
 			geo_map_dc(map, i)->name);
 	for (unsigned i = 0; i < nn; i++) {
 		char text[256];
-		name_text(geo_map_name_at(map, i), text, sizeof(text));
+		authd_geo_name_text(geo_map_name_at(map, i), text, sizeof(text));
 		s->name_slot[i] = name_slot_of(g, text);
 	}
 	*out = s;
 	return 0;
-}
-
-/* ---- loading and checking ------------------------------------------------------- */
-
-/*
- * geo_map_load() resolves the "geoip" path; remember it so the file can be
- * watched. Main thread only (loads happen there), hence a plain static.
- */
-static char loading_geoip[PATH_MAX];
-
-static int open_source(const char *path, struct geo_source *out, char *err, size_t errlen)
-{
-	snprintf(loading_geoip, sizeof(loading_geoip), "%s", path);
-	return geo_mmdb_open(path, out, err, errlen);
-}
-
-static int read_file(const char *file, char **out, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(file, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-	int r = 0;
-
-	if (!f) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
-		return r;
-	}
-	for (;;) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 8192;
-			char *nb;
-			if (ncap > MAP_FILE_MAX) {
-				snprintf(err, errlen, "%s: larger than %u bytes", file, MAP_FILE_MAX);
-				r = DNS_E_CONFIG;
-				goto out;
-			}
-			if (!(nb = realloc(buf, ncap + 1))) {
-				r = -ENOMEM;
-				snprintf(err, errlen, "%s: out of memory", file);
-				goto out;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				r = -EIO;
-				snprintf(err, errlen, "%s: read error", file);
-				goto out;
-			}
-			break;
-		}
-	}
-	buf[n] = '\0';
-out:
-	fclose(f);
-	if (r < 0) {
-		free(buf);
-		return r;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
-/*
- * A steered name must be answered by steering whenever it is asked: inside a
- * zone we serve (the deepest one, as the answer engine picks), not at or
- * below a zone cut (the data there is the child's, RFC 1034 4.2.1), not below
- * a DNAME (RFC 6672 2.3: the name is redirected) and not a CNAME owner (RFC
- * 1034 3.6.2: a CNAME owner has no other data). Static A/AAAA at the name are
- * only shadowed: warned about, once per load.
- */
-static int map_check_zones(const struct geo_map *m, const struct auth_zoneset *set,
-	const char *file, bool warn, char *err, size_t errlen)
-{
-	unsigned nn = geo_map_names(m);
-	const struct auth_zone **zone_of = calloc(nn ? nn : 1, sizeof(*zone_of));
-	bool *warned = calloc(nn ? nn : 1, sizeof(*warned));
-	char text[256], cut[DNS_NAME_TEXT_MAX];
-	int r = 0;
-
-	if (!zone_of || !warned) {
-		r = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", file);
-		goto out;
-	}
-	for (unsigned i = 0; i < nn; i++) {
-		const struct geo_name *n = geo_map_name_at(m, i);
-		zone_of[i] = set ? auth_zoneset_find(set, n->owner) : NULL;
-		if (!zone_of[i]) {
-			name_text(n, text, sizeof(text));
-			snprintf(err, errlen, "%s: names[\"%s\"]: not inside any zone served", file, text);
-			r = DNS_E_CONFIG;
-			goto out;
-		}
-	}
-	for (size_t zi = 0; set && zi < auth_zoneset_count(set); zi++) {
-		const struct auth_zone *z = auth_zoneset_at(set, zi);
-		const uint8_t *apex = auth_zone_origin(z);
-		bool used = false;
-		for (unsigned i = 0; i < nn && !used; i++)
-			used = zone_of[i] == z;
-		if (!used)
-			continue;
-		struct auth_zone_iter it;
-		struct auth_rr_view rr;
-		auth_zone_iter_init(&it, z);
-		while (auth_zone_iter_next(&it, &rr)) {
-			bool is_cut = rr.type == DNS_T_NS && !dns_name_eq(rr.owner, apex);
-			if (is_cut || rr.type == DNS_T_DNAME) {
-				for (unsigned i = 0; i < nn; i++) {
-					const struct geo_name *n = geo_map_name_at(m, i);
-					if (zone_of[i] != z || !dns_name_is_sub(n->owner, rr.owner))
-						continue;
-					if (!is_cut && dns_name_eq(n->owner, rr.owner))
-						continue; /* a DNAME redirects the names below its owner only */
-					name_text(n, text, sizeof(text));
-					dns_name_to_str(rr.owner, cut, sizeof(cut));
-					snprintf(err, errlen, is_cut ?
-						"%s: names[\"%s\"]: at or below the zone cut %s (delegated data is not ours to steer)" :
-						"%s: names[\"%s\"]: below the DNAME at %s",
-						file, text, cut);
-					r = DNS_E_CONFIG;
-					goto out;
-				}
-				continue;
-			}
-			if (rr.type != DNS_T_CNAME && rr.type != DNS_T_A && rr.type != DNS_T_AAAA)
-				continue;
-			const struct geo_name *n = geo_map_find(m, rr.owner, dns_name_len(rr.owner));
-			if (!n || zone_of[n->index] != z)
-				continue;
-			name_text(n, text, sizeof(text));
-			if (rr.type == DNS_T_CNAME) {
-				dns_name_to_str(apex, cut, sizeof(cut));
-				snprintf(err, errlen, "%s: names[\"%s\"]: zone %s has a CNAME at this name",
-					file, text, cut);
-				r = DNS_E_CONFIG;
-				goto out;
-			}
-			if (warn && !warned[n->index]) {
-				warned[n->index] = true;
-				log_warn("%s: names[\"%s\"]: the zone's static A/AAAA records at this name are shadowed by steering",
-					file, text);
-			}
-		}
-	}
-out:
-	free(zone_of);
-	free(warned);
-	return r;
 }
 
 /*
@@ -297,28 +131,11 @@ static int map_load(struct authd_geo *g, const char *file, const struct auth_zon
 	struct authd_geo_snap **out, char *geoip, size_t geoip_cap, char *err, size_t errlen)
 {
 	struct geo_map *map = NULL;
-	char *json = NULL;
-	size_t len = 0;
 	int r;
 
 	*out = NULL;
-	err[0] = '\0';
-	loading_geoip[0] = '\0';
-	if ((r = read_file(file, &json, &len, err, errlen)) < 0)
+	if ((r = authd_geo_load(dns_mm_std(), file, set, &map, geoip, geoip_cap, err, errlen)) < 0)
 		return r;
-	r = geo_map_load(dns_mm_std(), json, len, file, open_source, geo_mmdb_close, &map, err, errlen);
-	free(json);
-	if (r < 0) {
-		if (!err[0])
-			snprintf(err, errlen, "%s: %s", file, dns_strerror(r));
-		return r;
-	}
-	if ((r = map_check_zones(map, set, file, true, err, errlen)) < 0) {
-		geo_map_free(map);
-		return r;
-	}
-	if (geoip)
-		snprintf(geoip, geoip_cap, "%s", loading_geoip);
 	if ((r = snap_new(g, map, out)) < 0)
 		snprintf(err, errlen, "%s: out of memory", file);
 	return r;
@@ -438,7 +255,7 @@ int authd_geo_reload(struct authd_geo *g, const struct auth_zoneset *set)
 		log_err("%s", err);
 		log_err("map %s: keeping the map serving now", g->file);
 		/* the zones may have changed under the old map: say so if it no longer fits */
-		if (g->cur && map_check_zones(g->cur->map, set, g->file, false, err, sizeof(err)) < 0)
+		if (g->cur && authd_geo_check_zones(g->cur->map, set, g->file, false, err, sizeof(err)) < 0)
 			log_warn("the map serving now does not fit the zones any more: %s", err);
 		return r;
 	}
@@ -579,7 +396,7 @@ int authd_geo_steer(void *ctx, const struct auth_steer_query *q, struct auth_ste
 		if ((was == 0 || now - was >= FAIL_OPEN_LOG_MS) &&
 		    atomic_compare_exchange_strong(last, &was, now ? now : 1)) {
 			char text[256];
-			name_text(n, text, sizeof(text));
+			authd_geo_name_text(n, text, sizeof(text));
 			log_warn("%s: every replica down, answering with the nearest anyway (fail open)",
 				text);
 		}

@@ -3,7 +3,9 @@
  * databases in tests/fixtures/mmdb/ (synthetic data, see the README there):
  * lookups, the walk of the whole search tree (every network once, IPv4 at
  * ::ffff:0:0/96, aliases skipped, each network looking up to its record),
- * and a map steering with it.
+ * and a map steering with it. The files are opened by cairn-auth's io loader
+ * (authd_geo_load.c, linked in), which also places a relative "geoip" next to
+ * the map file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 #include "dns_name.h"
 #include "dns_rng.h"
 #include "geo_map.h"
+#include "authd_geo_load.h"
 #include "geo_mmdb.h"
 #include "mapc_writer.h"
 #include "dns_mem.h"
@@ -46,7 +49,7 @@ static struct geo_source open_db(const char *path)
 	struct geo_source s;
 	char err[512] = "";
 	memset(&s, 0, sizeof(s));
-	if (geo_mmdb_open(path, &s, err, sizeof(err)) != 0)
+	if (authd_geoip_open(&tmm, path, &s, err, sizeof(err)) != 0)
 		fail_msg("open: %s", err);
 	return s;
 }
@@ -88,7 +91,7 @@ static void test_lookup(void **state)
 	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 0);
 	tree_addr("1.1.1.1", a);
 	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 0);
-	geo_mmdb_close(&s);
+	authd_geoip_close(&s);
 
 	/* GeoIP2-City: a country-level location without a city */
 	s = open_db(CITY);
@@ -97,7 +100,7 @@ static void test_lookup(void **state)
 	assert_string_equal(p.country, "BT");
 	assert_string_equal(p.city, "");
 	assert_true(p.has_coords);
-	geo_mmdb_close(&s);
+	authd_geoip_close(&s);
 }
 
 static void test_open_errors(void **state)
@@ -105,11 +108,11 @@ static void test_open_errors(void **state)
 	(void)state;
 	struct geo_source s;
 	char err[512] = "";
-	assert_int_equal(geo_mmdb_open(CAIRN_FIXTURES "/missing.mmdb", &s, err, sizeof(err)),
+	assert_int_equal(authd_geoip_open(&tmm, CAIRN_FIXTURES "/missing.mmdb", &s, err, sizeof(err)),
 		DNS_E_CONFIG);
 	assert_true(strncmp(err, CAIRN_FIXTURES "/missing.mmdb: ", strlen(CAIRN_FIXTURES) + 14) == 0);
 	print_message("%s\n", err);
-	assert_int_equal(geo_mmdb_open(CAIRN_FIXTURES "/README.md", &s, err, sizeof(err)),
+	assert_int_equal(authd_geoip_open(&tmm, CAIRN_FIXTURES "/README.md", &s, err, sizeof(err)),
 		DNS_E_CONFIG);
 	print_message("%s\n", err);
 	assert_true(strncmp(err, CAIRN_FIXTURES "/README.md: ", strlen(CAIRN_FIXTURES) + 12) == 0);
@@ -265,7 +268,7 @@ static void walk_db(const char *path)
 	assert_int_equal(s.foreach(s.ctx, stop_at_3, &count), 77);
 	assert_int_equal(count, 3);
 	free(w.v);
-	geo_mmdb_close(&s);
+	authd_geoip_close(&s);
 }
 
 static void test_foreach(void **state)
@@ -287,8 +290,10 @@ static void test_map_with_mmdb(void **state)
 		" \"names\": {\"www.cdn.test\": {}}}\n";
 	struct geo_map *m = NULL;
 	char err[512] = "";
-	int rc = geo_map_load(&tmm, json, strlen(json), CAIRN_FIXTURES "/map.json", geo_mmdb_open,
-		geo_mmdb_close, &m, err, sizeof(err));
+	struct authd_geoip_opener o;
+	authd_geoip_opener_init(&o, &tmm, CAIRN_FIXTURES "/map.json");
+	int rc = geo_map_load(&tmm, json, strlen(json), CAIRN_FIXTURES "/map.json", &o.ops, &m,
+		err, sizeof(err));
 	if (rc)
 		fail_msg("%s", err);
 	size_t nodes, leaves;
@@ -434,7 +439,7 @@ static void test_mapc_database(void **state)
 	assert_false(wk.v[2].p.has_coords);
 	assert_string_equal(wk.v[2].p.country, "SE");
 	free(wk.v);
-	geo_mmdb_close(&s);
+	authd_geoip_close(&s);
 
 	/* and a map placing with it */
 	static const char json[] =
@@ -447,8 +452,9 @@ static void test_mapc_database(void **state)
 		" \"defaults\": {\"countries\": {\"SE\": [\"stockholm\"]}, \"continents\": {\"AS\": [\"us-west\"]}}}\n";
 	struct geo_map *m = NULL;
 	char err[512];
-	if (geo_map_load(&tmm, json, strlen(json), mpath, geo_mmdb_open, geo_mmdb_close, &m, err,
-		sizeof(err)) != 0)
+	struct authd_geoip_opener o;
+	authd_geoip_opener_init(&o, &tmm, mpath);
+	if (geo_map_load(&tmm, json, strlen(json), mpath, &o.ops, &m, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	const struct geo_name *n = geo_map_name_at(m, 0);
 	struct dns_rng rng;
@@ -517,8 +523,10 @@ static void test_corrupt_tree(void **state)
 		" \"lat\": 0, \"lon\": 0, \"replicas\": [{\"address\": \"127.60.1.1\"}]}]}";
 	struct geo_map *m = NULL;
 	char err[512], want[512];
-	assert_int_equal(geo_map_load(&tmm, json, strlen(json), mpath, geo_mmdb_open, geo_mmdb_close,
-		&m, err, sizeof(err)), DNS_E_CONFIG);
+	struct authd_geoip_opener o;
+	authd_geoip_opener_init(&o, &tmm, mpath);
+	assert_int_equal(geo_map_load(&tmm, json, strlen(json), mpath, &o.ops, &m, err,
+		sizeof(err)), DNS_E_CONFIG);
 	assert_null(m);
 	snprintf(want, sizeof(want), "%s: geoip: %s: corrupt search tree", mpath, path);
 	assert_string_equal(err, want);
@@ -676,7 +684,7 @@ static void test_ipv4_database(void **state)
 	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 0);
 	tree_addr("2001:db8::1", a);
 	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 0);
-	geo_mmdb_close(&s);
+	authd_geoip_close(&s);
 	unlink(path);
 	rmdir(dir);
 }
