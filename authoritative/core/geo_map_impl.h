@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dns_hash.h"
 #include "dns_mem.h"
 #include "geo_map.h"
 
@@ -114,6 +115,16 @@ static inline void *geo_realloc(const struct dns_mm *mm, void *p, size_t old, si
 		mm_free(mm, p);
 	}
 	return q;
+}
+
+/*
+ * Hash of a steered name's owner (canonical already, so its bytes hash as
+ * they are). The operator chooses the names, not the clients: FNV-1a is
+ * enough.
+ */
+static inline uint32_t geo_name_hash(const uint8_t *owner, size_t len)
+{
+	return dns_fnv32(DNS_FNV32_INIT, owner, len);
 }
 
 /* Interned order index for ord (n_dc bytes), adding it if new; <0 on -ENOMEM. */
