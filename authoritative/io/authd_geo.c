@@ -1,7 +1,8 @@
 /*
  * authd_geo.c -- CDN steering in the running cairn-auth (authd_geo.h): map
- * loading and checking against the zones, snapshots, the answer engine's
- * hooks, the file watch, metrics and `--explain`.
+ * snapshots with their counter slots, start, reload and the file watch, the
+ * answer engine's hooks and metrics. Reading and checking a map is
+ * authd_geo_load.c, `--explain` is authd_geo_explain.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,7 +18,7 @@
 #include "authd_geo_load.h"
 #include "authd_geo_snap.h"
 #include "authd_health.h"
-#include "authd_server_impl.h"
+#include "authd_server.h"
 #include "dns_err.h"
 #include "dns_log.h"
 #include "dns_name.h"
@@ -516,130 +517,4 @@ void authd_geo_metrics(struct authd_geo *g, struct dns_metrics_buf *b)
 		"Map reloads rejected (the previous map kept serving).");
 	dns_metrics_printf(b, "cairn_auth_map_reload_failures_total %llu\n",
 		(unsigned long long)g->reload_failures);
-}
-
-/* ---- --explain ---------------------------------------------------------------------- */
-
-static int parse_client(const char *text, struct geo_client *gc)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *slash = strchr(text, '/');
-	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
-	unsigned long prefix = 0;
-
-	memset(gc, 0, sizeof(*gc));
-	if (alen == 0 || alen >= sizeof(buf))
-		return DNS_E_SYNTAX;
-	memcpy(buf, text, alen);
-	buf[alen] = '\0';
-	if (inet_pton(AF_INET, buf, gc->addr) == 1)
-		gc->family = 4;
-	else if (inet_pton(AF_INET6, buf, gc->addr) == 1)
-		gc->family = 6;
-	else
-		return DNS_E_SYNTAX;
-	unsigned max = gc->family == 4 ? 32 : 128;
-	if (slash) {
-		char *end;
-		errno = 0;
-		prefix = strtoul(slash + 1, &end, 10);
-		if (!slash[1] || *end || errno || prefix > max)
-			return DNS_E_SYNTAX;
-		/* an ECS address carries no bits past its prefix (RFC 7871 6) */
-		for (unsigned bit = (unsigned)prefix; bit < max; bit++)
-			gc->addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
-		gc->prefix = (uint8_t)prefix;
-		gc->from = GEO_FROM_ECS;
-	} else {
-		gc->prefix = (uint8_t)max;
-		gc->from = GEO_FROM_SOURCE;
-	}
-	return 0;
-}
-
-int authd_geo_explain_main(const struct authd_config *cfg, const char *name, const char *client)
-{
-	struct auth_zoneset_builder *b = NULL;
-	struct auth_zoneset *set = NULL;
-	struct authd_geo *g = NULL;
-	struct authd_geo_snap *snap = NULL;
-	struct geo_client gc;
-	uint8_t owner[DNS_NAME_MAX];
-	char err[4096], text[8192];
-	int rc = 1, r;
-
-	if (!cfg->map_file) {
-		fprintf(stderr, "cairn-auth: --explain needs --map FILE\n");
-		return 1;
-	}
-	if (dns_name_from_str(name, NULL, owner, NULL) < 0) {
-		fprintf(stderr, "cairn-auth: --explain: '%s' is not a domain name\n", name);
-		return 1;
-	}
-	dns_name_lower(owner, owner);
-	if (parse_client(client, &gc) < 0) {
-		fprintf(stderr, "cairn-auth: --explain: '%s' is not ADDRESS or ADDRESS/PREFIX\n", client);
-		return 1;
-	}
-	if (auth_zoneset_builder_new(dns_mm_std(), &b) < 0)
-		goto oom;
-	for (unsigned i = 0; i < cfg->n_zones; i++) {
-		struct auth_zone *z = NULL;
-		err[0] = '\0';
-		r = auth_zone_load_file(dns_mm_std(), cfg->zones[i].origin, cfg->zones[i].file, &z,
-			err, sizeof(err));
-		if (r < 0) {
-			if (cfg->zones[i].has_primary)
-				continue; /* a secondary without its copy yet: not served */
-			fprintf(stderr, "%s%s", err[0] ? err : dns_strerror(r),
-				err[0] && err[strlen(err) - 1] == '\n' ? "" : "\n");
-			auth_zoneset_builder_free(b);
-			return 1;
-		}
-		r = auth_zoneset_builder_add(b, z);
-		auth_zone_unref(z);
-		if (r < 0) {
-			auth_zoneset_builder_free(b);
-			goto oom;
-		}
-	}
-	if (auth_zoneset_builder_finish(b, &set) < 0)
-		goto oom;
-	/* a struct authd_geo only for the counter slots snap_new() fills */
-	if (!(g = calloc(1, sizeof(*g))) ||
-	    !(g->name_names = calloc(AUTHD_GEO_NAME_SLOTS, sizeof(*g->name_names))))
-		goto oom;
-	if (map_load(g, cfg->map_file, set, &snap, NULL, 0, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		goto out;
-	}
-	const struct geo_name *n = geo_map_find(snap->map, owner, dns_name_len(owner));
-	if (!n) {
-		fprintf(stderr, "cairn-auth: --explain: %s is not a steered name of %s\n", name,
-			cfg->map_file);
-		goto out;
-	}
-	/* nothing has been checked yet: every replica is up */
-	struct geo_health_view all_up = {.up = NULL};
-	geo_explain(snap->map, n, DNS_T_A, &gc, all_up, dns_rand_rng(), text, sizeof(text));
-	printf("%s A, asked by %s (%s):\n%s", name, client,
-		gc.from == GEO_FROM_ECS ? "ECS" : "source address", text);
-	if (text[0] && text[strlen(text) - 1] != '\n')
-		printf("\n");
-	geo_explain(snap->map, n, DNS_T_AAAA, &gc, all_up, dns_rand_rng(), text, sizeof(text));
-	printf("\n%s AAAA, asked by %s (%s):\n%s", name, client,
-		gc.from == GEO_FROM_ECS ? "ECS" : "source address", text);
-	if (text[0] && text[strlen(text) - 1] != '\n')
-		printf("\n");
-	rc = 0;
-	goto out;
-oom:
-	fprintf(stderr, "cairn-auth: out of memory\n");
-out:
-	authd_geo_snap_release(snap);
-	if (g)
-		free(g->name_names);
-	free(g);
-	auth_zoneset_unref(set);
-	return rc;
 }
