@@ -206,11 +206,51 @@ static int load_replica(struct geo_ld *ld, const json_t *v, const char *path,
 	return 0;
 }
 
+/* The "replicas" of datacenter i (object d at path p) into ld->m. */
+static int load_replicas(struct geo_ld *ld, const json_t *d, const char *p, size_t i,
+	const struct geo_chk_def *def)
+{
+	struct geo_map *m = ld->m;
+	struct geo_dc *dc = &m->dc[i];
+	char q[512], pr[512];
+
+	json_t *reps = json_object_get(d, "replicas");
+	if (!reps)
+		return fail(ld, p, "missing \"replicas\"");
+	path_key(q, sizeof(q), p, "replicas");
+	if (!json_is_array(reps))
+		return fail(ld, q, "must be an array, not %s", dns_json_kind(reps));
+	size_t nr = json_array_size(reps);
+	if (nr == 0 || nr > GEO_REPLICA_MAX)
+		return fail(ld, q, "%zu replicas, allowed 1..%d", nr, GEO_REPLICA_MAX);
+	dc->rep = &m->rep[m->n_rep];
+	for (size_t j = 0; j < nr; j++) {
+		struct geo_replica *r = &m->rep[m->n_rep];
+		path_idx(pr, sizeof(pr), q, j);
+		if (load_replica(ld, json_array_get(reps, j), pr, def, r))
+			return DNS_E_CONFIG;
+		for (size_t k = 0; k < j; k++)
+			if (dc->rep[k].family == r->family &&
+			    memcmp(dc->rep[k].addr, r->addr, 16) == 0) {
+				char pa[600];
+				path_key(pa, sizeof(pa), pr, "address");
+				return fail(ld, pa, "duplicate address \"%s\" in this datacenter",
+					json_string_value(json_object_get(json_array_get(reps, j), "address")));
+			}
+		r->id = m->n_rep;
+		r->dc = (unsigned)i;
+		m->fam_mask[i][r->family == 6] |= 1ull << j;
+		m->n_rep++;
+	}
+	dc->n_rep = (unsigned)nr;
+	return 0;
+}
+
 int geo_ld_dcs(struct geo_ld *ld, const json_t *arr, const struct geo_chk_def *def)
 {
 	static const char *const keys[] = {"name", "lat", "lon", "replicas", NULL};
 	struct geo_map *m = ld->m;
-	char p[512], q[512], pr[512];
+	char p[512], q[512];
 	if (!arr)
 		return fail(ld, "", "missing \"datacenters\"");
 	if (!json_is_array(arr))
@@ -257,35 +297,8 @@ int geo_ld_dcs(struct geo_ld *ld, const json_t *arr, const struct geo_chk_def *d
 		path_key(q, sizeof(q), p, "lon");
 		if (get_number(ld, lon, q, -180, 180, &dc->lon))
 			return DNS_E_CONFIG;
-		json_t *reps = json_object_get(d, "replicas");
-		if (!reps)
-			return fail(ld, p, "missing \"replicas\"");
-		path_key(q, sizeof(q), p, "replicas");
-		if (!json_is_array(reps))
-			return fail(ld, q, "must be an array, not %s", dns_json_kind(reps));
-		size_t nr = json_array_size(reps);
-		if (nr == 0 || nr > GEO_REPLICA_MAX)
-			return fail(ld, q, "%zu replicas, allowed 1..%d", nr, GEO_REPLICA_MAX);
-		dc->rep = &m->rep[m->n_rep];
-		for (size_t j = 0; j < nr; j++) {
-			struct geo_replica *r = &m->rep[m->n_rep];
-			path_idx(pr, sizeof(pr), q, j);
-			if (load_replica(ld, json_array_get(reps, j), pr, def, r))
-				return DNS_E_CONFIG;
-			for (size_t k = 0; k < j; k++)
-				if (dc->rep[k].family == r->family &&
-				    memcmp(dc->rep[k].addr, r->addr, 16) == 0) {
-					char pa[600];
-					path_key(pa, sizeof(pa), pr, "address");
-					return fail(ld, pa, "duplicate address \"%s\" in this datacenter",
-						json_string_value(json_object_get(json_array_get(reps, j), "address")));
-				}
-			r->id = m->n_rep;
-			r->dc = (unsigned)i;
-			m->fam_mask[i][r->family == 6] |= 1ull << j;
-			m->n_rep++;
-		}
-		dc->n_rep = (unsigned)nr;
+		if (load_replicas(ld, d, p, i, def))
+			return DNS_E_CONFIG;
 		/* name last: dc_find() sees only finished datacenters */
 		strcpy(dc->name, json_string_value(nm));
 		m->n_dc++;

@@ -40,6 +40,45 @@ static int get_dc_list(struct geo_ld *ld, const json_t *v, const char *path, uin
 
 /* ---- names ------------------------------------------------------------------- */
 
+/* A name's answer size and TTLs (object v at path p; pool_n datacenters in its pool). */
+static int load_name_answer(struct geo_ld *ld, const json_t *v, const char *p, unsigned pool_n,
+	struct geo_name *nm)
+{
+	char q[512];
+	json_t *x;
+
+	nm->dcs = 1;
+	nm->per_dc = 1;
+	nm->ttl = 30;
+	if ((x = json_object_get(v, "datacenters"))) {
+		path_key(q, sizeof(q), p, "datacenters");
+		if (get_uint(ld, x, q, 1, pool_n, &nm->dcs))
+			return DNS_E_CONFIG;
+	}
+	if ((x = json_object_get(v, "addresses"))) {
+		path_key(q, sizeof(q), p, "addresses");
+		if (get_uint(ld, x, q, 1, GEO_ANSWER_MAX, &nm->per_dc))
+			return DNS_E_CONFIG;
+	}
+	if (nm->dcs * nm->per_dc > GEO_ANSWER_MAX)
+		return fail(ld, p, "datacenters %u x addresses %u is more than %d addresses per answer",
+			nm->dcs, nm->per_dc, GEO_ANSWER_MAX);
+	if ((x = json_object_get(v, "ttl"))) {
+		path_key(q, sizeof(q), p, "ttl");
+		if (get_uint(ld, x, q, 0, TTL_MAX, &nm->ttl))
+			return DNS_E_CONFIG;
+	}
+	nm->degraded_ttl = nm->ttl < 10 ? nm->ttl : 10;
+	if ((x = json_object_get(v, "degraded_ttl"))) {
+		path_key(q, sizeof(q), p, "degraded_ttl");
+		if (get_uint(ld, x, q, 0, TTL_MAX, &nm->degraded_ttl))
+			return DNS_E_CONFIG;
+		if (nm->degraded_ttl > nm->ttl)
+			return fail(ld, q, "%u is longer than ttl %u", nm->degraded_ttl, nm->ttl);
+	}
+	return 0;
+}
+
 static int load_names(struct geo_ld *ld, const json_t *obj)
 {
 	static const char *const keys[] = {"pool", "datacenters", "addresses", "ttl", "degraded_ttl", NULL};
@@ -89,36 +128,8 @@ static int load_names(struct geo_ld *ld, const json_t *obj)
 		} else {
 			nm->pool = m->n_dc == 64 ? ~0ull : (1ull << m->n_dc) - 1;
 		}
-		nm->dcs = 1;
-		nm->per_dc = 1;
-		nm->ttl = 30;
-		json_t *x;
-		if ((x = json_object_get(v, "datacenters"))) {
-			path_key(q, sizeof(q), p, "datacenters");
-			if (get_uint(ld, x, q, 1, pool_n, &nm->dcs))
-				return DNS_E_CONFIG;
-		}
-		if ((x = json_object_get(v, "addresses"))) {
-			path_key(q, sizeof(q), p, "addresses");
-			if (get_uint(ld, x, q, 1, GEO_ANSWER_MAX, &nm->per_dc))
-				return DNS_E_CONFIG;
-		}
-		if (nm->dcs * nm->per_dc > GEO_ANSWER_MAX)
-			return fail(ld, p, "datacenters %u x addresses %u is more than %d addresses per answer",
-				nm->dcs, nm->per_dc, GEO_ANSWER_MAX);
-		if ((x = json_object_get(v, "ttl"))) {
-			path_key(q, sizeof(q), p, "ttl");
-			if (get_uint(ld, x, q, 0, TTL_MAX, &nm->ttl))
-				return DNS_E_CONFIG;
-		}
-		nm->degraded_ttl = nm->ttl < 10 ? nm->ttl : 10;
-		if ((x = json_object_get(v, "degraded_ttl"))) {
-			path_key(q, sizeof(q), p, "degraded_ttl");
-			if (get_uint(ld, x, q, 0, TTL_MAX, &nm->degraded_ttl))
-				return DNS_E_CONFIG;
-			if (nm->degraded_ttl > nm->ttl)
-				return fail(ld, q, "%u is longer than ttl %u", nm->degraded_ttl, nm->ttl);
-		}
+		if (load_name_answer(ld, v, p, pool_n, nm))
+			return DNS_E_CONFIG;
 		nm->index = m->n_names;
 		uint32_t h = geo_name_hash(nm->owner, nm->owner_len) & m->name_mask;
 		while (m->name_slot[h])

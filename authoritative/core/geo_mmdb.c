@@ -118,6 +118,36 @@ struct frame {
 	uint8_t addr[16];
 };
 
+/*
+ * A network with a record (a/d in the database's own tree) handed to cb at
+ * its place in the 128-bit tree.
+ */
+static int report(struct rec_cache *cache, MMDB_entry_s *e, bool v4db, const uint8_t a[16],
+	unsigned d,
+	int (*cb)(void *cbctx, const uint8_t addr[16], unsigned len, const struct geo_place *place),
+	void *cbctx)
+{
+	const struct geo_place *p = cache_get(cache, e);
+	uint8_t out[16] = {0};
+	unsigned len;
+
+	if (!p)
+		return -ENOMEM;
+	if (v4db) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, a, 4);
+		len = d + 96;
+	} else {
+		memcpy(out, a, 16);
+		len = d;
+		if (d >= 96 && memcmp(a, zero12, 12) == 0) {
+			/* the IPv4 space of an IPv6 database */
+			out[10] = out[11] = 0xff;
+		}
+	}
+	return cb(cbctx, out, len, p);
+}
+
 static int mmdb_foreach(void *ctx,
 	int (*cb)(void *cbctx, const uint8_t addr[16], unsigned len, const struct geo_place *place),
 	void *cbctx)
@@ -187,26 +217,7 @@ static int mmdb_foreach(void *ctx,
 				break;
 			}
 			MMDB_entry_s *e = side ? &sn.right_record_entry : &sn.left_record_entry;
-			const struct geo_place *p = cache_get(&cache, e);
-			if (!p) {
-				rc = -ENOMEM;
-				break;
-			}
-			uint8_t out[16] = {0};
-			unsigned len;
-			if (v4db) {
-				out[10] = out[11] = 0xff;
-				memcpy(out + 12, a, 4);
-				len = d + 96;
-			} else {
-				memcpy(out, a, 16);
-				len = d;
-				if (d >= 96 && memcmp(a, zero12, 12) == 0) {
-					/* the IPv4 space of an IPv6 database */
-					out[10] = out[11] = 0xff;
-				}
-			}
-			if ((rc = cb(cbctx, out, len, p)) != 0)
+			if ((rc = report(&cache, e, v4db, a, d, cb, cbctx)) != 0)
 				break;
 		}
 		if (rc)

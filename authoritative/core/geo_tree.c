@@ -266,11 +266,59 @@ static int net_cmp(const void *a, const void *b)
 	return (x->len > y->len) - (x->len < y->len);
 }
 
+/*
+ * The operator networks into the scratch trie, widest first, so the most
+ * specific one is written last.
+ */
+static int insert_networks(struct geo_map *m, struct scratch *s)
+{
+	struct geo_net **sorted = NULL;
+	uint8_t ord[GEO_DC_MAX];
+	int rc = 0;
+	int64_t r;
+
+	sorted = mm_calloc(m->mm, m->n_nets ? m->n_nets : 1, sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	for (unsigned i = 0; i < m->n_nets; i++) {
+		struct geo_net *n = &m->nets[i];
+		sorted[i] = n;
+		geo_order_make(m, n->list, n->n_list, n->has_coords, n->lat, n->lon,
+			m->default_order, ord);
+		if ((r = geo_order_intern(m, ord)) < 0 ||
+		    (r = geo_result_intern(m, (uint32_t)r, GEO_BY_NETWORK)) < 0) {
+			rc = (int)r;
+			goto out;
+		}
+		n->result = (uint32_t)r;
+	}
+	qsort(sorted, m->n_nets, sizeof(*sorted), net_cmp);
+	for (unsigned i = 0; i < m->n_nets; i++)
+		if ((rc = scratch_insert(s, sorted[i]->addr, sorted[i]->len,
+			     GEO_REF_LEAF | sorted[i]->result)) != 0)
+			goto out;
+out:
+	mm_free(m->mm, sorted);
+	return rc;
+}
+
+/* Remember where IPv4 starts in the final tree: ::ffff:0:0/96 (or the leaf above it). */
+static void find_v4_root(struct geo_map *m)
+{
+	static const uint8_t v4pre[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	uint32_t ref = m->root;
+	unsigned d = 0;
+	while (d < 96 && !(ref & GEO_REF_LEAF)) {
+		ref = m->node[ref][(v4pre[d >> 3] >> (7 - (d & 7))) & 1];
+		d++;
+	}
+	m->v4_root = ref;
+	m->v4_depth = d;
+}
+
 int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file)
 {
 	struct build b = {.m = m, .s = {.mm = m->mm}};
-	struct geo_net **sorted = NULL;
-	uint8_t ord[GEO_DC_MAX];
 	int rc = 0;
 	int64_t r;
 
@@ -298,29 +346,8 @@ int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file
 		}
 	}
 
-	/* operator networks, widest first, so the most specific is written last */
-	sorted = mm_calloc(m->mm, m->n_nets ? m->n_nets : 1, sizeof(*sorted));
-	if (!sorted) {
-		rc = -ENOMEM;
+	if ((rc = insert_networks(m, &b.s)) != 0)
 		goto out;
-	}
-	for (unsigned i = 0; i < m->n_nets; i++) {
-		struct geo_net *n = &m->nets[i];
-		sorted[i] = n;
-		geo_order_make(m, n->list, n->n_list, n->has_coords, n->lat, n->lon,
-			m->default_order, ord);
-		if ((r = geo_order_intern(m, ord)) < 0 ||
-		    (r = geo_result_intern(m, (uint32_t)r, GEO_BY_NETWORK)) < 0) {
-			rc = (int)r;
-			goto out;
-		}
-		n->result = (uint32_t)r;
-	}
-	qsort(sorted, m->n_nets, sizeof(*sorted), net_cmp);
-	for (unsigned i = 0; i < m->n_nets; i++)
-		if ((rc = scratch_insert(&b.s, sorted[i]->addr, sorted[i]->len,
-			     GEO_REF_LEAF | sorted[i]->result)) != 0)
-			goto out;
 
 	/* the final tree is never larger than the scratch one */
 	struct out o = {0};
@@ -343,18 +370,7 @@ int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file
 	m->n_nodes = o.n;
 	m->n_leaves = count_leaves(&o, m->root);
 
-	/* remember where IPv4 starts: ::ffff:0:0/96 */
-	{
-		static const uint8_t v4pre[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-		uint32_t ref = m->root;
-		unsigned d = 0;
-		while (d < 96 && !(ref & GEO_REF_LEAF)) {
-			ref = m->node[ref][(v4pre[d >> 3] >> (7 - (d & 7))) & 1];
-			d++;
-		}
-		m->v4_root = ref;
-		m->v4_depth = d;
-	}
+	find_v4_root(m);
 	if ((rc = build_jumps(m)) != 0)
 		goto out;
 	/* the orders hash is only for building */
@@ -363,7 +379,6 @@ int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file
 out:
 	if (rc == -ENOMEM && err && errlen)
 		snprintf(err, errlen, "%s: out of memory building the placement tree", file);
-	mm_free(m->mm, sorted);
 	mm_free(m->mm, b.s.node);
 	mm_free(m->mm, b.cache);
 	return rc;
