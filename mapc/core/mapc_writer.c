@@ -679,6 +679,46 @@ static int put_metadata(struct mapc_buf *b, const struct mapc_meta *meta,
 	return r < 0 ? r : put_plain(b, &top);
 }
 
+/* Sort the networks (widest first, then by address); DNS_E_EXISTS on two equal ones. */
+static int sort_items(struct mapc_writer *w, struct mapc_stats *st)
+{
+	if (w->nitems)
+		qsort(w->items, w->nitems, sizeof(*w->items), item_cmp);
+	for (size_t i = 1; i < w->nitems; i++) {
+		const struct item *a = &w->items[i - 1], *b = &w->items[i];
+		if (a->len == b->len && memcmp(a->addr, b->addr, 16) == 0) {
+			st->dup[0] = a->order;
+			st->dup[1] = b->order;
+			return DNS_E_EXISTS;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The search tree in rs-bit records at p: empty slots as node_count ("no
+ * data"), records as pointers past the separator to their data offsets.
+ */
+static void put_tree(const struct mapc_writer *w, const uint32_t *offs, unsigned rs, uint8_t *p)
+{
+	uint64_t node_count = w->nnodes;
+	size_t node_bytes = rs / 4;
+	for (size_t i = 0; i < w->nnodes; i++) {
+		uint32_t v[2];
+		for (int k = 0; k < 2; k++) {
+			uint32_t s = w->nodes[i].c[k];
+			if (s == SLOT_EMPTY)
+				v[k] = (uint32_t)node_count;
+			else if (s & SLOT_DATA)
+				v[k] = (uint32_t)(node_count + DATA_SEPARATOR +
+					offs[s & ~SLOT_DATA]);
+			else
+				v[k] = s;
+		}
+		put_node(p + i * node_bytes, rs, v[0], v[1]);
+	}
+}
+
 int mapc_writer_build(struct mapc_writer *w, const struct mapc_meta *meta,
 	struct mapc_buf *out, struct mapc_stats *st)
 {
@@ -698,16 +738,8 @@ int mapc_writer_build(struct mapc_writer *w, const struct mapc_meta *meta,
 			meta->record_size != 32)
 		return -EINVAL;
 	build_state_free(w);
-	if (w->nitems)
-		qsort(w->items, w->nitems, sizeof(*w->items), item_cmp);
-	for (size_t i = 1; i < w->nitems; i++) {
-		const struct item *a = &w->items[i - 1], *b = &w->items[i];
-		if (a->len == b->len && memcmp(a->addr, b->addr, 16) == 0) {
-			st->dup[0] = a->order;
-			st->dup[1] = b->order;
-			return DNS_E_EXISTS;
-		}
-	}
+	if ((r = sort_items(w, st)) < 0)
+		return r;
 	/* the data section, in sorted-network order so the bytes do not depend
 	 * on the order the networks were added in */
 	if (w->nitems && !(offs = mm_alloc(w->mm, w->nitems * sizeof(*offs))))
@@ -743,21 +775,7 @@ int mapc_writer_build(struct mapc_writer *w, const struct mapc_meta *meta,
 	size_t tree_bytes = node_bytes * w->nnodes;
 	if ((r = buf_reserve(out, tree_bytes + DATA_SEPARATOR + w->data.len + 512)) < 0)
 		goto out;
-	uint8_t *p = out->data + out->len;
-	for (size_t i = 0; i < w->nnodes; i++) {
-		uint32_t v[2];
-		for (int k = 0; k < 2; k++) {
-			uint32_t s = w->nodes[i].c[k];
-			if (s == SLOT_EMPTY)
-				v[k] = (uint32_t)node_count;
-			else if (s & SLOT_DATA)
-				v[k] = (uint32_t)(node_count + DATA_SEPARATOR +
-					offs[s & ~SLOT_DATA]);
-			else
-				v[k] = s;
-		}
-		put_node(p + i * node_bytes, rs, v[0], v[1]);
-	}
+	put_tree(w, offs, rs, out->data + out->len);
 	out->len += tree_bytes;
 	memset(out->data + out->len, 0, DATA_SEPARATOR);
 	out->len += DATA_SEPARATOR;
