@@ -1,10 +1,12 @@
 /*
  * geo_map_impl.h -- the inside of a struct geo_map, shared by geo_map.c
- * (loading and validation), geo_order.c (distances and datacenter orders),
- * geo_tree.c (building the placement tree) and geo_select.c (lookups,
- * selection, explanations). Not for other modules. The calls run one way:
- * geo_map.c uses geo_tree.c and geo_order.c, geo_tree.c uses geo_order.c,
- * geo_order.c uses none of them.
+ * (the loaded map), geo_map_load.c and geo_map_dcs.c (loading and
+ * validation), geo_order.c (distances and datacenter orders), geo_tree.c
+ * (building the placement tree) and geo_select.c (lookups, selection,
+ * explanations). Not for other modules. The calls run one way: the loader
+ * uses geo_tree.c, geo_order.c and geo_map.c; geo_tree.c uses geo_order.c;
+ * geo_select.c uses geo_tree.c, geo_order.c and geo_map.c; geo_order.c and
+ * geo_map.c use none of them.
  *
  * Glossary: order = every datacenter index of the map once, best first (one
  * byte each, n_dc bytes); result = an (order, placed_by) pair packed in 31

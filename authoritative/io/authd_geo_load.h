@@ -4,7 +4,7 @@
  * relative name is next to the map file), the map compiled by the core
  * (geo_map_load(), geo_mmdb.h) and checked against the zones served. The
  * file I/O of steering is here so that the core parses buffers only.
- * Used by authd_geo.c (start, reload, --explain).
+ * Used by authd_geo.c (start, reload) and authd_geo_explain.c.
  */
 #ifndef CAIRN_AUTHD_GEO_LOAD_H
 #define CAIRN_AUTHD_GEO_LOAD_H
