@@ -25,7 +25,8 @@
  * geo_health_view) that selection reads.
  *
  * Pure: no sockets, no clock, no randomness of its own (a struct dns_rng is
- * passed in). Reading the GeoIP database goes through struct geo_source so
+ * passed in), no files (the io layer reads the map and opens the GeoIP
+ * database). Reading the GeoIP database goes through struct geo_source so
  * tests can give a database in memory; geo_mmdb.h adapts libmaxminddb.
  *
  * Glossary: datacenter (DC) = a site with replicas; replica = one address
@@ -154,24 +155,38 @@ struct geo_health_view {
 struct geo_map;
 
 /*
- * Load a map from JSON text. file names it in messages and resolves a relative
- * "geoip" path (the directory of file). When the map names a GeoIP database,
- * open_source is called with the resolved path to get a struct geo_source (it
- * stays open for the map's life; close_source is called when the map is
- * freed); NULL open_source with a "geoip" key is an error. The whole tree is
- * built here. On error returns DNS_E_CONFIG (or -ENOMEM) with
- * "FILE: reason" in err.
+ * How a map gets the GeoIP database its "geoip" key names. The core opens no
+ * file: the io loader gives this (authoritative/io/authd_geo_load.h), and it
+ * decides where a relative name is (next to the map file).
  */
-int geo_map_load(const char *json, size_t len, const char *file,
-	int (*open_source)(const char *path, struct geo_source *out, char *err,
-		size_t errlen),
-	void (*close_source)(struct geo_source *src),
-	struct geo_map **out, char *err, size_t errlen);
+struct geo_opener {
+	/* Open the database called geoip (the key's text as written) into out: 0,
+	 * or an error with the reason ("PATH: reason") in err. */
+	int (*open)(void *ctx, const char *geoip, struct geo_source *out, char *err,
+		size_t errlen);
+	/* Close what open gave; called when the map is freed (on any thread). */
+	void (*close)(struct geo_source *src);
+	void *ctx;               /* open's first argument, used during geo_map_load() only */
+};
+
+/*
+ * Load a map from JSON text (the caller read the file). file names it in
+ * messages. When the map names a GeoIP database, opener->open is called to
+ * get a struct geo_source (it stays open for the map's life; opener->close is
+ * called when the map is freed); a NULL opener with a "geoip" key is an
+ * error. The whole tree is built here, every allocation through mm (the map
+ * keeps it for geo_map_free()). On error returns DNS_E_CONFIG (or -ENOMEM)
+ * with "FILE: reason" in err.
+ */
+int geo_map_load(const struct dns_mm *mm, const char *json, size_t len, const char *file,
+	const struct geo_opener *opener, struct geo_map **out, char *err, size_t errlen);
 
 /* The same, with the GeoIP data given (for tests; src may be NULL). src is not closed. */
-int geo_map_load_with(const char *json, size_t len, const char *file,
-	const struct geo_source *src, struct geo_map **out, char *err, size_t errlen);
+int geo_map_load_with(const struct dns_mm *mm, const char *json, size_t len,
+	const char *file, const struct geo_source *src, struct geo_map **out, char *err,
+	size_t errlen);
 
+/* Free a map (through the allocator it was loaded with); closes its GeoIP source. NULL ok. */
 void geo_map_free(struct geo_map *m);
 
 /* Counts and items of a loaded map. */

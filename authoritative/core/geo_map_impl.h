@@ -1,7 +1,12 @@
 /*
  * geo_map_impl.h -- the inside of a struct geo_map, shared by geo_map.c
- * (loading and validation), geo_tree.c (building the placement tree) and
- * geo_select.c (lookups, selection, explanations). Not for other modules.
+ * (the loaded map), geo_map_load.c and geo_map_dcs.c (loading and
+ * validation), geo_order.c (distances and datacenter orders), geo_tree.c
+ * (building the placement tree) and geo_select.c (lookups, selection,
+ * explanations). Not for other modules. The calls run one way: the loader
+ * uses geo_tree.c, geo_order.c and geo_map.c; geo_tree.c uses geo_order.c;
+ * geo_select.c uses geo_tree.c, geo_order.c and geo_map.c; geo_order.c and
+ * geo_map.c use none of them.
  *
  * Glossary: order = every datacenter index of the map once, best first (one
  * byte each, n_dc bytes); result = an (order, placed_by) pair packed in 31
@@ -14,7 +19,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
+#include "dns_hash.h"
+#include "dns_mem.h"
 #include "geo_map.h"
 
 #define GEO_REF_LEAF 0x80000000u /* ref flag: the low 31 bits are a result */
@@ -50,6 +58,7 @@ struct geo_result {
 };
 
 struct geo_map {
+	const struct dns_mm *mm;     /* every allocation of the map (geo_map_free too) */
 	struct geo_dc *dc;           /* datacenters, map order */
 	unsigned n_dc;
 	uint64_t fam_mask[GEO_DC_MAX][2]; /* per DC: bit r set = replica r is IPv4 ([0]) / IPv6 ([1]) */
@@ -93,6 +102,33 @@ struct geo_map {
 	void (*close_source)(struct geo_source *src); /* NULL: src not ours */
 };
 
+/*
+ * Resize a block of old bytes allocated with mm to size bytes (struct dns_mm
+ * has no realloc): a new block holding the old bytes, the old one freed. NULL
+ * on failure, the old block then kept.
+ */
+static inline void *geo_realloc(const struct dns_mm *mm, void *p, size_t old, size_t size)
+{
+	void *q = mm_alloc(mm, size);
+	if (!q)
+		return NULL;
+	if (p) {
+		memcpy(q, p, old < size ? old : size);
+		mm_free(mm, p);
+	}
+	return q;
+}
+
+/*
+ * Hash of a steered name's owner (canonical already, so its bytes hash as
+ * they are). The operator chooses the names, not the clients: FNV-1a is
+ * enough.
+ */
+static inline uint32_t geo_name_hash(const uint8_t *owner, size_t len)
+{
+	return dns_fnv32(DNS_FNV32_INIT, owner, len);
+}
+
 /* Interned order index for ord (n_dc bytes), adding it if new; <0 on -ENOMEM. */
 int64_t geo_order_intern(struct geo_map *m, const uint8_t *ord);
 /* The packed result of (order, by); <0 (-ENOMEM) past 2^28 orders. */
@@ -129,7 +165,7 @@ static inline uint8_t geo_where_scope(const struct geo_where *w, unsigned depth)
 		return (uint8_t)(w->v4_off + (depth > 96 ? depth - 96 : 0));
 	return (uint8_t)depth;
 }
-/* Index 0..6 of a continent code, -1 if unknown. */
+/* Index 0..6 of a continent code, DNS_E_NOTFOUND if unknown. */
 int geo_continent_index(const char *code);
 /* Order for a GeoIP place and how it was placed (used by the tree and --explain). */
 int64_t geo_place_result(struct geo_map *m, const struct geo_place *p);

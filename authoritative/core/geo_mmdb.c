@@ -1,5 +1,6 @@
 /*
- * geo_mmdb.c -- struct geo_source over libmaxminddb (geo_mmdb.h).
+ * geo_mmdb.c -- struct geo_source over libmaxminddb (geo_mmdb.h), on a
+ * database the io layer opened.
  *
  * The walk reads the search tree node by node (MMDB_read_node) from the root
  * with an explicit stack, so every network with a record is reported once
@@ -9,19 +10,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <maxminddb.h>
 
 #include "dns_err.h"
 #include "geo_mmdb.h"
-
-struct mmdb_src {
-	MMDB_s db;
-	uint32_t v4_node;      /* node reached by ::/96 in an IPv6 tree (UINT32_MAX: none) */
-	char path[1024];
-};
 
 /* Decoded record by data offset (the walk's cache). */
 struct rec_ent {
@@ -31,6 +25,7 @@ struct rec_ent {
 };
 
 struct rec_cache {
+	const struct dns_mm *mm;
 	struct rec_ent *e;
 	size_t mask, n;
 };
@@ -87,7 +82,7 @@ static const struct geo_place *cache_get(struct rec_cache *c, MMDB_entry_s *e)
 {
 	if (!c->e || 2 * (c->n + 1) > c->mask + 1) {
 		size_t slots = c->e ? 2 * (c->mask + 1) : 256;
-		struct rec_ent *n = calloc(slots, sizeof(*n));
+		struct rec_ent *n = mm_calloc(c->mm, slots, sizeof(*n));
 		if (!n)
 			return NULL;
 		for (size_t i = 0; c->e && i <= c->mask; i++) {
@@ -98,7 +93,7 @@ static const struct geo_place *cache_get(struct rec_cache *c, MMDB_entry_s *e)
 				h = (h + 1) & (slots - 1);
 			n[h] = c->e[i];
 		}
-		free(c->e);
+		mm_free(c->mm, c->e);
 		c->e = n;
 		c->mask = slots - 1;
 	}
@@ -123,16 +118,46 @@ struct frame {
 	uint8_t addr[16];
 };
 
+/*
+ * A network with a record (a/d in the database's own tree) handed to cb at
+ * its place in the 128-bit tree.
+ */
+static int report(struct rec_cache *cache, MMDB_entry_s *e, bool v4db, const uint8_t a[16],
+	unsigned d,
+	int (*cb)(void *cbctx, const uint8_t addr[16], unsigned len, const struct geo_place *place),
+	void *cbctx)
+{
+	const struct geo_place *p = cache_get(cache, e);
+	uint8_t out[16] = {0};
+	unsigned len;
+
+	if (!p)
+		return -ENOMEM;
+	if (v4db) {
+		out[10] = out[11] = 0xff;
+		memcpy(out + 12, a, 4);
+		len = d + 96;
+	} else {
+		memcpy(out, a, 16);
+		len = d;
+		if (d >= 96 && memcmp(a, zero12, 12) == 0) {
+			/* the IPv4 space of an IPv6 database */
+			out[10] = out[11] = 0xff;
+		}
+	}
+	return cb(cbctx, out, len, p);
+}
+
 static int mmdb_foreach(void *ctx,
 	int (*cb)(void *cbctx, const uint8_t addr[16], unsigned len, const struct geo_place *place),
 	void *cbctx)
 {
-	struct mmdb_src *s = ctx;
-	MMDB_s *db = &s->db;
+	struct geo_mmdb *s = ctx;
+	MMDB_s *db = s->db;
 	const bool v4db = db->metadata.ip_version == 4;
 	const unsigned bits = v4db ? 32 : 128;
 	const uint32_t nodes = db->metadata.node_count;
-	struct rec_cache cache = {0};
+	struct rec_cache cache = {.mm = s->mm};
 	/* a tree of depth <= 128 never needs more than 129 pending frames */
 	struct frame stack[130];
 	size_t sp = 0;
@@ -192,38 +217,19 @@ static int mmdb_foreach(void *ctx,
 				break;
 			}
 			MMDB_entry_s *e = side ? &sn.right_record_entry : &sn.left_record_entry;
-			const struct geo_place *p = cache_get(&cache, e);
-			if (!p) {
-				rc = -ENOMEM;
-				break;
-			}
-			uint8_t out[16] = {0};
-			unsigned len;
-			if (v4db) {
-				out[10] = out[11] = 0xff;
-				memcpy(out + 12, a, 4);
-				len = d + 96;
-			} else {
-				memcpy(out, a, 16);
-				len = d;
-				if (d >= 96 && memcmp(a, zero12, 12) == 0) {
-					/* the IPv4 space of an IPv6 database */
-					out[10] = out[11] = 0xff;
-				}
-			}
-			if ((rc = cb(cbctx, out, len, p)) != 0)
+			if ((rc = report(&cache, e, v4db, a, d, cb, cbctx)) != 0)
 				break;
 		}
 		if (rc)
 			break;
 	}
-	free(cache.e);
+	mm_free(s->mm, cache.e);
 	return rc;
 }
 
 static int mmdb_lookup(void *ctx, const uint8_t addr[16], struct geo_place *out, unsigned *len)
 {
-	struct mmdb_src *s = ctx;
+	struct geo_mmdb *s = ctx;
 	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 	struct sockaddr_storage ss;
 	int mmerr = 0;
@@ -235,56 +241,41 @@ static int mmdb_lookup(void *ctx, const uint8_t addr[16], struct geo_place *out,
 		memcpy(&sin->sin_addr, addr + 12, 4);
 	} else {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		if (s->db.metadata.ip_version == 4)
+		if (s->db->metadata.ip_version == 4)
 			return 0;
 		sin6->sin6_family = AF_INET6;
 		memcpy(&sin6->sin6_addr, addr, 16);
 	}
-	MMDB_lookup_result_s r = MMDB_lookup_sockaddr(&s->db, (struct sockaddr *)&ss, &mmerr);
+	MMDB_lookup_result_s r = MMDB_lookup_sockaddr(s->db, (struct sockaddr *)&ss, &mmerr);
 	if (mmerr != MMDB_SUCCESS)
 		return mmerr == MMDB_IPV6_LOOKUP_IN_IPV4_DATABASE_ERROR ? 0 : DNS_E_FORMAT;
 	if (!r.found_entry)
 		return 0;
 	decode(&r.entry, out);
 	/* an IPv4 lookup in an IPv6 tree already counts the 96 bits of ::/96 */
-	*len = s->db.metadata.ip_version == 4 ? r.netmask + 96u : r.netmask;
+	*len = s->db->metadata.ip_version == 4 ? r.netmask + 96u : r.netmask;
 	if (*len > 128)
 		*len = 128;
 	return 1;
 }
 
-int geo_mmdb_open(const char *path, struct geo_source *out, char *err, size_t errlen)
+int geo_mmdb_init(struct geo_mmdb *s, const struct dns_mm *mm, MMDB_s *db, const char *name,
+	struct geo_source *out, char *err, size_t errlen)
 {
-	struct mmdb_src *s = calloc(1, sizeof(*s));
-	if (!s) {
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -ENOMEM;
-	}
-	errno = 0;
-	int st = MMDB_open(path, MMDB_MODE_MMAP, &s->db);
-	if (st != MMDB_SUCCESS) {
-		if ((st == MMDB_IO_ERROR || st == MMDB_FILE_OPEN_ERROR) && errno)
-			snprintf(err, errlen, "%s: %s (%s)", path, MMDB_strerror(st), strerror(errno));
-		else
-			snprintf(err, errlen, "%s: %s", path, MMDB_strerror(st));
-		free(s);
+	if (db->metadata.ip_version != 4 && db->metadata.ip_version != 6) {
+		snprintf(err, errlen, "%s: unsupported ip_version %u", name, db->metadata.ip_version);
 		return DNS_E_CONFIG;
 	}
-	if (s->db.metadata.ip_version != 4 && s->db.metadata.ip_version != 6) {
-		snprintf(err, errlen, "%s: unsupported ip_version %u", path, s->db.metadata.ip_version);
-		MMDB_close(&s->db);
-		free(s);
-		return DNS_E_CONFIG;
-	}
-	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->db = db;
+	s->mm = mm;
 	s->v4_node = UINT32_MAX;
-	if (s->db.metadata.ip_version == 6) {
+	if (db->metadata.ip_version == 6) {
 		/* follow ::/96: where MaxMind keeps IPv4, and what its aliases point at */
 		uint32_t node = 0;
 		unsigned d;
-		for (d = 0; d < 96 && node < s->db.metadata.node_count; d++) {
+		for (d = 0; d < 96 && node < db->metadata.node_count; d++) {
 			MMDB_search_node_s sn;
-			if (MMDB_read_node(&s->db, node, &sn) != MMDB_SUCCESS ||
+			if (MMDB_read_node(db, node, &sn) != MMDB_SUCCESS ||
 			    sn.left_record_type != MMDB_RECORD_TYPE_SEARCH_NODE)
 				break;
 			node = (uint32_t)sn.left_record;
@@ -294,17 +285,7 @@ int geo_mmdb_open(const char *path, struct geo_source *out, char *err, size_t er
 	}
 	out->foreach = mmdb_foreach;
 	out->lookup = mmdb_lookup;
-	out->name = s->path;
+	out->name = name;
 	out->ctx = s;
 	return 0;
-}
-
-void geo_mmdb_close(struct geo_source *src)
-{
-	if (!src || !src->ctx)
-		return;
-	struct mmdb_src *s = src->ctx;
-	MMDB_close(&s->db);
-	free(s);
-	src->ctx = NULL;
 }

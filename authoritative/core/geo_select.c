@@ -202,16 +202,114 @@ static const struct geo_net *find_net(const struct geo_map *m, const uint8_t a[1
 	return best;
 }
 
+/* The point the client was placed at (distances are measured from it), if any. */
+struct point {
+	bool has;
+	double lat, lon;
+};
+
+/* What placed the client (tree address a): its operator network or GeoIP record. */
+static void explain_place(struct sbuf *b, const struct geo_map *m, const uint8_t a[16],
+	const struct geo_where *w, enum geo_placed_by by, struct point *pt)
+{
+	char nt[96];
+
+	if (by == GEO_BY_NETWORK) {
+		const struct geo_net *net = find_net(m, a);
+		if (net && net->has_coords) {
+			sb_printf(b, "network %s (%.4f, %.4f)", net->text, net->lat, net->lon);
+			pt->has = true;
+			pt->lat = net->lat;
+			pt->lon = net->lon;
+		} else if (net) {
+			sb_printf(b, "network %s -> datacenters", net->text);
+			for (unsigned i = 0; i < net->n_list; i++)
+				sb_printf(b, "%s%s", i ? ", " : " ", m->dc[net->list[i]].name);
+		}
+	} else {
+		struct geo_place p;
+		unsigned len = 0;
+		int f = 0;
+		memset(&p, 0, sizeof(p));
+		if (m->has_src && m->src.lookup)
+			f = m->src.lookup(m->src.ctx, a, &p, &len);
+		if (f > 0) {
+			net_text(w->v4, a, len, nt, sizeof(nt));
+			sb_printf(b, "GeoIP %s", nt);
+			if (p.city[0])
+				sb_printf(b, " %s", p.city);
+			if (p.country[0])
+				sb_printf(b, " %s", p.country);
+			if (p.continent[0])
+				sb_printf(b, " %s", p.continent);
+			if (p.has_coords) {
+				sb_printf(b, " (%.4f, %.4f)", p.lat, p.lon);
+				pt->has = true;
+				pt->lat = p.lat;
+				pt->lon = p.lon;
+			} else {
+				sb_printf(b, " (no coordinates)");
+			}
+			if (p.dc[0])
+				sb_printf(b, " datacenter %s", p.dc);
+			if (by == GEO_BY_COUNTRY)
+				sb_printf(b, " -> defaults.countries.%s", p.country);
+			else if (by == GEO_BY_CONTINENT)
+				sb_printf(b, " -> defaults.continents.%s", p.continent);
+			else if (by == GEO_BY_DEFAULT)
+				sb_printf(b, " -> defaults.order");
+		} else if (f < 0) {
+			sb_printf(b, "GeoIP lookup failed -> defaults.order");
+		} else {
+			sb_printf(b, "no operator network or GeoIP record -> defaults.order");
+		}
+	}
+}
+
+/* Every datacenter of the pool in the client's order, with its replicas' health. */
+static void explain_order(struct sbuf *b, const struct geo_map *m, const struct geo_name *n,
+	const uint8_t *ord, unsigned fam, const struct point *pt, struct geo_health_view health)
+{
+	char t[INET6_ADDRSTRLEN];
+	unsigned pool_n = (unsigned)__builtin_popcountll(n->pool);
+	sb_printf(b, "datacenters in order (pool of %u):\n", pool_n);
+	unsigned k = 0;
+	for (unsigned i = 0; i < m->n_dc; i++) {
+		unsigned dc = ord[i];
+		if (!(n->pool & (1ull << dc)))
+			continue;
+		const struct geo_dc *d = &m->dc[dc];
+		sb_printf(b, "  %u. %s", ++k, d->name);
+		if (pt->has)
+			sb_printf(b, " %.0f km", geo_distance_km(pt->lat, pt->lon, d->lat, d->lon));
+		uint64_t fm = m->fam_mask[dc][fam];
+		if (!fm) {
+			sb_printf(b, ": no IPv%c replicas\n", fam ? '6' : '4');
+			continue;
+		}
+		sb_printf(b, ":");
+		bool first = true;
+		for (uint64_t x = fm; x; x &= x - 1) {
+			const struct geo_replica *r = &d->rep[__builtin_ctzll(x)];
+			addr_text(r->family, r->addr, t, sizeof(t));
+			sb_printf(b, "%s %s %s", first ? "" : ",", t, rep_up(health, r->id) ? "up" : "down");
+			if (r->weight != 1)
+				sb_printf(b, " (weight %u)", r->weight);
+			first = false;
+		}
+		sb_printf(b, "\n");
+	}
+}
+
 size_t geo_explain(const struct geo_map *m, const struct geo_name *n, uint16_t qtype,
 	const struct geo_client *c, struct geo_health_view health,
 	const struct dns_rng *rng, char *buf, size_t cap)
 {
 	struct sbuf b = {buf, cap, 0};
-	char t[INET6_ADDRSTRLEN], nt[96];
+	char t[INET6_ADDRSTRLEN];
 	uint8_t a[16];
 	uint8_t scope;
-	bool has_point = false;
-	double plat = 0, plon = 0;
+	struct point pt = {false, 0, 0};
 	if (cap)
 		buf[0] = '\0';
 	unsigned fam = qtype == QTYPE_AAAA ? 1 : 0;
@@ -234,90 +332,14 @@ size_t geo_explain(const struct geo_map *m, const struct geo_name *n, uint16_t q
 	}
 	enum geo_placed_by by = (enum geo_placed_by)res.by;
 	sb_printf(&b, "placed by %s: ", geo_placed_by_name(by));
-	if (by == GEO_BY_NETWORK) {
-		const struct geo_net *net = find_net(m, a);
-		if (net && net->has_coords) {
-			sb_printf(&b, "network %s (%.4f, %.4f)", net->text, net->lat, net->lon);
-			has_point = true;
-			plat = net->lat;
-			plon = net->lon;
-		} else if (net) {
-			sb_printf(&b, "network %s -> datacenters", net->text);
-			for (unsigned i = 0; i < net->n_list; i++)
-				sb_printf(&b, "%s%s", i ? ", " : " ", m->dc[net->list[i]].name);
-		}
-	} else {
-		struct geo_place p;
-		unsigned len = 0;
-		int f = 0;
-		memset(&p, 0, sizeof(p));
-		if (m->has_src && m->src.lookup)
-			f = m->src.lookup(m->src.ctx, a, &p, &len);
-		if (f > 0) {
-			net_text(w.v4, a, len, nt, sizeof(nt));
-			sb_printf(&b, "GeoIP %s", nt);
-			if (p.city[0])
-				sb_printf(&b, " %s", p.city);
-			if (p.country[0])
-				sb_printf(&b, " %s", p.country);
-			if (p.continent[0])
-				sb_printf(&b, " %s", p.continent);
-			if (p.has_coords) {
-				sb_printf(&b, " (%.4f, %.4f)", p.lat, p.lon);
-				has_point = true;
-				plat = p.lat;
-				plon = p.lon;
-			} else {
-				sb_printf(&b, " (no coordinates)");
-			}
-			if (p.dc[0])
-				sb_printf(&b, " datacenter %s", p.dc);
-			if (by == GEO_BY_COUNTRY)
-				sb_printf(&b, " -> defaults.countries.%s", p.country);
-			else if (by == GEO_BY_CONTINENT)
-				sb_printf(&b, " -> defaults.continents.%s", p.continent);
-			else if (by == GEO_BY_DEFAULT)
-				sb_printf(&b, " -> defaults.order");
-		} else if (f < 0) {
-			sb_printf(&b, "GeoIP lookup failed -> defaults.order");
-		} else {
-			sb_printf(&b, "no operator network or GeoIP record -> defaults.order");
-		}
-	}
+	explain_place(&b, m, a, &w, by, &pt);
 	sb_printf(&b, "; tree prefix /%u -> scope %u", scope, scope);
 	if (c->from == GEO_FROM_ECS && scope > c->prefix)
 		sb_printf(&b, " (longer than the source prefix: answer for the zero-filled address, RFC 7871 7.2.1)");
 	sb_printf(&b, "\n");
 
 	const uint8_t *ord = m->orders + (size_t)res.order * m->n_dc;
-	unsigned pool_n = (unsigned)__builtin_popcountll(n->pool);
-	sb_printf(&b, "datacenters in order (pool of %u):\n", pool_n);
-	unsigned k = 0;
-	for (unsigned i = 0; i < m->n_dc; i++) {
-		unsigned dc = ord[i];
-		if (!(n->pool & (1ull << dc)))
-			continue;
-		const struct geo_dc *d = &m->dc[dc];
-		sb_printf(&b, "  %u. %s", ++k, d->name);
-		if (has_point)
-			sb_printf(&b, " %.0f km", geo_distance_km(plat, plon, d->lat, d->lon));
-		uint64_t fm = m->fam_mask[dc][fam];
-		if (!fm) {
-			sb_printf(&b, ": no IPv%c replicas\n", fam ? '6' : '4');
-			continue;
-		}
-		sb_printf(&b, ":");
-		bool first = true;
-		for (uint64_t x = fm; x; x &= x - 1) {
-			const struct geo_replica *r = &d->rep[__builtin_ctzll(x)];
-			addr_text(r->family, r->addr, t, sizeof(t));
-			sb_printf(&b, "%s %s %s", first ? "" : ",", t, rep_up(health, r->id) ? "up" : "down");
-			if (r->weight != 1)
-				sb_printf(&b, " (weight %u)", r->weight);
-			first = false;
-		}
-		sb_printf(&b, "\n");
-	}
+	explain_order(&b, m, n, ord, fam, &pt, health);
 
 	struct geo_answer ans;
 	geo_select(m, n, qtype, c, health, rng, &ans);

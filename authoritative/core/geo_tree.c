@@ -1,10 +1,11 @@
 /*
- * geo_tree.c -- the placement tree of a steering map: datacenter orders,
- * placements of GeoIP records, and the binary trie over 128-bit addresses
- * with merged leaves whose depth is the ECS scope (RFC 7871 7.2.1).
+ * geo_tree.c -- the placement tree of a steering map: the binary trie over
+ * 128-bit addresses with merged leaves whose depth is the ECS scope (RFC
+ * 7871 7.2.1), built from the GeoIP records (placed through geo_order.c) and
+ * the operator networks, and its lookup.
  *
  * Build: a scratch trie (a growing array of child-ref pairs, no per-node
- * malloc) starts as one "default" leaf; every GeoIP network is written as a
+ * allocation) starts as one "default" leaf; every GeoIP network is written as a
  * leaf (splitting the leaves above it), then the operator networks, widest
  * first, so each overwrites whole subtrees and the most specific one wins.
  * Then one pass copies the reachable part into the final array, replacing
@@ -13,147 +14,17 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
+#include <stdlib.h> /* qsort */
 #include <string.h>
 
 #include "dns_err.h"
+#include "dns_hash.h"
 #include "geo_map_impl.h"
-
-/* ---- orders and results --------------------------------------------------- */
-
-static uint32_t bytes_hash(const uint8_t *p, size_t n, uint32_t h)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 16777619u;
-	return h;
-}
-
-static int order_rehash(struct geo_map *m, uint32_t slots)
-{
-	uint32_t *s = calloc(slots, sizeof(*s));
-	if (!s)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < m->n_orders; i++) {
-		uint32_t h = bytes_hash(m->orders + (size_t)i * m->n_dc, m->n_dc, 2166136261u) & (slots - 1);
-		while (s[h])
-			h = (h + 1) & (slots - 1);
-		s[h] = i + 1;
-	}
-	free(m->order_slot);
-	m->order_slot = s;
-	m->order_mask = slots - 1;
-	return 0;
-}
-
-int64_t geo_order_intern(struct geo_map *m, const uint8_t *ord)
-{
-	size_t n = m->n_dc;
-	if (!m->order_slot && order_rehash(m, 64) < 0)
-		return -ENOMEM;
-	uint32_t h = bytes_hash(ord, n, 2166136261u) & m->order_mask;
-	while (m->order_slot[h]) {
-		uint32_t i = m->order_slot[h] - 1;
-		if (memcmp(m->orders + (size_t)i * n, ord, n) == 0)
-			return i;
-		h = (h + 1) & m->order_mask;
-	}
-	if (m->n_orders == m->cap_orders) {
-		uint32_t cap = m->cap_orders ? m->cap_orders * 2 : 16;
-		uint8_t *o = realloc(m->orders, (size_t)cap * n);
-		if (!o)
-			return -ENOMEM;
-		m->orders = o;
-		m->cap_orders = cap;
-	}
-	memcpy(m->orders + (size_t)m->n_orders * n, ord, n);
-	m->order_slot[h] = ++m->n_orders;
-	/* keep the table at most half full */
-	if (2 * m->n_orders > m->order_mask + 1 && order_rehash(m, 2 * (m->order_mask + 1)) < 0)
-		return -ENOMEM;
-	return m->n_orders - 1;
-}
-
-int64_t geo_result_intern(struct geo_map *m, uint32_t order, enum geo_placed_by by)
-{
-	/* the pair is packed into the leaf itself: no table, no extra cache
-	 * miss between a leaf and its order on the hot path */
-	if (order > GEO_RESULT_ORDER_MASK)
-		return -ENOMEM;
-	return (int64_t)((uint32_t)by << GEO_RESULT_BY_SHIFT | order);
-}
-
-void geo_order_make(const struct geo_map *m, const uint8_t *first, unsigned n_first,
-	bool has_point, double lat, double lon, const uint8_t *base, uint8_t *out)
-{
-	uint64_t used = 0;
-	unsigned k = 0;
-	for (unsigned i = 0; i < n_first; i++) {
-		out[k++] = first[i];
-		used |= 1ull << first[i];
-	}
-	if (!has_point) {
-		for (unsigned i = 0; i < m->n_dc; i++)
-			if (!(used & (1ull << base[i])))
-				out[k++] = base[i];
-		return;
-	}
-	double dist[GEO_DC_MAX];
-	unsigned start = k;
-	for (unsigned i = 0; i < m->n_dc; i++) {
-		if (used & (1ull << i))
-			continue;
-		dist[i] = geo_distance_km(lat, lon, m->dc[i].lat, m->dc[i].lon);
-		/* insertion sort, strictly-less so equal distances keep map order */
-		unsigned j = k++;
-		while (j > start && dist[i] < dist[out[j - 1]]) {
-			out[j] = out[j - 1];
-			j--;
-		}
-		out[j] = (uint8_t)i;
-	}
-}
-
-int64_t geo_place_result(struct geo_map *m, const struct geo_place *p)
-{
-	uint8_t ord[GEO_DC_MAX];
-	enum geo_placed_by by;
-	int64_t o = -1;
-	int dc = -1;
-	if (p->dc[0])
-		for (unsigned i = 0; i < m->n_dc; i++)
-			if (strcmp(m->dc[i].name, p->dc) == 0)
-				dc = (int)i;
-	if (dc >= 0) {
-		/* a record naming one of our datacenters (cairn-mapc): that one
-		 * first, failover by distance from the record, else default order */
-		uint8_t f = (uint8_t)dc;
-		geo_order_make(m, &f, 1, p->has_coords, p->lat, p->lon, m->default_order, ord);
-		by = GEO_BY_GEOIP;
-	} else if (p->has_coords) {
-		geo_order_make(m, NULL, 0, true, p->lat, p->lon, NULL, ord);
-		by = GEO_BY_GEOIP;
-	} else {
-		const char *cc = p->country;
-		int ci = geo_continent_index(p->continent);
-		if (cc[0] >= 'A' && cc[0] <= 'Z' && cc[1] >= 'A' && cc[1] <= 'Z' && !cc[2] &&
-		    m->country[(cc[0] - 'A') * 26 + (cc[1] - 'A')] >= 0) {
-			o = m->country[(cc[0] - 'A') * 26 + (cc[1] - 'A')];
-			by = GEO_BY_COUNTRY;
-		} else if (ci >= 0 && m->continent[ci] >= 0) {
-			o = m->continent[ci];
-			by = GEO_BY_CONTINENT;
-		} else {
-			return m->default_result;
-		}
-	}
-	if (o < 0 && (o = geo_order_intern(m, ord)) < 0)
-		return o;
-	return geo_result_intern(m, (uint32_t)o, by);
-}
 
 /* ---- scratch trie ---------------------------------------------------------- */
 
 struct scratch {
+	const struct dns_mm *mm;
 	uint32_t (*node)[2];
 	size_t n, cap;
 	uint32_t root;
@@ -187,7 +58,8 @@ static int scratch_insert(struct scratch *s, const uint8_t addr[16], unsigned le
 				size_t cap = s->cap ? s->cap * 2 : 1024;
 				if (cap >= GEO_REF_LEAF)
 					return -ENOMEM;
-				void *p = realloc(s->node, cap * sizeof(*s->node));
+				void *p = geo_realloc(s->mm, s->node, s->cap * sizeof(*s->node),
+					cap * sizeof(*s->node));
 				if (!p)
 					return -ENOMEM;
 				s->node = p;
@@ -210,15 +82,14 @@ static int scratch_insert(struct scratch *s, const uint8_t addr[16], unsigned le
 
 static uint64_t place_hash(const struct geo_place *p)
 {
-	uint32_t h = 2166136261u;
-	h = bytes_hash((const uint8_t *)&p->has_coords, 1, h);
+	uint32_t h = dns_fnv32(DNS_FNV32_INIT, &p->has_coords, 1);
 	if (p->has_coords) {
-		h = bytes_hash((const uint8_t *)&p->lat, sizeof(p->lat), h);
-		h = bytes_hash((const uint8_t *)&p->lon, sizeof(p->lon), h);
+		h = dns_fnv32(h, &p->lat, sizeof(p->lat));
+		h = dns_fnv32(h, &p->lon, sizeof(p->lon));
 	}
-	h = bytes_hash((const uint8_t *)p->country, strlen(p->country), h);
-	h = bytes_hash((const uint8_t *)p->continent, strlen(p->continent), h);
-	h = bytes_hash((const uint8_t *)p->dc, strlen(p->dc), h);
+	h = dns_fnv32(h, p->country, strlen(p->country));
+	h = dns_fnv32(h, p->continent, strlen(p->continent));
+	h = dns_fnv32(h, p->dc, strlen(p->dc));
 	return h;
 }
 
@@ -249,7 +120,7 @@ static void place_key(struct geo_place *k, const struct geo_place *p)
 static int cache_grow(struct build *b)
 {
 	size_t slots = b->cache ? 2 * (b->cache_mask + 1) : 256;
-	struct place_ent *c = calloc(slots, sizeof(*c));
+	struct place_ent *c = mm_calloc(b->m->mm, slots, sizeof(*c));
 	if (!c)
 		return -ENOMEM;
 	for (size_t i = 0; b->cache && i <= b->cache_mask; i++) {
@@ -260,7 +131,7 @@ static int cache_grow(struct build *b)
 			h = (h + 1) & (slots - 1);
 		c[h] = b->cache[i];
 	}
-	free(b->cache);
+	mm_free(b->m->mm, b->cache);
 	b->cache = c;
 	b->cache_mask = slots - 1;
 	return 0;
@@ -363,7 +234,7 @@ static struct geo_jump *make_jump(const struct geo_map *m, uint32_t start, unsig
 	struct geo_jump *j;
 	if (count_nodes(m, start, GEO_JUMP_MIN_NODES) < GEO_JUMP_MIN_NODES)
 		return NULL;
-	j = malloc(sizeof(*j) << GEO_JUMP_BITS);
+	j = mm_alloc(m->mm, sizeof(*j) << GEO_JUMP_BITS);
 	if (!j)
 		return NULL; /* only an optimisation: walk bit by bit instead */
 	for (uint32_t v = 0; v < (1u << GEO_JUMP_BITS); v++) {
@@ -395,11 +266,59 @@ static int net_cmp(const void *a, const void *b)
 	return (x->len > y->len) - (x->len < y->len);
 }
 
-int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file)
+/*
+ * The operator networks into the scratch trie, widest first, so the most
+ * specific one is written last.
+ */
+static int insert_networks(struct geo_map *m, struct scratch *s)
 {
-	struct build b = {.m = m};
 	struct geo_net **sorted = NULL;
 	uint8_t ord[GEO_DC_MAX];
+	int rc = 0;
+	int64_t r;
+
+	sorted = mm_calloc(m->mm, m->n_nets ? m->n_nets : 1, sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	for (unsigned i = 0; i < m->n_nets; i++) {
+		struct geo_net *n = &m->nets[i];
+		sorted[i] = n;
+		geo_order_make(m, n->list, n->n_list, n->has_coords, n->lat, n->lon,
+			m->default_order, ord);
+		if ((r = geo_order_intern(m, ord)) < 0 ||
+		    (r = geo_result_intern(m, (uint32_t)r, GEO_BY_NETWORK)) < 0) {
+			rc = (int)r;
+			goto out;
+		}
+		n->result = (uint32_t)r;
+	}
+	qsort(sorted, m->n_nets, sizeof(*sorted), net_cmp);
+	for (unsigned i = 0; i < m->n_nets; i++)
+		if ((rc = scratch_insert(s, sorted[i]->addr, sorted[i]->len,
+			     GEO_REF_LEAF | sorted[i]->result)) != 0)
+			goto out;
+out:
+	mm_free(m->mm, sorted);
+	return rc;
+}
+
+/* Remember where IPv4 starts in the final tree: ::ffff:0:0/96 (or the leaf above it). */
+static void find_v4_root(struct geo_map *m)
+{
+	static const uint8_t v4pre[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	uint32_t ref = m->root;
+	unsigned d = 0;
+	while (d < 96 && !(ref & GEO_REF_LEAF)) {
+		ref = m->node[ref][(v4pre[d >> 3] >> (7 - (d & 7))) & 1];
+		d++;
+	}
+	m->v4_root = ref;
+	m->v4_depth = d;
+}
+
+int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file)
+{
+	struct build b = {.m = m, .s = {.mm = m->mm}};
 	int rc = 0;
 	int64_t r;
 
@@ -427,43 +346,23 @@ int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file
 		}
 	}
 
-	/* operator networks, widest first, so the most specific is written last */
-	sorted = calloc(m->n_nets ? m->n_nets : 1, sizeof(*sorted));
-	if (!sorted) {
-		rc = -ENOMEM;
+	if ((rc = insert_networks(m, &b.s)) != 0)
 		goto out;
-	}
-	for (unsigned i = 0; i < m->n_nets; i++) {
-		struct geo_net *n = &m->nets[i];
-		sorted[i] = n;
-		geo_order_make(m, n->list, n->n_list, n->has_coords, n->lat, n->lon,
-			m->default_order, ord);
-		if ((r = geo_order_intern(m, ord)) < 0 ||
-		    (r = geo_result_intern(m, (uint32_t)r, GEO_BY_NETWORK)) < 0) {
-			rc = (int)r;
-			goto out;
-		}
-		n->result = (uint32_t)r;
-	}
-	qsort(sorted, m->n_nets, sizeof(*sorted), net_cmp);
-	for (unsigned i = 0; i < m->n_nets; i++)
-		if ((rc = scratch_insert(&b.s, sorted[i]->addr, sorted[i]->len,
-			     GEO_REF_LEAF | sorted[i]->result)) != 0)
-			goto out;
 
 	/* the final tree is never larger than the scratch one */
 	struct out o = {0};
-	o.node = malloc((b.s.n ? b.s.n : 1) * sizeof(*o.node));
+	size_t o_cap = b.s.n ? b.s.n : 1;
+	o.node = mm_alloc(m->mm, o_cap * sizeof(*o.node));
 	if (!o.node) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	m->root = compact(&b.s, &o, b.s.root);
 	if (o.n == 0) {
-		free(o.node);
+		mm_free(m->mm, o.node);
 		o.node = NULL;
 	} else {
-		void *p = realloc(o.node, o.n * sizeof(*o.node));
+		void *p = geo_realloc(m->mm, o.node, o_cap * sizeof(*o.node), o.n * sizeof(*o.node));
 		if (p)
 			o.node = p;
 	}
@@ -471,29 +370,17 @@ int geo_tree_build(struct geo_map *m, char *err, size_t errlen, const char *file
 	m->n_nodes = o.n;
 	m->n_leaves = count_leaves(&o, m->root);
 
-	/* remember where IPv4 starts: ::ffff:0:0/96 */
-	{
-		static const uint8_t v4pre[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-		uint32_t ref = m->root;
-		unsigned d = 0;
-		while (d < 96 && !(ref & GEO_REF_LEAF)) {
-			ref = m->node[ref][(v4pre[d >> 3] >> (7 - (d & 7))) & 1];
-			d++;
-		}
-		m->v4_root = ref;
-		m->v4_depth = d;
-	}
+	find_v4_root(m);
 	if ((rc = build_jumps(m)) != 0)
 		goto out;
 	/* the orders hash is only for building */
-	free(m->order_slot);
+	mm_free(m->mm, m->order_slot);
 	m->order_slot = NULL;
 out:
 	if (rc == -ENOMEM && err && errlen)
 		snprintf(err, errlen, "%s: out of memory building the placement tree", file);
-	free(sorted);
-	free(b.s.node);
-	free(b.cache);
+	mm_free(m->mm, b.s.node);
+	mm_free(m->mm, b.cache);
 	return rc;
 }
 

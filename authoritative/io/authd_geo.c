@@ -1,7 +1,8 @@
 /*
  * authd_geo.c -- CDN steering in the running cairn-auth (authd_geo.h): map
- * loading and checking against the zones, snapshots, the answer engine's
- * hooks, the file watch, metrics and `--explain`.
+ * snapshots with their counter slots, start, reload and the file watch, the
+ * answer engine's hooks and metrics. Reading and checking a map is
+ * authd_geo_load.c, `--explain` is authd_geo_explain.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,17 +15,16 @@
 
 #include "auth_answer.h"
 #include "authd_geo.h"
+#include "authd_geo_load.h"
+#include "authd_geo_snap.h"
 #include "authd_health.h"
-#include "authd_server_impl.h"
+#include "authd_server.h"
 #include "dns_err.h"
 #include "dns_log.h"
 #include "dns_name.h"
 #include "dns_pkt.h"
 #include "dns_rand.h"
-#include "geo_mmdb.h"
 
-/* Largest map file read (a map is a few KB; this only bounds a mistake). */
-#define MAP_FILE_MAX (64u << 20)
 /* One warning per steered name this often while it fails open. */
 #define FAIL_OPEN_LOG_MS 10000u
 
@@ -58,23 +58,6 @@ struct authd_geo {
 
 /* ---- snapshots -------------------------------------------------------------- */
 
-struct authd_geo_snap *authd_geo_snap_ref(struct authd_geo_snap *snap)
-{
-	atomic_fetch_add_explicit(&snap->refs, 1, memory_order_relaxed);
-	return snap;
-}
-
-void authd_geo_snap_release(struct authd_geo_snap *snap)
-{
-	if (!snap || atomic_fetch_sub_explicit(&snap->refs, 1, memory_order_acq_rel) != 1)
-		return;
-	geo_map_free(snap->map);
-	free(snap->up);
-	free(snap->name_slot);
-	free(snap->fail_open_ms);
-	free(snap);
-}
-
 struct authd_geo_snap *authd_geo_current(struct authd_geo *g)
 {
 	return g && g->cur ? authd_geo_snap_ref(g->cur) : NULL;
@@ -103,15 +86,6 @@ static uint16_t name_slot_of(struct authd_geo *g, const char *text)
 		return (uint16_t)g->n_name_names++;
 	}
 	return AUTHD_GEO_NAME_SLOTS - 1;
-}
-
-/* The presentation form of a steered name without its final dot (as operators write it). */
-static void name_text(const struct geo_name *n, char *buf, size_t cap)
-{
-	snprintf(buf, cap, "%s", n->text);
-	size_t l = strlen(buf);
-	if (l > 1 && buf[l - 1] == '.')
-		buf[l - 1] = '\0';
 }
 
 /* Wrap map (taking it over) with health bytes (all up) and counter slots. */
@@ -143,166 +117,11 @@ static int snap_new(struct authd_geo *g, struct geo_map *map, struct authd_geo_s
 			geo_map_dc(map, i)->name);
 	for (unsigned i = 0; i < nn; i++) {
 		char text[256];
-		name_text(geo_map_name_at(map, i), text, sizeof(text));
+		authd_geo_name_text(geo_map_name_at(map, i), text, sizeof(text));
 		s->name_slot[i] = name_slot_of(g, text);
 	}
 	*out = s;
 	return 0;
-}
-
-/* ---- loading and checking ------------------------------------------------------- */
-
-/*
- * geo_map_load() resolves the "geoip" path; remember it so the file can be
- * watched. Main thread only (loads happen there), hence a plain static.
- */
-static char loading_geoip[PATH_MAX];
-
-static int open_source(const char *path, struct geo_source *out, char *err, size_t errlen)
-{
-	snprintf(loading_geoip, sizeof(loading_geoip), "%s", path);
-	return geo_mmdb_open(path, out, err, errlen);
-}
-
-static int read_file(const char *file, char **out, size_t *len, char *err, size_t errlen)
-{
-	FILE *f = fopen(file, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-	int r = 0;
-
-	if (!f) {
-		r = -errno;
-		snprintf(err, errlen, "%s: %s", file, strerror(errno));
-		return r;
-	}
-	for (;;) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 8192;
-			char *nb;
-			if (ncap > MAP_FILE_MAX) {
-				snprintf(err, errlen, "%s: larger than %u bytes", file, MAP_FILE_MAX);
-				r = DNS_E_CONFIG;
-				goto out;
-			}
-			if (!(nb = realloc(buf, ncap + 1))) {
-				r = -ENOMEM;
-				snprintf(err, errlen, "%s: out of memory", file);
-				goto out;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0) {
-			if (ferror(f)) {
-				r = -EIO;
-				snprintf(err, errlen, "%s: read error", file);
-				goto out;
-			}
-			break;
-		}
-	}
-	buf[n] = '\0';
-out:
-	fclose(f);
-	if (r < 0) {
-		free(buf);
-		return r;
-	}
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
-/*
- * A steered name must be answered by steering whenever it is asked: inside a
- * zone we serve (the deepest one, as the answer engine picks), not at or
- * below a zone cut (the data there is the child's, RFC 1034 4.2.1), not below
- * a DNAME (RFC 6672 2.3: the name is redirected) and not a CNAME owner (RFC
- * 1034 3.6.2: a CNAME owner has no other data). Static A/AAAA at the name are
- * only shadowed: warned about, once per load.
- */
-static int map_check_zones(const struct geo_map *m, const struct auth_zoneset *set,
-	const char *file, bool warn, char *err, size_t errlen)
-{
-	unsigned nn = geo_map_names(m);
-	const struct auth_zone **zone_of = calloc(nn ? nn : 1, sizeof(*zone_of));
-	bool *warned = calloc(nn ? nn : 1, sizeof(*warned));
-	char text[256], cut[DNS_NAME_TEXT_MAX];
-	int r = 0;
-
-	if (!zone_of || !warned) {
-		r = -ENOMEM;
-		snprintf(err, errlen, "%s: out of memory", file);
-		goto out;
-	}
-	for (unsigned i = 0; i < nn; i++) {
-		const struct geo_name *n = geo_map_name_at(m, i);
-		zone_of[i] = set ? auth_zoneset_find(set, n->owner) : NULL;
-		if (!zone_of[i]) {
-			name_text(n, text, sizeof(text));
-			snprintf(err, errlen, "%s: names[\"%s\"]: not inside any zone served", file, text);
-			r = DNS_E_CONFIG;
-			goto out;
-		}
-	}
-	for (size_t zi = 0; set && zi < auth_zoneset_count(set); zi++) {
-		const struct auth_zone *z = auth_zoneset_at(set, zi);
-		const uint8_t *apex = auth_zone_origin(z);
-		bool used = false;
-		for (unsigned i = 0; i < nn && !used; i++)
-			used = zone_of[i] == z;
-		if (!used)
-			continue;
-		struct auth_zone_iter it;
-		struct auth_rr_view rr;
-		auth_zone_iter_init(&it, z);
-		while (auth_zone_iter_next(&it, &rr)) {
-			bool is_cut = rr.type == DNS_T_NS && !dns_name_eq(rr.owner, apex);
-			if (is_cut || rr.type == DNS_T_DNAME) {
-				for (unsigned i = 0; i < nn; i++) {
-					const struct geo_name *n = geo_map_name_at(m, i);
-					if (zone_of[i] != z || !dns_name_is_sub(n->owner, rr.owner))
-						continue;
-					if (!is_cut && dns_name_eq(n->owner, rr.owner))
-						continue; /* a DNAME redirects the names below its owner only */
-					name_text(n, text, sizeof(text));
-					dns_name_to_str(rr.owner, cut, sizeof(cut));
-					snprintf(err, errlen, is_cut ?
-						"%s: names[\"%s\"]: at or below the zone cut %s (delegated data is not ours to steer)" :
-						"%s: names[\"%s\"]: below the DNAME at %s",
-						file, text, cut);
-					r = DNS_E_CONFIG;
-					goto out;
-				}
-				continue;
-			}
-			if (rr.type != DNS_T_CNAME && rr.type != DNS_T_A && rr.type != DNS_T_AAAA)
-				continue;
-			const struct geo_name *n = geo_map_find(m, rr.owner, dns_name_len(rr.owner));
-			if (!n || zone_of[n->index] != z)
-				continue;
-			name_text(n, text, sizeof(text));
-			if (rr.type == DNS_T_CNAME) {
-				dns_name_to_str(apex, cut, sizeof(cut));
-				snprintf(err, errlen, "%s: names[\"%s\"]: zone %s has a CNAME at this name",
-					file, text, cut);
-				r = DNS_E_CONFIG;
-				goto out;
-			}
-			if (warn && !warned[n->index]) {
-				warned[n->index] = true;
-				log_warn("%s: names[\"%s\"]: the zone's static A/AAAA records at this name are shadowed by steering",
-					file, text);
-			}
-		}
-	}
-out:
-	free(zone_of);
-	free(warned);
-	return r;
 }
 
 /*
@@ -313,28 +132,11 @@ static int map_load(struct authd_geo *g, const char *file, const struct auth_zon
 	struct authd_geo_snap **out, char *geoip, size_t geoip_cap, char *err, size_t errlen)
 {
 	struct geo_map *map = NULL;
-	char *json = NULL;
-	size_t len = 0;
 	int r;
 
 	*out = NULL;
-	err[0] = '\0';
-	loading_geoip[0] = '\0';
-	if ((r = read_file(file, &json, &len, err, errlen)) < 0)
+	if ((r = authd_geo_load(dns_mm_std(), file, set, &map, geoip, geoip_cap, err, errlen)) < 0)
 		return r;
-	r = geo_map_load(json, len, file, open_source, geo_mmdb_close, &map, err, errlen);
-	free(json);
-	if (r < 0) {
-		if (!err[0])
-			snprintf(err, errlen, "%s: %s", file, dns_strerror(r));
-		return r;
-	}
-	if ((r = map_check_zones(map, set, file, true, err, errlen)) < 0) {
-		geo_map_free(map);
-		return r;
-	}
-	if (geoip)
-		snprintf(geoip, geoip_cap, "%s", loading_geoip);
 	if ((r = snap_new(g, map, out)) < 0)
 		snprintf(err, errlen, "%s: out of memory", file);
 	return r;
@@ -454,7 +256,7 @@ int authd_geo_reload(struct authd_geo *g, const struct auth_zoneset *set)
 		log_err("%s", err);
 		log_err("map %s: keeping the map serving now", g->file);
 		/* the zones may have changed under the old map: say so if it no longer fits */
-		if (g->cur && map_check_zones(g->cur->map, set, g->file, false, err, sizeof(err)) < 0)
+		if (g->cur && authd_geo_check_zones(g->cur->map, set, g->file, false, err, sizeof(err)) < 0)
 			log_warn("the map serving now does not fit the zones any more: %s", err);
 		return r;
 	}
@@ -595,7 +397,7 @@ int authd_geo_steer(void *ctx, const struct auth_steer_query *q, struct auth_ste
 		if ((was == 0 || now - was >= FAIL_OPEN_LOG_MS) &&
 		    atomic_compare_exchange_strong(last, &was, now ? now : 1)) {
 			char text[256];
-			name_text(n, text, sizeof(text));
+			authd_geo_name_text(n, text, sizeof(text));
 			log_warn("%s: every replica down, answering with the nearest anyway (fail open)",
 				text);
 		}
@@ -632,10 +434,10 @@ int authd_geo_chaos_txt(void *ctx, const uint8_t *qname, size_t qname_len,
 	struct geo_client gc;
 
 	if (!explain_allowed(v->geo, client))
-		return -1;
+		return -EACCES;
 	const struct geo_name *n = geo_map_find(s->map, qname, qname_len);
 	if (!n)
-		return -1;
+		return DNS_E_NOTFOUND;
 	client_from(client, ecs, &gc);
 	size_t len = geo_explain(s->map, n, DNS_T_A, &gc, health_of(s), thread_rng(), buf, cap);
 	while (len > 0 && buf[len - 1] == '\n')
@@ -715,130 +517,4 @@ void authd_geo_metrics(struct authd_geo *g, struct dns_metrics_buf *b)
 		"Map reloads rejected (the previous map kept serving).");
 	dns_metrics_printf(b, "cairn_auth_map_reload_failures_total %llu\n",
 		(unsigned long long)g->reload_failures);
-}
-
-/* ---- --explain ---------------------------------------------------------------------- */
-
-static int parse_client(const char *text, struct geo_client *gc)
-{
-	char buf[INET6_ADDRSTRLEN + 8];
-	const char *slash = strchr(text, '/');
-	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
-	unsigned long prefix = 0;
-
-	memset(gc, 0, sizeof(*gc));
-	if (alen == 0 || alen >= sizeof(buf))
-		return DNS_E_SYNTAX;
-	memcpy(buf, text, alen);
-	buf[alen] = '\0';
-	if (inet_pton(AF_INET, buf, gc->addr) == 1)
-		gc->family = 4;
-	else if (inet_pton(AF_INET6, buf, gc->addr) == 1)
-		gc->family = 6;
-	else
-		return DNS_E_SYNTAX;
-	unsigned max = gc->family == 4 ? 32 : 128;
-	if (slash) {
-		char *end;
-		errno = 0;
-		prefix = strtoul(slash + 1, &end, 10);
-		if (!slash[1] || *end || errno || prefix > max)
-			return DNS_E_SYNTAX;
-		/* an ECS address carries no bits past its prefix (RFC 7871 6) */
-		for (unsigned bit = (unsigned)prefix; bit < max; bit++)
-			gc->addr[bit / 8] &= (uint8_t)~(0x80u >> (bit % 8));
-		gc->prefix = (uint8_t)prefix;
-		gc->from = GEO_FROM_ECS;
-	} else {
-		gc->prefix = (uint8_t)max;
-		gc->from = GEO_FROM_SOURCE;
-	}
-	return 0;
-}
-
-int authd_geo_explain_main(const struct authd_config *cfg, const char *name, const char *client)
-{
-	struct auth_zoneset_builder *b = NULL;
-	struct auth_zoneset *set = NULL;
-	struct authd_geo *g = NULL;
-	struct authd_geo_snap *snap = NULL;
-	struct geo_client gc;
-	uint8_t owner[DNS_NAME_MAX];
-	char err[4096], text[8192];
-	int rc = 1, r;
-
-	if (!cfg->map_file) {
-		fprintf(stderr, "cairn-auth: --explain needs --map FILE\n");
-		return 1;
-	}
-	if (dns_name_from_str(name, NULL, owner, NULL) < 0) {
-		fprintf(stderr, "cairn-auth: --explain: '%s' is not a domain name\n", name);
-		return 1;
-	}
-	dns_name_lower(owner, owner);
-	if (parse_client(client, &gc) < 0) {
-		fprintf(stderr, "cairn-auth: --explain: '%s' is not ADDRESS or ADDRESS/PREFIX\n", client);
-		return 1;
-	}
-	if (auth_zoneset_builder_new(dns_mm_std(), &b) < 0)
-		goto oom;
-	for (unsigned i = 0; i < cfg->n_zones; i++) {
-		struct auth_zone *z = NULL;
-		err[0] = '\0';
-		r = auth_zone_load_file(dns_mm_std(), cfg->zones[i].origin, cfg->zones[i].file, &z,
-			err, sizeof(err));
-		if (r < 0) {
-			if (cfg->zones[i].has_primary)
-				continue; /* a secondary without its copy yet: not served */
-			fprintf(stderr, "%s%s", err[0] ? err : dns_strerror(r),
-				err[0] && err[strlen(err) - 1] == '\n' ? "" : "\n");
-			auth_zoneset_builder_free(b);
-			return 1;
-		}
-		r = auth_zoneset_builder_add(b, z);
-		auth_zone_unref(z);
-		if (r < 0) {
-			auth_zoneset_builder_free(b);
-			goto oom;
-		}
-	}
-	if (auth_zoneset_builder_finish(b, &set) < 0)
-		goto oom;
-	/* a struct authd_geo only for the counter slots snap_new() fills */
-	if (!(g = calloc(1, sizeof(*g))) ||
-	    !(g->name_names = calloc(AUTHD_GEO_NAME_SLOTS, sizeof(*g->name_names))))
-		goto oom;
-	if (map_load(g, cfg->map_file, set, &snap, NULL, 0, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s\n", err);
-		goto out;
-	}
-	const struct geo_name *n = geo_map_find(snap->map, owner, dns_name_len(owner));
-	if (!n) {
-		fprintf(stderr, "cairn-auth: --explain: %s is not a steered name of %s\n", name,
-			cfg->map_file);
-		goto out;
-	}
-	/* nothing has been checked yet: every replica is up */
-	struct geo_health_view all_up = {.up = NULL};
-	geo_explain(snap->map, n, DNS_T_A, &gc, all_up, dns_rand_rng(), text, sizeof(text));
-	printf("%s A, asked by %s (%s):\n%s", name, client,
-		gc.from == GEO_FROM_ECS ? "ECS" : "source address", text);
-	if (text[0] && text[strlen(text) - 1] != '\n')
-		printf("\n");
-	geo_explain(snap->map, n, DNS_T_AAAA, &gc, all_up, dns_rand_rng(), text, sizeof(text));
-	printf("\n%s AAAA, asked by %s (%s):\n%s", name, client,
-		gc.from == GEO_FROM_ECS ? "ECS" : "source address", text);
-	if (text[0] && text[strlen(text) - 1] != '\n')
-		printf("\n");
-	rc = 0;
-	goto out;
-oom:
-	fprintf(stderr, "cairn-auth: out of memory\n");
-out:
-	authd_geo_snap_release(snap);
-	if (g)
-		free(g->name_names);
-	free(g);
-	auth_zoneset_unref(set);
-	return rc;
 }

@@ -19,7 +19,6 @@
 #ifndef CAIRN_AUTHD_GEO_H
 #define CAIRN_AUTHD_GEO_H
 
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -27,6 +26,7 @@
 
 #include "auth_answer.h"
 #include "auth_zone.h"
+#include "authd_geo_snap.h"
 #include "dns_metrics.h"
 #include "geo_map.h"
 
@@ -36,16 +36,6 @@ struct authd_health;
 /* Counter slots (by name, kept across reloads). The last one of each is "other". */
 #define AUTHD_GEO_DC_SLOTS 256
 #define AUTHD_GEO_NAME_SLOTS 1024
-
-/* A loaded map, as workers see it. */
-struct authd_geo_snap {
-	atomic_uint refs;                  /* the last release frees */
-	struct geo_map *map;               /* the compiled map (owned) */
-	uint8_t *up;                       /* health byte per replica id (1 up); atomic stores */
-	uint16_t dc_slot[GEO_DC_MAX];      /* counter slot of each datacenter */
-	uint16_t *name_slot;               /* counter slot of each steered name */
-	_Atomic uint64_t *fail_open_ms;    /* per name: when fail open was last logged (ms) */
-};
 
 /* The steering state of the server (main thread owns it; workers read cfg parts). */
 struct authd_geo;
@@ -82,10 +72,6 @@ int authd_geo_reload(struct authd_geo *g, const struct auth_zoneset *set);
 
 /* A reference to the current map snapshot (NULL if none). Main thread. */
 struct authd_geo_snap *authd_geo_current(struct authd_geo *g);
-/* Take another reference (any thread). */
-struct authd_geo_snap *authd_geo_snap_ref(struct authd_geo_snap *snap);
-/* Drop a reference (any thread); the last one frees the map. NULL ok. */
-void authd_geo_snap_release(struct authd_geo_snap *snap);
 
 /* Stop the file watch and the health checks (handles close on the next loop runs). */
 void authd_geo_close(struct authd_geo *g);

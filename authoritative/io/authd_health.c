@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authd_geo.h"
+#include "authd_geo_snap.h"
 #include "authd_health.h"
 #include "dns_log.h"
 #include "dns_rand.h"

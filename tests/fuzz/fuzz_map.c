@@ -72,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size > 256 * 1024)
 		return 0;
 	err[0] = '\0';
-	int rc = geo_map_load_with((const char *)data, size, "fuzz.json", NULL, &m, err,
+	int rc = geo_map_load_with(dns_mm_std(), (const char *)data, size, "fuzz.json", NULL, &m, err,
 		sizeof(err));
 	if (rc == 0) {
 		exercise(m, data, size);

@@ -1,6 +1,6 @@
 /*
  * fuzz_mapc.c -- libFuzzer target for cairn-mapc's reader and writer
- * (geo_mmdbw_compile_json). Inputs are networks JSON. When an input compiles,
+ * (mapc_compile_json). Inputs are networks JSON. When an input compiles,
  * the database is written to a memfd and read back with libmaxminddb: it must
  * open, every node of the tree must read and every data record decode, and
  * each network's own address must be found at a depth no shallower than the
@@ -20,7 +20,7 @@
 #include <maxminddb.h>
 
 #include "dns_mem.h"
-#include "geo_mmdbw.h"
+#include "mapc_json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -78,20 +78,20 @@ static void check_networks(MMDB_s *db, const char *text, size_t size)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct geo_mmdbw_buf out = {.mm = dns_mm_std()};
-	struct geo_mmdbw_stats st;
+	struct mapc_buf out = {.mm = dns_mm_std()};
+	struct mapc_stats st;
 	char err[1024], path[64];
 
 	if (size > 64 * 1024)
 		return 0;
 	/* the three record layouts, picked by the input's length */
 	static const unsigned sizes[] = {0, 28, 32};
-	int r = geo_mmdbw_compile_json(dns_mm_std(), (const char *)data, size, "fuzz.json",
+	int r = mapc_compile_json(dns_mm_std(), (const char *)data, size, "fuzz.json",
 		1700000000, sizes[size % 3], &out, &st, err, sizeof(err));
 	if (r < 0) {
 		if (!err[0])
 			abort(); /* every failure explains itself */
-		geo_mmdbw_buf_deinit(&out);
+		mapc_buf_deinit(&out);
 		return 0;
 	}
 	if (out.len != st.total_bytes || (size % 3 && st.record_size != sizes[size % 3]))
@@ -111,6 +111,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_networks(&db, (const char *)data, size);
 	MMDB_close(&db);
 	close(fd);
-	geo_mmdbw_buf_deinit(&out);
+	mapc_buf_deinit(&out);
 	return 0;
 }

@@ -17,9 +17,10 @@
 
 #include <uv.h>
 
-#include "authd_geo.h"
+#include "authd_geo_snap.h"
 #include "authd_health.h"
 #include "geo_map.h"
+#include "test_mm.h"
 
 /* ---- fake replicas ------------------------------------------------------------ */
 
@@ -213,7 +214,7 @@ static struct authd_geo_snap *snap_of(const char *json)
 	struct authd_geo_snap *s = calloc(1, sizeof(*s));
 	char err[512] = "";
 	assert_non_null(s);
-	int r = geo_map_load_with(json, strlen(json), "health.json", NULL, &s->map, err, sizeof(err));
+	int r = geo_map_load_with(&tmm, json, strlen(json), "health.json", NULL, &s->map, err, sizeof(err));
 	if (r != 0)
 		fail_msg("map: %s", err);
 	atomic_init(&s->refs, 1);

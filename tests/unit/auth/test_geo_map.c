@@ -23,6 +23,7 @@
 #include "dns_rng.h"
 #include "geo_map.h"
 #include "geo_map_impl.h" /* test_large_tree checks the jump tables exist */
+#include "test_mm.h"
 
 #define QT_A 1
 #define QT_AAAA 28
@@ -174,7 +175,8 @@ static struct geo_map *load_map(const char *json, const struct geo_source *src)
 {
 	struct geo_map *m = NULL;
 	char err[512] = "";
-	int rc = geo_map_load_with(json, strlen(json), "test.json", src, &m, err, sizeof(err));
+	int rc = geo_map_load_with(&tmm, json, strlen(json), "test.json", src, &m, err,
+		sizeof(err));
 	if (rc != 0)
 		fail_msg("load: %s", err);
 	return m;
@@ -795,8 +797,8 @@ static void test_bad_maps(void **state)
 	for (size_t i = 0; i < sizeof(bad_maps) / sizeof(bad_maps[0]); i++) {
 		struct geo_map *m = (struct geo_map *)1;
 		char err[512] = "";
-		int rc = geo_map_load_with(bad_maps[i].json, strlen(bad_maps[i].json), "bad.json",
-			NULL, &m, err, sizeof(err));
+		int rc = geo_map_load_with(&tmm, bad_maps[i].json, strlen(bad_maps[i].json),
+			"bad.json", NULL, &m, err, sizeof(err));
 		if (rc != DNS_E_CONFIG || strcmp(err, bad_maps[i].err) != 0) {
 			print_error("bad map %zu: rc %d\n  got:  %s\n  want: %s\n", i, rc, err,
 				bad_maps[i].err);
@@ -807,11 +809,12 @@ static void test_bad_maps(void **state)
 	assert_int_equal(failed, 0);
 }
 
-/* A relative "geoip" is opened next to the map file, and closed with the map. */
+/* The "geoip" name goes to the opener as written, and the source is closed with the map. */
 static int opened, closed;
 static char opened_path[256];
 
-static int fake_open(const char *path, struct geo_source *out, char *err, size_t errlen)
+static int fake_open(void *ctx, const char *path, struct geo_source *out, char *err,
+	size_t errlen)
 {
 	snprintf(opened_path, sizeof(opened_path), "%s", path);
 	opened++;
@@ -824,7 +827,8 @@ static void fake_close(struct geo_source *src)
 	closed++;
 }
 
-static int fail_open_src(const char *path, struct geo_source *out, char *err, size_t errlen)
+static int fail_open_src(void *ctx, const char *path, struct geo_source *out, char *err,
+	size_t errlen)
 {
 	snprintf(err, errlen, "%s: cannot open", path);
 	return DNS_E_CONFIG;
@@ -836,16 +840,19 @@ static void test_geoip_open(void **state)
 	static const char json[] = "{\"geoip\": \"db/x.mmdb\", " DCS ", \"names\": {\"t.test\": {}}}";
 	struct geo_map *m = NULL;
 	char err[512] = "";
-	assert_int_equal(geo_map_load(json, strlen(json), "maps/demo.json", fake_open, fake_close,
-		&m, err, sizeof(err)), 0);
+	const struct geo_opener fake = {fake_open, fake_close, NULL};
+	const struct geo_opener failing = {fail_open_src, fake_close, NULL};
+	assert_int_equal(geo_map_load(&tmm, json, strlen(json), "maps/demo.json", &fake, &m, err,
+		sizeof(err)), 0);
 	assert_int_equal(opened, 1);
-	assert_string_equal(opened_path, "maps/db/x.mmdb");
+	/* where a relative name is, is the io loader's business (test_geo_mmdb) */
+	assert_string_equal(opened_path, "db/x.mmdb");
 	struct geo_answer a = pick(m, "t.test", QT_A, "81.2.69.1", -1, NULL);
 	assert_int_equal(a.by, GEO_BY_GEOIP);
 	geo_map_free(m);
 	assert_int_equal(closed, 1);
-	assert_int_equal(geo_map_load(json, strlen(json), "demo.json", fail_open_src, fake_close,
-		&m, err, sizeof(err)), DNS_E_CONFIG);
+	assert_int_equal(geo_map_load(&tmm, json, strlen(json), "demo.json", &failing, &m, err,
+		sizeof(err)), DNS_E_CONFIG);
 	assert_string_equal(err, "demo.json: geoip: db/x.mmdb: cannot open");
 	assert_int_equal(closed, 1);
 }
@@ -1063,12 +1070,12 @@ static void test_limits(void **state)
 
 	char err[512];
 	j = big_map(65, 1);
-	assert_int_equal(geo_map_load_with(j, strlen(j), "big.json", NULL, &m, err, sizeof(err)),
+	assert_int_equal(geo_map_load_with(&tmm, j, strlen(j), "big.json", NULL, &m, err, sizeof(err)),
 		DNS_E_CONFIG);
 	assert_string_equal(err, "big.json: datacenters: 65 datacenters, allowed 1..64");
 	free(j);
 	j = big_map(1, 65);
-	assert_int_equal(geo_map_load_with(j, strlen(j), "big.json", NULL, &m, err, sizeof(err)),
+	assert_int_equal(geo_map_load_with(&tmm, j, strlen(j), "big.json", NULL, &m, err, sizeof(err)),
 		DNS_E_CONFIG);
 	assert_string_equal(err, "big.json: datacenters[0].replicas: 65 replicas, allowed 1..64");
 	free(j);

@@ -3,7 +3,9 @@
  * databases in tests/fixtures/mmdb/ (synthetic data, see the README there):
  * lookups, the walk of the whole search tree (every network once, IPv4 at
  * ::ffff:0:0/96, aliases skipped, each network looking up to its record),
- * and a map steering with it.
+ * and a map steering with it. The files are opened by cairn-auth's io loader
+ * (authd_geo_load.c, linked in), which also places a relative "geoip" next to
+ * the map file.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,9 +22,11 @@
 #include "dns_name.h"
 #include "dns_rng.h"
 #include "geo_map.h"
+#include "authd_geo_load.h"
 #include "geo_mmdb.h"
-#include "geo_mmdbw.h"
+#include "mapc_writer.h"
 #include "dns_mem.h"
+#include "test_mm.h"
 #include <unistd.h>
 
 #ifndef CAIRN_FIXTURES
@@ -45,7 +49,7 @@ static struct geo_source open_db(const char *path)
 	struct geo_source s;
 	char err[512] = "";
 	memset(&s, 0, sizeof(s));
-	if (geo_mmdb_open(path, &s, err, sizeof(err)) != 0)
+	if (authd_geoip_open(&tmm, path, &s, err, sizeof(err)) != 0)
 		fail_msg("open: %s", err);
 	return s;
 }
@@ -87,7 +91,7 @@ static void test_lookup(void **state)
 	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 0);
 	tree_addr("1.1.1.1", a);
 	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 0);
-	geo_mmdb_close(&s);
+	authd_geoip_close(&s);
 
 	/* GeoIP2-City: a country-level location without a city */
 	s = open_db(CITY);
@@ -96,7 +100,7 @@ static void test_lookup(void **state)
 	assert_string_equal(p.country, "BT");
 	assert_string_equal(p.city, "");
 	assert_true(p.has_coords);
-	geo_mmdb_close(&s);
+	authd_geoip_close(&s);
 }
 
 static void test_open_errors(void **state)
@@ -104,11 +108,11 @@ static void test_open_errors(void **state)
 	(void)state;
 	struct geo_source s;
 	char err[512] = "";
-	assert_int_equal(geo_mmdb_open(CAIRN_FIXTURES "/missing.mmdb", &s, err, sizeof(err)),
+	assert_int_equal(authd_geoip_open(&tmm, CAIRN_FIXTURES "/missing.mmdb", &s, err, sizeof(err)),
 		DNS_E_CONFIG);
 	assert_true(strncmp(err, CAIRN_FIXTURES "/missing.mmdb: ", strlen(CAIRN_FIXTURES) + 14) == 0);
 	print_message("%s\n", err);
-	assert_int_equal(geo_mmdb_open(CAIRN_FIXTURES "/README.md", &s, err, sizeof(err)),
+	assert_int_equal(authd_geoip_open(&tmm, CAIRN_FIXTURES "/README.md", &s, err, sizeof(err)),
 		DNS_E_CONFIG);
 	print_message("%s\n", err);
 	assert_true(strncmp(err, CAIRN_FIXTURES "/README.md: ", strlen(CAIRN_FIXTURES) + 12) == 0);
@@ -264,7 +268,7 @@ static void walk_db(const char *path)
 	assert_int_equal(s.foreach(s.ctx, stop_at_3, &count), 77);
 	assert_int_equal(count, 3);
 	free(w.v);
-	geo_mmdb_close(&s);
+	authd_geoip_close(&s);
 }
 
 static void test_foreach(void **state)
@@ -286,8 +290,10 @@ static void test_map_with_mmdb(void **state)
 		" \"names\": {\"www.cdn.test\": {}}}\n";
 	struct geo_map *m = NULL;
 	char err[512] = "";
-	int rc = geo_map_load(json, strlen(json), CAIRN_FIXTURES "/map.json", geo_mmdb_open,
-		geo_mmdb_close, &m, err, sizeof(err));
+	struct authd_geoip_opener o;
+	authd_geoip_opener_init(&o, &tmm, CAIRN_FIXTURES "/map.json");
+	int rc = geo_map_load(&tmm, json, strlen(json), CAIRN_FIXTURES "/map.json", &o.ops, &m,
+		err, sizeof(err));
 	if (rc)
 		fail_msg("%s", err);
 	size_t nodes, leaves;
@@ -365,7 +371,7 @@ static void test_map_with_mmdb(void **state)
 
 /* ---- a database written by cairn-mapc's writer ------------------------------ */
 
-static void add_net(struct geo_mmdbw *w, const char *cidr, const struct geo_mmdbw_record *r)
+static void add_net(struct mapc_writer *w, const char *cidr, const struct mapc_record *r)
 {
 	char buf[64];
 	uint8_t a[16] = {0};
@@ -377,32 +383,32 @@ static void add_net(struct geo_mmdbw *w, const char *cidr, const struct geo_mmdb
 		len += 96; /* the writer takes IPv4 at ::/96 */
 	else
 		assert_int_equal(inet_pton(AF_INET6, buf, a), 1);
-	assert_int_equal(geo_mmdbw_add(w, a, len, r), 0);
+	assert_int_equal(mapc_writer_add(w, a, len, r), 0);
 }
 
 static void test_mapc_database(void **state)
 {
 	(void)state;
-	struct geo_mmdbw *w = NULL;
-	assert_int_equal(geo_mmdbw_new(dns_mm_std(), &w), 0);
-	struct geo_mmdbw_record paris = {.has_location = true, .lat = 48.85, .lon = 2.35,
+	struct mapc_writer *w = NULL;
+	assert_int_equal(mapc_writer_new(dns_mm_std(), &w), 0);
+	struct mapc_record paris = {.has_location = true, .lat = 48.85, .lon = 2.35,
 		.country = "FR", .continent = "EU", .city = "Paris", .datacenter = "us-west"};
-	struct geo_mmdbw_record se = {.country = "SE", .continent = "EU"};
-	struct geo_mmdbw_record jp = {.country = "JP", .continent = "AS"};
-	struct geo_mmdbw_record sthlm = {.has_location = true, .lat = 59.33, .lon = 18.07,
+	struct mapc_record se = {.country = "SE", .continent = "EU"};
+	struct mapc_record jp = {.country = "JP", .continent = "AS"};
+	struct mapc_record sthlm = {.has_location = true, .lat = 59.33, .lon = 18.07,
 		.country = "SE", .continent = "EU", .city = "Stockholm"};
-	struct geo_mmdbw_record sf = {.has_location = true, .lat = 37.77, .lon = -122.42,
+	struct mapc_record sf = {.has_location = true, .lat = 37.77, .lon = -122.42,
 		.country = "US", .continent = "NA", .city = "San Francisco"};
 	add_net(w, "192.0.2.0/24", &paris);
 	add_net(w, "198.51.100.0/24", &se);
 	add_net(w, "203.0.113.0/25", &jp);
 	add_net(w, "2001:db8::/32", &sthlm);
 	add_net(w, "10.0.0.0/8", &sf);
-	struct geo_mmdbw_meta meta = {.database_type = "cairn-Map", .description = "test",
+	struct mapc_meta meta = {.database_type = "cairn-Map", .description = "test",
 		.build_epoch = 1700000000};
-	struct geo_mmdbw_buf out = {.mm = dns_mm_std()};
-	assert_int_equal(geo_mmdbw_build(w, &meta, &out, NULL), 0);
-	geo_mmdbw_free(w);
+	struct mapc_buf out = {.mm = dns_mm_std()};
+	assert_int_equal(mapc_writer_build(w, &meta, &out, NULL), 0);
+	mapc_writer_free(w);
 	char dir[] = "/tmp/cairn-geo-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	char path[128], mpath[128];
@@ -412,7 +418,7 @@ static void test_mapc_database(void **state)
 	assert_non_null(f);
 	assert_int_equal(fwrite(out.data, 1, out.len, f), out.len);
 	assert_int_equal(fclose(f), 0);
-	geo_mmdbw_buf_deinit(&out);
+	mapc_buf_deinit(&out);
 
 	/* the walk: each network once, IPv4 at ::ffff:0:0/96, the alias skipped */
 	struct geo_source s = open_db(path);
@@ -433,7 +439,7 @@ static void test_mapc_database(void **state)
 	assert_false(wk.v[2].p.has_coords);
 	assert_string_equal(wk.v[2].p.country, "SE");
 	free(wk.v);
-	geo_mmdb_close(&s);
+	authd_geoip_close(&s);
 
 	/* and a map placing with it */
 	static const char json[] =
@@ -446,8 +452,9 @@ static void test_mapc_database(void **state)
 		" \"defaults\": {\"countries\": {\"SE\": [\"stockholm\"]}, \"continents\": {\"AS\": [\"us-west\"]}}}\n";
 	struct geo_map *m = NULL;
 	char err[512];
-	if (geo_map_load(json, strlen(json), mpath, geo_mmdb_open, geo_mmdb_close, &m, err,
-		sizeof(err)) != 0)
+	struct authd_geoip_opener o;
+	authd_geoip_opener_init(&o, &tmm, mpath);
+	if (geo_map_load(&tmm, json, strlen(json), mpath, &o.ops, &m, err, sizeof(err)) != 0)
 		fail_msg("%s", err);
 	const struct geo_name *n = geo_map_name_at(m, 0);
 	struct dns_rng rng;
@@ -516,8 +523,10 @@ static void test_corrupt_tree(void **state)
 		" \"lat\": 0, \"lon\": 0, \"replicas\": [{\"address\": \"127.60.1.1\"}]}]}";
 	struct geo_map *m = NULL;
 	char err[512], want[512];
-	assert_int_equal(geo_map_load(json, strlen(json), mpath, geo_mmdb_open, geo_mmdb_close,
-		&m, err, sizeof(err)), DNS_E_CONFIG);
+	struct authd_geoip_opener o;
+	authd_geoip_opener_init(&o, &tmm, mpath);
+	assert_int_equal(geo_map_load(&tmm, json, strlen(json), mpath, &o.ops, &m, err,
+		sizeof(err)), DNS_E_CONFIG);
 	assert_null(m);
 	snprintf(want, sizeof(want), "%s: geoip: %s: corrupt search tree", mpath, path);
 	assert_string_equal(err, want);
@@ -675,7 +684,7 @@ static void test_ipv4_database(void **state)
 	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 0);
 	tree_addr("2001:db8::1", a);
 	assert_int_equal(s.lookup(s.ctx, a, &p, &l), 0);
-	geo_mmdb_close(&s);
+	authd_geoip_close(&s);
 	unlink(path);
 	rmdir(dir);
 }

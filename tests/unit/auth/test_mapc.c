@@ -1,5 +1,5 @@
 /*
- * Unit tests of geo_mmdbw (cairn-mapc's writer): networks JSON compiled to a
+ * Unit tests of mapc_writer (cairn-mapc's writer): networks JSON compiled to a
  * MaxMind DB in memory, written to a temporary file and read back with
  * libmaxminddb -- every network and the addresses around them give the right
  * record and netmask, IPv4-mapped addresses the IPv4 data, empty space no
@@ -22,7 +22,7 @@
 #include <maxminddb.h>
 
 #include "dns_err.h"
-#include "geo_mmdbw.h"
+#include "mapc_json.h"
 #include "test_mm.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -30,19 +30,19 @@
 /* The record size asked of the writer (0: the smallest); the layouts' tests loop. */
 static unsigned force_rs;
 
-static int compile(const char *json, uint64_t epoch, struct geo_mmdbw_buf *out,
-	struct geo_mmdbw_stats *st, char *err, size_t errlen)
+static int compile(const char *json, uint64_t epoch, struct mapc_buf *out,
+	struct mapc_stats *st, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
 	out->mm = &tmm;
-	return geo_mmdbw_compile_json(&tmm, json, strlen(json), "t.json", epoch, force_rs, out,
+	return mapc_compile_json(&tmm, json, strlen(json), "t.json", epoch, force_rs, out,
 		st, err, errlen);
 }
 
 /* Compile json, write it to a temporary file, open it with libmaxminddb. */
-static void open_db(const char *json, MMDB_s *db, struct geo_mmdbw_stats *st, char *path)
+static void open_db(const char *json, MMDB_s *db, struct mapc_stats *st, char *path)
 {
-	struct geo_mmdbw_buf b;
+	struct mapc_buf b;
 	char err[512];
 	int r = compile(json, 1700000000, &b, st, err, sizeof(err));
 	if (r != 0)
@@ -52,7 +52,7 @@ static void open_db(const char *json, MMDB_s *db, struct geo_mmdbw_stats *st, ch
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, b.data, b.len), (ssize_t)b.len);
 	close(fd);
-	geo_mmdbw_buf_deinit(&b);
+	mapc_buf_deinit(&b);
 	int s = MMDB_open(path, MMDB_MODE_MMAP, db);
 	if (s != MMDB_SUCCESS)
 		fail_msg("MMDB_open: %s", MMDB_strerror(s));
@@ -303,7 +303,7 @@ static const struct want wants[] = {
 static void lookups_in(unsigned rs, unsigned want_rs)
 {
 	MMDB_s db;
-	struct geo_mmdbw_stats st;
+	struct mapc_stats st;
 	char path[64];
 	force_rs = rs;
 	open_db(map_json, &db, &st, path);
@@ -339,7 +339,7 @@ static void test_mapped(void **state)
 {
 	(void)state;
 	MMDB_s db;
-	struct geo_mmdbw_stats st;
+	struct mapc_stats st;
 	char path[64], ip[64];
 	open_db(map_json, &db, &st, path);
 	for (size_t i = 0; i < sizeof(wants) / sizeof(*wants); i++) {
@@ -365,7 +365,7 @@ static void test_mapped(void **state)
 static void tree_and_metadata_in(unsigned rs)
 {
 	MMDB_s db;
-	struct geo_mmdbw_stats st;
+	struct mapc_stats st;
 	char path[64];
 	force_rs = rs;
 	open_db(map_json, &db, &st, path);
@@ -414,25 +414,25 @@ static void test_reproducible(void **state)
 		" \"2001:db8::/32\": {\"datacenter\": \"x\"}, \"10.1.0.0/16\": {\"city\": \"A\"}}}";
 	static const char b[] = "{\"networks\": {\"10.1.0.0/16\": {\"city\": \"A\"},"
 		" \"2001:db8::/32\": {\"datacenter\": \"x\"}, \"10.0.0.0/8\": {\"country\": \"SE\"}}}";
-	struct geo_mmdbw_buf x, y;
+	struct mapc_buf x, y;
 	char err[256];
 	assert_int_equal(compile(a, 42, &x, NULL, err, sizeof(err)), 0);
 	assert_int_equal(compile(b, 42, &y, NULL, err, sizeof(err)), 0);
 	assert_int_equal(x.len, y.len);
 	assert_memory_equal(x.data, y.data, x.len);
-	geo_mmdbw_buf_deinit(&x);
-	geo_mmdbw_buf_deinit(&y);
+	mapc_buf_deinit(&x);
+	mapc_buf_deinit(&y);
 	force_rs = 20;
 	assert_int_equal(compile(a, 42, &x, NULL, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "t.json: record size 20 is not 24, 28 or 32");
 	force_rs = 0;
-	geo_mmdbw_buf_deinit(&x);
+	mapc_buf_deinit(&x);
 	/* libmaxminddb refuses build_epoch 0, so it is not written */
 	assert_int_equal(compile(a, 0, &x, NULL, err, sizeof(err)), -EINVAL);
 	assert_string_equal(err, "t.json: a build time of 0 is refused by libmaxminddb "
 		"(SOURCE_DATE_EPOCH must be 1 or later)");
 	assert_int_equal(x.len, 0);
-	geo_mmdbw_buf_deinit(&x);
+	mapc_buf_deinit(&x);
 }
 
 /* No networks: a valid database where nothing is found; one node. */
@@ -440,7 +440,7 @@ static void test_empty(void **state)
 {
 	(void)state;
 	MMDB_s db;
-	struct geo_mmdbw_stats st;
+	struct mapc_stats st;
 	char path[64];
 	open_db("{\"networks\": {}}", &db, &st, path);
 	assert_int_equal(st.node_count, 1);
@@ -456,7 +456,7 @@ static void test_v6_default(void **state)
 {
 	(void)state;
 	MMDB_s db;
-	struct geo_mmdbw_stats st;
+	struct mapc_stats st;
 	char path[64];
 	open_db("{\"networks\": {\"::/0\": {\"country\": \"ZZ\"}, \"10.0.0.0/8\": {\"country\": \"SE\"},"
 		" \"0.0.0.0/0\": {\"country\": \"YY\"}, \"0.0.0.0/32\": {\"country\": \"XX\"}}}",
@@ -517,7 +517,7 @@ static void test_alias_node(void **state)
 	};
 	for (size_t i = 0; i < sizeof(maps) / sizeof(*maps); i++) {
 		MMDB_s db;
-		struct geo_mmdbw_stats st;
+		struct mapc_stats st;
 		MMDB_search_node_s v4, mapped;
 		char path[64];
 		open_db(maps[i], &db, &st, path);
@@ -553,16 +553,16 @@ static void large_city(unsigned i, char *buf, size_t cap)
 
 static void large_in(unsigned rs, unsigned want_rs)
 {
-	struct geo_mmdbw *w;
-	struct geo_mmdbw_buf b = {.mm = &tmm};
-	struct geo_mmdbw_stats st;
-	struct geo_mmdbw_meta meta = {"cairn-Map", "large", 1700000000, rs};
+	struct mapc_writer *w;
+	struct mapc_buf b = {.mm = &tmm};
+	struct mapc_stats st;
+	struct mapc_meta meta = {"cairn-Map", "large", 1700000000, rs};
 	char city[256], path[64];
 
-	assert_int_equal(geo_mmdbw_new(&tmm, &w), 0);
+	assert_int_equal(mapc_writer_new(&tmm, &w), 0);
 	for (unsigned i = 0; i < LARGE_N; i++) {
 		uint8_t a[16] = {0};
-		struct geo_mmdbw_record rec = {0};
+		struct mapc_record rec = {0};
 		uint32_t v4 = (10u << 24) + i;
 		a[12] = (uint8_t)(v4 >> 24);
 		a[13] = (uint8_t)(v4 >> 16);
@@ -572,10 +572,10 @@ static void large_in(unsigned rs, unsigned want_rs)
 		rec.city = city;
 		if (i >= 50000 && i % 10 == 0)
 			memcpy(rec.country, "SE", 3);
-		assert_int_equal(geo_mmdbw_add(w, a, 128, &rec), 0);
+		assert_int_equal(mapc_writer_add(w, a, 128, &rec), 0);
 	}
-	assert_int_equal(geo_mmdbw_build(w, &meta, &b, &st), 0);
-	geo_mmdbw_free(w);
+	assert_int_equal(mapc_writer_build(w, &meta, &b, &st), 0);
+	mapc_writer_free(w);
 	assert_int_equal(st.record_size, want_rs);
 	assert_int_equal(st.records, LARGE_N);
 	assert_true(st.data_bytes + st.node_count + 16 > (1u << 24));
@@ -585,7 +585,7 @@ static void large_in(unsigned rs, unsigned want_rs)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, b.data, b.len), (ssize_t)b.len);
 	close(fd);
-	geo_mmdbw_buf_deinit(&b);
+	mapc_buf_deinit(&b);
 	MMDB_s db;
 	assert_int_equal(MMDB_open(path, MMDB_MODE_MMAP, &db), MMDB_SUCCESS);
 	assert_int_equal(db.metadata.record_size, want_rs);
@@ -615,7 +615,7 @@ static void test_large_layouts(void **state)
 
 static void bad(const char *json, const char *want)
 {
-	struct geo_mmdbw_buf b;
+	struct mapc_buf b;
 	char err[512];
 	int r = compile(json, 1, &b, NULL, err, sizeof(err));
 	if (r != DNS_E_CONFIG)
@@ -623,7 +623,7 @@ static void bad(const char *json, const char *want)
 	if (strcmp(err, want) != 0)
 		fail_msg("got  \"%s\"\nwant \"%s\"", err, want);
 	assert_int_equal(b.len, 0);
-	geo_mmdbw_buf_deinit(&b);
+	mapc_buf_deinit(&b);
 }
 
 static void test_bad_input(void **state)
@@ -681,27 +681,27 @@ static void test_bad_input(void **state)
 static void test_api(void **state)
 {
 	(void)state;
-	struct geo_mmdbw *w;
-	struct geo_mmdbw_record rec = {0};
+	struct mapc_writer *w;
+	struct mapc_record rec = {0};
 	uint8_t a[16] = {0x20, 0x01, 0x0d, 0xb8};
-	assert_int_equal(geo_mmdbw_new(&tmm, &w), 0);
-	assert_int_equal(geo_mmdbw_add(w, a, 16, &rec), -EINVAL);  /* host bits */
-	assert_int_equal(geo_mmdbw_add(w, a, 129, &rec), -EINVAL);
+	assert_int_equal(mapc_writer_new(&tmm, &w), 0);
+	assert_int_equal(mapc_writer_add(w, a, 16, &rec), -EINVAL);  /* host bits */
+	assert_int_equal(mapc_writer_add(w, a, 129, &rec), -EINVAL);
 	rec.has_location = true;
 	rec.lat = 100;
-	assert_int_equal(geo_mmdbw_add(w, a, 32, &rec), -EINVAL);
+	assert_int_equal(mapc_writer_add(w, a, 32, &rec), -EINVAL);
 	rec.lat = 1;
 	rec.city = "x";
-	assert_int_equal(geo_mmdbw_add(w, a, 32, &rec), 0);
-	assert_int_equal(geo_mmdbw_add(w, a, 32, &rec), 0);
-	struct geo_mmdbw_buf b = {.mm = &tmm};
-	struct geo_mmdbw_stats st;
-	struct geo_mmdbw_meta meta = {"t", "d", 1, 0};
-	assert_int_equal(geo_mmdbw_build(w, &meta, &b, &st), DNS_E_EXISTS);
+	assert_int_equal(mapc_writer_add(w, a, 32, &rec), 0);
+	assert_int_equal(mapc_writer_add(w, a, 32, &rec), 0);
+	struct mapc_buf b = {.mm = &tmm};
+	struct mapc_stats st;
+	struct mapc_meta meta = {"t", "d", 1, 0};
+	assert_int_equal(mapc_writer_build(w, &meta, &b, &st), DNS_E_EXISTS);
 	assert_int_equal(st.dup[0], 0);
 	assert_int_equal(st.dup[1], 1);
-	geo_mmdbw_buf_deinit(&b);
-	geo_mmdbw_free(w);
+	mapc_buf_deinit(&b);
+	mapc_writer_free(w);
 }
 
 int main(void)

@@ -1,7 +1,7 @@
 /*
- * geo_json.c -- shared pieces of the steering JSON readers (geo_json.h).
+ * dns_json.c -- shared pieces of the JSON readers (dns_json.h).
  */
-#include "geo_json.h"
+#include "dns_json.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
@@ -10,7 +10,7 @@
 
 #include "dns_err.h"
 
-int geo_json_vfail(const struct geo_json_err *e, int code, const char *path,
+int dns_json_vfail(const struct dns_json_err *e, int code, const char *path,
 	const char *fmt, va_list ap)
 {
 	char reason[512];
@@ -24,17 +24,17 @@ int geo_json_vfail(const struct geo_json_err *e, int code, const char *path,
 	return code;
 }
 
-int geo_json_fail(const struct geo_json_err *e, int code, const char *path,
+int dns_json_fail(const struct dns_json_err *e, int code, const char *path,
 	const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	int r = geo_json_vfail(e, code, path, fmt, ap);
+	int r = dns_json_vfail(e, code, path, fmt, ap);
 	va_end(ap);
 	return r;
 }
 
-const char *geo_json_kind(const json_t *v)
+const char *dns_json_kind(const json_t *v)
 {
 	switch (json_typeof(v)) {
 	case JSON_OBJECT: return "an object";
@@ -49,7 +49,7 @@ const char *geo_json_kind(const json_t *v)
 	return "?";
 }
 
-int geo_json_check_keys(const struct geo_json_err *e, const json_t *obj,
+int dns_json_check_keys(const struct dns_json_err *e, const json_t *obj,
 	const char *path, const char *const *allowed)
 {
 	const char *key;
@@ -61,14 +61,14 @@ int geo_json_check_keys(const struct geo_json_err *e, const json_t *obj,
 				ok = true;
 		if (!ok) {
 			char k[128];
-			geo_json_show(k, sizeof(k), key);
-			return geo_json_fail(e, DNS_E_CONFIG, path, "unknown key \"%s\"", k);
+			dns_json_show(k, sizeof(k), key);
+			return dns_json_fail(e, DNS_E_CONFIG, path, "unknown key \"%s\"", k);
 		}
 	}
 	return 0;
 }
 
-void geo_json_show(char *out, size_t cap, const char *s)
+void dns_json_show(char *out, size_t cap, const char *s)
 {
 	size_t n = 0;
 	if (!cap)
@@ -78,7 +78,7 @@ void geo_json_show(char *out, size_t cap, const char *s)
 	out[n] = '\0';
 }
 
-bool geo_json_dc_name_ok(const char *s, size_t max)
+bool dns_json_dc_name_ok(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 	if (n == 0 || n > max)
@@ -92,7 +92,7 @@ bool geo_json_dc_name_ok(const char *s, size_t max)
 	return true;
 }
 
-int geo_json_prefix(const struct geo_json_err *e, const char *text, const char *path,
+int dns_json_prefix(const struct dns_json_err *e, const char *text, const char *path,
 	uint8_t *family, uint8_t addr[16], unsigned *len)
 {
 	char buf[64];
@@ -102,7 +102,7 @@ int geo_json_prefix(const struct geo_json_err *e, const char *text, const char *
 
 	memset(addr, 0, 16);
 	if (al >= sizeof(buf))
-		return geo_json_fail(e, DNS_E_CONFIG, path, "not an address prefix (ADDR/LEN)");
+		return dns_json_fail(e, DNS_E_CONFIG, path, "not an address prefix (ADDR/LEN)");
 	memcpy(buf, text, al);
 	buf[al] = '\0';
 	if (inet_pton(AF_INET, buf, addr) == 1)
@@ -110,20 +110,20 @@ int geo_json_prefix(const struct geo_json_err *e, const char *text, const char *
 	else if (inet_pton(AF_INET6, buf, addr) == 1)
 		af = AF_INET6;
 	else
-		return geo_json_fail(e, DNS_E_CONFIG, path, "\"%.100s\" is not an IP address", buf);
+		return dns_json_fail(e, DNS_E_CONFIG, path, "\"%.100s\" is not an IP address", buf);
 	unsigned max = af == AF_INET ? 32 : 128, l = max;
 	if (slash) {
 		const char *q = slash + 1;
 		if (!*q || strlen(q) > 3)
-			return geo_json_fail(e, DNS_E_CONFIG, path, "bad prefix length");
+			return dns_json_fail(e, DNS_E_CONFIG, path, "bad prefix length");
 		l = 0;
 		for (; *q; q++) {
 			if (*q < '0' || *q > '9')
-				return geo_json_fail(e, DNS_E_CONFIG, path, "bad prefix length");
+				return dns_json_fail(e, DNS_E_CONFIG, path, "bad prefix length");
 			l = l * 10 + (unsigned)(*q - '0');
 		}
 		if (l > max)
-			return geo_json_fail(e, DNS_E_CONFIG, path,
+			return dns_json_fail(e, DNS_E_CONFIG, path,
 				"prefix length %u is longer than %u", l, max);
 	}
 	for (unsigned b = l; b < max; b++)
@@ -134,7 +134,7 @@ int geo_json_prefix(const struct geo_json_err *e, const char *text, const char *
 			for (unsigned c = l; c < max; c++)
 				fixed[c >> 3] &= (uint8_t)~(0x80 >> (c & 7));
 			inet_ntop(af, fixed, t, sizeof(t));
-			return geo_json_fail(e, DNS_E_CONFIG, path,
+			return dns_json_fail(e, DNS_E_CONFIG, path,
 				"host bits are set (the network is %s/%u)", t, l);
 		}
 	*family = af == AF_INET ? 4 : 6;

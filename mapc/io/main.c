@@ -1,7 +1,7 @@
 /*
- * mapc_main.c -- cairn-mapc: compile a networks list (JSON) into a MaxMind DB
+ * main.c -- cairn-mapc: compile a networks list (JSON) into a MaxMind DB
  * file for cairn-auth's "geoip" key (docs/cairn-mapc.md). The shell around the
- * pure writer geo_mmdbw: reads the file, picks the build time
+ * pure writer mapc_writer: reads the file, picks the build time
  * (SOURCE_DATE_EPOCH when set, for reproducible output), writes FILE.tmp and
  * renames it, so a reader never sees a half-written database.
  */
@@ -16,45 +16,10 @@
 
 #include "dns_config_io.h"
 #include "dns_err.h"
-#include "geo_mmdbw.h"
+#include "dns_file.h"
+#include "mapc_json.h"
 
 static const char usage[] = "NETWORKS.json -o MAP.mmdb";
-
-/* The whole file into *out (NUL-terminated); 0 or -errno. */
-static int read_file(const char *path, char **out, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = NULL;
-	size_t n = 0, cap = 0;
-	if (!f)
-		return -errno;
-	for (;;) {
-		if (cap - n < 65536) {
-			cap = cap ? cap * 2 : 65536;
-			char *p = realloc(buf, cap + 1);
-			if (!p) {
-				free(buf);
-				fclose(f);
-				return -ENOMEM;
-			}
-			buf = p;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			break;
-	}
-	int e = ferror(f) ? -EIO : 0;
-	fclose(f);
-	if (e) {
-		free(buf);
-		return e;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
 
 /* Write data to path.tmp, flush it to disk, rename over path. 0 or -errno. */
 static int write_atomic(const char *path, const uint8_t *data, size_t len)
@@ -112,8 +77,8 @@ int main(int argc, char **argv)
 	struct dns_opt opts[3];
 	const char *output = NULL;
 	unsigned record_size = 0;
-	struct geo_mmdbw_buf out = {0};
-	struct geo_mmdbw_stats st;
+	struct mapc_buf out = {0};
+	struct mapc_stats st;
 	char *text = NULL, err[1024];
 	size_t len = 0;
 	uint64_t epoch;
@@ -155,12 +120,12 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	const char *input = parser.args[0];
-	if ((r = read_file(input, &text, &len)) < 0) {
+	if ((r = dns_file_read(input, 0, dns_mm_std(), &text, &len)) < 0) {
 		fprintf(stderr, "%s: %s\n", input, dns_strerror(r));
 		goto done;
 	}
 	out.mm = dns_mm_std();
-	r = geo_mmdbw_compile_json(dns_mm_std(), text, len, input, epoch, record_size, &out,
+	r = mapc_compile_json(dns_mm_std(), text, len, input, epoch, record_size, &out,
 		&st, err, sizeof(err));
 	if (r < 0) {
 		fprintf(stderr, "%s\n", err[0] ? err : dns_strerror(r));
@@ -174,8 +139,8 @@ int main(int argc, char **argv)
 		output, st.networks, st.records, st.node_count, st.record_size, st.total_bytes);
 	rc = 0;
 done:
-	geo_mmdbw_buf_deinit(&out);
-	free(text);
+	mapc_buf_deinit(&out);
+	mm_free(dns_mm_std(), text);
 	dns_config_deinit(&parser);
 	return rc;
 }

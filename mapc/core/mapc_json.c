@@ -1,8 +1,7 @@
 /*
- * geo_mmdbw_json.c -- the cairn-mapc input (docs/cairn-mapc.md) read with
- * jansson, every rule checked with an error naming the JSON path, then handed
- * to the writer (geo_mmdbw.h). Messages follow the map loader's (geo_map.c):
- * "FILE: PATH: reason", "FILE:LINE:COL: reason" for JSON syntax.
+ * mapc_json.c -- the cairn-mapc networks reader (mapc_json.h). Messages
+ * follow cairn-auth's map loader: "FILE: PATH: reason", "FILE:LINE:COL:
+ * reason" for JSON syntax.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,8 +12,8 @@
 #include <jansson.h>
 
 #include "dns_err.h"
-#include "geo_json.h"
-#include "geo_mmdbw.h"
+#include "dns_json.h"
+#include "mapc_json.h"
 
 struct rd {
 	const char *file;
@@ -27,10 +26,10 @@ static int fail(struct rd *rd, int code, const char *path, const char *fmt, ...)
 
 static int fail(struct rd *rd, int code, const char *path, const char *fmt, ...)
 {
-	struct geo_json_err e = { rd->file, rd->err, rd->errlen };
+	struct dns_json_err e = { rd->file, rd->err, rd->errlen };
 	va_list ap;
 	va_start(ap, fmt);
-	int r = geo_json_vfail(&e, code, path, fmt, ap);
+	int r = dns_json_vfail(&e, code, path, fmt, ap);
 	va_end(ap);
 	return r;
 }
@@ -38,8 +37,8 @@ static int fail(struct rd *rd, int code, const char *path, const char *fmt, ...)
 static int check_keys(struct rd *rd, json_t *obj, const char *path,
 	const char *const *allowed)
 {
-	struct geo_json_err e = { rd->file, rd->err, rd->errlen };
-	return geo_json_check_keys(&e, obj, path, allowed);
+	struct dns_json_err e = { rd->file, rd->err, rd->errlen };
+	return dns_json_check_keys(&e, obj, path, allowed);
 }
 
 /*
@@ -50,10 +49,10 @@ static int check_keys(struct rd *rd, json_t *obj, const char *path,
 static int parse_net(struct rd *rd, const char *key, const char *path, uint8_t addr[16],
 	unsigned *plen)
 {
-	struct geo_json_err e = { rd->file, rd->err, rd->errlen };
+	struct dns_json_err e = { rd->file, rd->err, rd->errlen };
 	uint8_t a[16], family;
 	unsigned len;
-	int rc = geo_json_prefix(&e, key, path, &family, a, &len);
+	int rc = dns_json_prefix(&e, key, path, &family, a, &len);
 	if (rc < 0)
 		return rc;
 	int fam = family == 4 ? AF_INET : AF_INET6;
@@ -91,7 +90,7 @@ static int parse_net(struct rd *rd, const char *key, const char *path, uint8_t a
 static int get_coord(struct rd *rd, json_t *v, const char *path, double lim, double *out)
 {
 	if (!json_is_number(v))
-		return fail(rd, DNS_E_CONFIG, path, "must be a number, not %s", geo_json_kind(v));
+		return fail(rd, DNS_E_CONFIG, path, "must be a number, not %s", dns_json_kind(v));
 	double x = json_number_value(v);
 	if (!(x >= -lim && x <= lim))
 		return fail(rd, DNS_E_CONFIG, path, "%g is out of range %g..%g", x, -lim, lim);
@@ -102,14 +101,14 @@ static int get_coord(struct rd *rd, json_t *v, const char *path, double lim, dou
 static int get_string(struct rd *rd, json_t *v, const char *path, const char **out)
 {
 	if (!json_is_string(v))
-		return fail(rd, DNS_E_CONFIG, path, "must be a string, not %s", geo_json_kind(v));
+		return fail(rd, DNS_E_CONFIG, path, "must be a string, not %s", dns_json_kind(v));
 	*out = json_string_value(v);
 	return 0;
 }
 
 /* One network's object into rec (strings point into the JSON). */
 static int parse_record(struct rd *rd, json_t *obj, const char *path,
-	struct geo_mmdbw_record *rec)
+	struct mapc_record *rec)
 {
 	static const char *const keys[] = {"lat", "lon", "country", "continent", "city",
 		"datacenter", NULL};
@@ -121,7 +120,7 @@ static int parse_record(struct rd *rd, json_t *obj, const char *path,
 
 	memset(rec, 0, sizeof(*rec));
 	if (!json_is_object(obj))
-		return fail(rd, DNS_E_CONFIG, path, "must be an object, not %s", geo_json_kind(obj));
+		return fail(rd, DNS_E_CONFIG, path, "must be an object, not %s", dns_json_kind(obj));
 	if ((r = check_keys(rd, obj, path, keys)) < 0)
 		return r;
 	lat = json_object_get(obj, "lat");
@@ -143,7 +142,7 @@ static int parse_record(struct rd *rd, json_t *obj, const char *path,
 		if ((r = get_string(rd, v, p, &s)) < 0)
 			return r;
 		if (strlen(s) != 2 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z') {
-			geo_json_show(k, sizeof(k), s);
+			dns_json_show(k, sizeof(k), s);
 			return fail(rd, DNS_E_CONFIG, p, "\"%s\" is not an ISO 3166 alpha-2 code "
 				"(two upper-case letters)", k);
 		}
@@ -158,7 +157,7 @@ static int parse_record(struct rd *rd, json_t *obj, const char *path,
 			if (strcmp(s, continents[i]) == 0)
 				ok = true;
 		if (!ok) {
-			geo_json_show(k, sizeof(k), s);
+			dns_json_show(k, sizeof(k), s);
 			return fail(rd, DNS_E_CONFIG, p, "\"%s\" is not a continent code "
 				"(AF AN AS EU NA OC SA)", k);
 		}
@@ -170,28 +169,28 @@ static int parse_record(struct rd *rd, json_t *obj, const char *path,
 			return r;
 		/* jansson rejects \u0000 and invalid UTF-8, so the text is clean */
 		size_t n = json_string_length(v);
-		if (n == 0 || n > GEO_MMDBW_CITY_MAX)
+		if (n == 0 || n > MAPC_CITY_MAX)
 			return fail(rd, DNS_E_CONFIG, p, "must be 1..%d bytes long",
-				GEO_MMDBW_CITY_MAX);
+				MAPC_CITY_MAX);
 	}
 	if ((v = json_object_get(obj, "datacenter"))) {
 		snprintf(p, sizeof(p), "%s.datacenter", path);
 		if ((r = get_string(rd, v, p, &rec->datacenter)) < 0)
 			return r;
-		if (!geo_json_dc_name_ok(rec->datacenter, GEO_MMDBW_DC_MAX)) {
-			geo_json_show(k, sizeof(k), rec->datacenter);
+		if (!dns_json_dc_name_ok(rec->datacenter, MAPC_DC_MAX)) {
+			dns_json_show(k, sizeof(k), rec->datacenter);
 			return fail(rd, DNS_E_CONFIG, p, "\"%s\" is not a datacenter name "
-				"(1..%d of A-Z a-z 0-9 _ . -)", k, GEO_MMDBW_DC_MAX);
+				"(1..%d of A-Z a-z 0-9 _ . -)", k, MAPC_DC_MAX);
 		}
 	}
 	return 0;
 }
 
 static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t build_epoch,
-	unsigned record_size, struct geo_mmdbw_buf *out, struct geo_mmdbw_stats *st)
+	unsigned record_size, struct mapc_buf *out, struct mapc_stats *st)
 {
 	static const char *const top_keys[] = {"description", "networks", NULL};
-	struct geo_mmdbw *w = NULL;
+	struct mapc_writer *w = NULL;
 	const char **names = NULL;
 	const char *desc = "cairn-mapc network map", *key;
 	json_t *nets, *v;
@@ -206,25 +205,25 @@ static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t b
 		return fail(rd, -EINVAL, "", "record size %u is not 24, 28 or 32", record_size);
 	if (!json_is_object(root))
 		return fail(rd, DNS_E_CONFIG, "", "the networks file must be a JSON object, not %s",
-			geo_json_kind(root));
+			dns_json_kind(root));
 	if ((r = check_keys(rd, root, "", top_keys)) < 0)
 		return r;
 	if ((v = json_object_get(root, "description"))) {
 		if ((r = get_string(rd, v, "description", &desc)) < 0)
 			return r;
-		if (json_string_length(v) > GEO_MMDBW_DESC_MAX)
+		if (json_string_length(v) > MAPC_DESC_MAX)
 			return fail(rd, DNS_E_CONFIG, "description", "longer than %d bytes",
-				GEO_MMDBW_DESC_MAX);
+				MAPC_DESC_MAX);
 	}
 	nets = json_object_get(root, "networks");
 	if (!nets)
 		return fail(rd, DNS_E_CONFIG, "networks", "missing");
 	if (!json_is_object(nets))
 		return fail(rd, DNS_E_CONFIG, "networks", "must be an object, not %s",
-			geo_json_kind(nets));
-	if (json_object_size(nets) > GEO_MMDBW_NETS_MAX)
-		return fail(rd, -E2BIG, "networks", "more than %u networks", GEO_MMDBW_NETS_MAX);
-	if ((r = geo_mmdbw_new(mm, &w)) < 0)
+			dns_json_kind(nets));
+	if (json_object_size(nets) > MAPC_NETS_MAX)
+		return fail(rd, -E2BIG, "networks", "more than %u networks", MAPC_NETS_MAX);
+	if ((r = mapc_writer_new(mm, &w)) < 0)
 		return fail(rd, r, "", "out of memory");
 	if (json_object_size(nets) &&
 			!(names = mm_alloc(mm, json_object_size(nets) * sizeof(*names)))) {
@@ -232,27 +231,27 @@ static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t b
 		goto out;
 	}
 	json_object_foreach(nets, key, v) {
-		struct geo_mmdbw_record rec;
+		struct mapc_record rec;
 		uint8_t addr[16];
 		unsigned len = 0;
-		geo_json_show(k, sizeof(k), key);
+		dns_json_show(k, sizeof(k), key);
 		snprintf(path, sizeof(path), "networks[\"%s\"]", k);
 		if ((r = parse_net(rd, key, path, addr, &len)) < 0)
 			goto out;
 		if ((r = parse_record(rd, v, path, &rec)) < 0)
 			goto out;
-		if ((r = geo_mmdbw_add(w, addr, len, &rec)) < 0) {
+		if ((r = mapc_writer_add(w, addr, len, &rec)) < 0) {
 			r = fail(rd, r, path, "%s", r == -ENOMEM ? "out of memory" : dns_strerror(r));
 			goto out;
 		}
 		names[i++] = key;
 	}
-	struct geo_mmdbw_meta meta = {"cairn-Map", desc, build_epoch, record_size};
-	r = geo_mmdbw_build(w, &meta, out, st);
+	struct mapc_meta meta = {"cairn-Map", desc, build_epoch, record_size};
+	r = mapc_writer_build(w, &meta, out, st);
 	if (r == DNS_E_EXISTS) {
 		char other[128];
-		geo_json_show(k, sizeof(k), names[st->dup[1]]);
-		geo_json_show(other, sizeof(other), names[st->dup[0]]);
+		dns_json_show(k, sizeof(k), names[st->dup[1]]);
+		dns_json_show(other, sizeof(other), names[st->dup[0]]);
 		snprintf(path, sizeof(path), "networks[\"%s\"]", k);
 		r = fail(rd, DNS_E_CONFIG, path, "the same network as \"%s\"", other);
 	} else if (r == -E2BIG) {
@@ -266,15 +265,15 @@ static int load(struct rd *rd, const struct dns_mm *mm, json_t *root, uint64_t b
 out:
 	if (names)
 		mm_free(mm, names);
-	geo_mmdbw_free(w);
+	mapc_writer_free(w);
 	return r;
 }
 
-int geo_mmdbw_compile_json(const struct dns_mm *mm, const char *json, size_t len,
-	const char *file, uint64_t build_epoch, unsigned record_size, struct geo_mmdbw_buf *out,
-	struct geo_mmdbw_stats *st, char *err, size_t errlen)
+int mapc_compile_json(const struct dns_mm *mm, const char *json, size_t len,
+	const char *file, uint64_t build_epoch, unsigned record_size, struct mapc_buf *out,
+	struct mapc_stats *st, char *err, size_t errlen)
 {
-	struct geo_mmdbw_stats dummy;
+	struct mapc_stats dummy;
 	struct rd rd = {file ? file : "(networks)", err, errlen};
 	json_error_t je;
 

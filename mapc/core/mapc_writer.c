@@ -1,5 +1,5 @@
 /*
- * geo_mmdbw.c -- MaxMind DB writer (see geo_mmdbw.h). References are to the
+ * mapc_writer.c -- MaxMind DB writer (see mapc_writer.h). References are to the
  * MaxMind DB File Format Specification v2.0 ("the spec").
  */
 #include <errno.h>
@@ -7,7 +7,8 @@
 #include <string.h>
 
 #include "dns_err.h"
-#include "geo_mmdbw.h"
+#include "dns_hash.h"
+#include "mapc_writer.h"
 
 /* Spec, "Data Section Separator": 16 zero bytes between tree and data. */
 #define DATA_SEPARATOR 16
@@ -45,7 +46,7 @@ struct item {
 	uint8_t addr[16];
 	uint8_t len;
 	uint32_t order; /* add order, for duplicate reports */
-	struct geo_mmdbw_record rec; /* strings owned */
+	struct mapc_record rec; /* strings owned */
 };
 
 /* A value to encode (the subset of the spec's types the writer needs). */
@@ -68,23 +69,23 @@ struct intern_entry {
 	bool used;
 };
 
-struct geo_mmdbw {
+struct mapc_writer {
 	const struct dns_mm *mm;
 	struct item *items;
 	size_t nitems, capitems;
 	/* build state */
 	struct node *nodes;
 	size_t nnodes, capnodes;
-	struct geo_mmdbw_buf data;    /* data section */
-	struct geo_mmdbw_buf scratch; /* plain encodings */
-	struct geo_mmdbw_buf keys;    /* interned plain encodings */
+	struct mapc_buf data;    /* data section */
+	struct mapc_buf scratch; /* plain encodings */
+	struct mapc_buf keys;    /* interned plain encodings */
 	struct intern_entry *tab;
 	size_t tabcap, tabused;
 };
 
 /* ---- buffer ------------------------------------------------------------------ */
 
-void geo_mmdbw_buf_deinit(struct geo_mmdbw_buf *b)
+void mapc_buf_deinit(struct mapc_buf *b)
 {
 	if (b->data)
 		mm_free(b->mm, b->data);
@@ -92,7 +93,7 @@ void geo_mmdbw_buf_deinit(struct geo_mmdbw_buf *b)
 	b->len = b->cap = 0;
 }
 
-static int buf_reserve(struct geo_mmdbw_buf *b, size_t more)
+static int buf_reserve(struct mapc_buf *b, size_t more)
 {
 	if (more > SIZE_MAX / 2 - b->len)
 		return -E2BIG;
@@ -114,7 +115,7 @@ static int buf_reserve(struct geo_mmdbw_buf *b, size_t more)
 	return 0;
 }
 
-static int buf_put(struct geo_mmdbw_buf *b, const void *p, size_t n)
+static int buf_put(struct mapc_buf *b, const void *p, size_t n)
 {
 	int r = buf_reserve(b, n);
 	if (r < 0)
@@ -127,9 +128,9 @@ static int buf_put(struct geo_mmdbw_buf *b, const void *p, size_t n)
 
 /* ---- writer object -------------------------------------------------------------- */
 
-int geo_mmdbw_new(const struct dns_mm *mm, struct geo_mmdbw **out)
+int mapc_writer_new(const struct dns_mm *mm, struct mapc_writer **out)
 {
-	struct geo_mmdbw *w = mm_calloc(mm, 1, sizeof(*w));
+	struct mapc_writer *w = mm_calloc(mm, 1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
 	w->mm = mm;
@@ -138,22 +139,22 @@ int geo_mmdbw_new(const struct dns_mm *mm, struct geo_mmdbw **out)
 	return 0;
 }
 
-static void build_state_free(struct geo_mmdbw *w)
+static void build_state_free(struct mapc_writer *w)
 {
 	if (w->nodes)
 		mm_free(w->mm, w->nodes);
 	w->nodes = NULL;
 	w->nnodes = w->capnodes = 0;
-	geo_mmdbw_buf_deinit(&w->data);
-	geo_mmdbw_buf_deinit(&w->scratch);
-	geo_mmdbw_buf_deinit(&w->keys);
+	mapc_buf_deinit(&w->data);
+	mapc_buf_deinit(&w->scratch);
+	mapc_buf_deinit(&w->keys);
 	if (w->tab)
 		mm_free(w->mm, w->tab);
 	w->tab = NULL;
 	w->tabcap = w->tabused = 0;
 }
 
-void geo_mmdbw_free(struct geo_mmdbw *w)
+void mapc_writer_free(struct mapc_writer *w)
 {
 	if (!w)
 		return;
@@ -172,8 +173,8 @@ static unsigned addr_bit(const uint8_t addr[16], unsigned i)
 	return (addr[i >> 3] >> (7 - (i & 7))) & 1u;
 }
 
-int geo_mmdbw_add(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len,
-	const struct geo_mmdbw_record *rec)
+int mapc_writer_add(struct mapc_writer *w, const uint8_t addr[16], unsigned len,
+	const struct mapc_record *rec)
 {
 	if (len > 128)
 		return -EINVAL;
@@ -187,11 +188,11 @@ int geo_mmdbw_add(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len,
 		return -EINVAL;
 	if (rec->continent[0] && strnlen(rec->continent, 3) != 2)
 		return -EINVAL;
-	if (rec->city && strlen(rec->city) > GEO_MMDBW_CITY_MAX)
+	if (rec->city && strlen(rec->city) > MAPC_CITY_MAX)
 		return -EINVAL;
-	if (rec->datacenter && strlen(rec->datacenter) > GEO_MMDBW_DC_MAX)
+	if (rec->datacenter && strlen(rec->datacenter) > MAPC_DC_MAX)
 		return -EINVAL;
-	if (w->nitems >= GEO_MMDBW_NETS_MAX)
+	if (w->nitems >= MAPC_NETS_MAX)
 		return -E2BIG;
 	if (w->nitems == w->capitems) {
 		size_t ncap = w->capitems ? w->capitems * 2 : 64;
@@ -229,7 +230,7 @@ int geo_mmdbw_add(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len,
  * type - 7 for the extended types), the size in the low 5 bits, with 29, 30,
  * 31 announcing 1, 2 or 3 more size bytes (spec, "Payload Size").
  */
-static int put_ctrl(struct geo_mmdbw_buf *b, enum mmdb_type t, size_t size)
+static int put_ctrl(struct mapc_buf *b, enum mmdb_type t, size_t size)
 {
 	uint8_t hdr[5];
 	size_t n = 0;
@@ -265,7 +266,7 @@ static int put_ctrl(struct geo_mmdbw_buf *b, enum mmdb_type t, size_t size)
 }
 
 /* The scalar types: their whole encoding. */
-static int put_scalar(struct geo_mmdbw_buf *b, const struct val *v)
+static int put_scalar(struct mapc_buf *b, const struct val *v)
 {
 	int r;
 	switch (v->t) {
@@ -305,7 +306,7 @@ static int put_scalar(struct geo_mmdbw_buf *b, const struct val *v)
 }
 
 /* The encoding with no pointers: what identifies a value for deduplication. */
-static int put_plain(struct geo_mmdbw_buf *b, const struct val *v)
+static int put_plain(struct mapc_buf *b, const struct val *v)
 {
 	int r;
 	if (v->t == T_MAP || v->t == T_ARRAY) {
@@ -354,17 +355,7 @@ static size_t encode_pointer(uint32_t off, uint8_t out[5])
 	return 5;
 }
 
-static uint64_t hash_bytes(const uint8_t *p, size_t n)
-{
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return h;
-}
-
-static int tab_grow(struct geo_mmdbw *w)
+static int tab_grow(struct mapc_writer *w)
 {
 	size_t ncap = w->tabcap ? w->tabcap * 2 : 1024;
 	struct intern_entry *t = mm_calloc(w->mm, ncap, sizeof(*t));
@@ -386,7 +377,7 @@ static int tab_grow(struct geo_mmdbw *w)
 }
 
 /* Find the plain bytes p/n: the entry, or the free slot where they go. */
-static struct intern_entry *tab_find(struct geo_mmdbw *w, const uint8_t *p, size_t n,
+static struct intern_entry *tab_find(struct mapc_writer *w, const uint8_t *p, size_t n,
 	uint64_t h)
 {
 	size_t j = h & (w->tabcap - 1);
@@ -406,7 +397,7 @@ static struct intern_entry *tab_find(struct geo_mmdbw *w, const uint8_t *p, size
  * offset of the value's full encoding is stored in *where when not NULL (for
  * records, which the tree must reach directly, never through a pointer).
  */
-static int put_value(struct geo_mmdbw *w, const struct val *v, uint32_t *where)
+static int put_value(struct mapc_writer *w, const struct val *v, uint32_t *where)
 {
 	int r;
 	w->scratch.len = 0;
@@ -415,7 +406,7 @@ static int put_value(struct geo_mmdbw *w, const struct val *v, uint32_t *where)
 	if ((w->tabused + 1) * 2 > w->tabcap && (r = tab_grow(w)) < 0)
 		return r;
 	size_t n = w->scratch.len;
-	uint64_t h = hash_bytes(w->scratch.data, n);
+	uint64_t h = dns_fnv64(DNS_FNV64_INIT, w->scratch.data, n);
 	struct intern_entry *e = tab_find(w, w->scratch.data, n, h);
 	if (e->used) {
 		uint8_t ptr[5];
@@ -471,7 +462,7 @@ static struct val vmap(const struct val *kids, size_t n)
  * city.names.en, continent.code, country.iso_code, datacenter,
  * location.latitude/longitude.
  */
-static int put_record(struct geo_mmdbw *w, const struct geo_mmdbw_record *rec,
+static int put_record(struct mapc_writer *w, const struct mapc_record *rec,
 	uint32_t *where)
 {
 	struct val names[2], city[2], cont[2], country[2], loc[4], top[10];
@@ -515,7 +506,7 @@ static int put_record(struct geo_mmdbw *w, const struct geo_mmdbw_record *rec,
 
 /* ---- search tree (spec, "Search Tree Section") --------------------------------- */
 
-static int node_new(struct geo_mmdbw *w, uint32_t fill, uint32_t *out)
+static int node_new(struct mapc_writer *w, uint32_t fill, uint32_t *out)
 {
 	if (w->nnodes >= MAX_NODES)
 		return -E2BIG;
@@ -547,7 +538,7 @@ static bool slot_is_node(uint32_t s)
  * way down are split, both halves keeping the wider record, which is how the
  * most specific network wins and the rest of the wider one keeps its data.
  */
-static int tree_set(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len, uint32_t value)
+static int tree_set(struct mapc_writer *w, const uint8_t addr[16], unsigned len, uint32_t value)
 {
 	uint32_t n = 0;
 	int r;
@@ -576,7 +567,7 @@ static int tree_set(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len, u
  * of ::/96, so an IPv4-mapped address finds the IPv4 data. When a wider leaf
  * already gives both the same value, nothing is added.
  */
-static int tree_alias_v4(struct geo_mmdbw *w)
+static int tree_alias_v4(struct mapc_writer *w)
 {
 	uint32_t n = 0, v4 = SLOT_EMPTY;
 	int r;
@@ -658,7 +649,7 @@ static void put_node(uint8_t *p, unsigned rs, uint32_t l, uint32_t r)
 }
 
 /* Spec, "Database Metadata": the map after the marker (no pointers). */
-static int put_metadata(struct geo_mmdbw_buf *b, const struct geo_mmdbw_meta *meta,
+static int put_metadata(struct mapc_buf *b, const struct mapc_meta *meta,
 	uint32_t node_count, unsigned record_size)
 {
 	struct val desc[2] = {vstr("en"), vstr(meta->description ? meta->description : "")};
@@ -688,10 +679,50 @@ static int put_metadata(struct geo_mmdbw_buf *b, const struct geo_mmdbw_meta *me
 	return r < 0 ? r : put_plain(b, &top);
 }
 
-int geo_mmdbw_build(struct geo_mmdbw *w, const struct geo_mmdbw_meta *meta,
-	struct geo_mmdbw_buf *out, struct geo_mmdbw_stats *st)
+/* Sort the networks (widest first, then by address); DNS_E_EXISTS on two equal ones. */
+static int sort_items(struct mapc_writer *w, struct mapc_stats *st)
 {
-	struct geo_mmdbw_stats dummy;
+	if (w->nitems)
+		qsort(w->items, w->nitems, sizeof(*w->items), item_cmp);
+	for (size_t i = 1; i < w->nitems; i++) {
+		const struct item *a = &w->items[i - 1], *b = &w->items[i];
+		if (a->len == b->len && memcmp(a->addr, b->addr, 16) == 0) {
+			st->dup[0] = a->order;
+			st->dup[1] = b->order;
+			return DNS_E_EXISTS;
+		}
+	}
+	return 0;
+}
+
+/*
+ * The search tree in rs-bit records at p: empty slots as node_count ("no
+ * data"), records as pointers past the separator to their data offsets.
+ */
+static void put_tree(const struct mapc_writer *w, const uint32_t *offs, unsigned rs, uint8_t *p)
+{
+	uint64_t node_count = w->nnodes;
+	size_t node_bytes = rs / 4;
+	for (size_t i = 0; i < w->nnodes; i++) {
+		uint32_t v[2];
+		for (int k = 0; k < 2; k++) {
+			uint32_t s = w->nodes[i].c[k];
+			if (s == SLOT_EMPTY)
+				v[k] = (uint32_t)node_count;
+			else if (s & SLOT_DATA)
+				v[k] = (uint32_t)(node_count + DATA_SEPARATOR +
+					offs[s & ~SLOT_DATA]);
+			else
+				v[k] = s;
+		}
+		put_node(p + i * node_bytes, rs, v[0], v[1]);
+	}
+}
+
+int mapc_writer_build(struct mapc_writer *w, const struct mapc_meta *meta,
+	struct mapc_buf *out, struct mapc_stats *st)
+{
+	struct mapc_stats dummy;
 	uint32_t *offs = NULL, root;
 	size_t distinct = 0;
 	int r;
@@ -707,16 +738,8 @@ int geo_mmdbw_build(struct geo_mmdbw *w, const struct geo_mmdbw_meta *meta,
 			meta->record_size != 32)
 		return -EINVAL;
 	build_state_free(w);
-	if (w->nitems)
-		qsort(w->items, w->nitems, sizeof(*w->items), item_cmp);
-	for (size_t i = 1; i < w->nitems; i++) {
-		const struct item *a = &w->items[i - 1], *b = &w->items[i];
-		if (a->len == b->len && memcmp(a->addr, b->addr, 16) == 0) {
-			st->dup[0] = a->order;
-			st->dup[1] = b->order;
-			return DNS_E_EXISTS;
-		}
-	}
+	if ((r = sort_items(w, st)) < 0)
+		return r;
 	/* the data section, in sorted-network order so the bytes do not depend
 	 * on the order the networks were added in */
 	if (w->nitems && !(offs = mm_alloc(w->mm, w->nitems * sizeof(*offs))))
@@ -752,21 +775,7 @@ int geo_mmdbw_build(struct geo_mmdbw *w, const struct geo_mmdbw_meta *meta,
 	size_t tree_bytes = node_bytes * w->nnodes;
 	if ((r = buf_reserve(out, tree_bytes + DATA_SEPARATOR + w->data.len + 512)) < 0)
 		goto out;
-	uint8_t *p = out->data + out->len;
-	for (size_t i = 0; i < w->nnodes; i++) {
-		uint32_t v[2];
-		for (int k = 0; k < 2; k++) {
-			uint32_t s = w->nodes[i].c[k];
-			if (s == SLOT_EMPTY)
-				v[k] = (uint32_t)node_count;
-			else if (s & SLOT_DATA)
-				v[k] = (uint32_t)(node_count + DATA_SEPARATOR +
-					offs[s & ~SLOT_DATA]);
-			else
-				v[k] = s;
-		}
-		put_node(p + i * node_bytes, rs, v[0], v[1]);
-	}
+	put_tree(w, offs, rs, out->data + out->len);
 	out->len += tree_bytes;
 	memset(out->data + out->len, 0, DATA_SEPARATOR);
 	out->len += DATA_SEPARATOR;

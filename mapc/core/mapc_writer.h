@@ -1,5 +1,5 @@
 /*
- * geo_mmdbw.h -- a writer of the MaxMind DB format (v2.0), the core of cairn-mapc.
+ * mapc_writer.h -- a writer of the MaxMind DB format (v2.0), the core of cairn-mapc.
  *
  * Builds, in memory, a MaxMind DB file that libmaxminddb reads: an IPv6 search
  * tree, the data section (GeoLite2-City schema records, each distinct record
@@ -21,8 +21,8 @@
  * Overlapping networks: the most specific one wins; the rest of a wider
  * network keeps the wider network's record.
  */
-#ifndef CAIRN_GEO_MMDBW_H
-#define CAIRN_GEO_MMDBW_H
+#ifndef CAIRN_MAPC_WRITER_H
+#define CAIRN_MAPC_WRITER_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,13 +30,13 @@
 
 #include "dns_mem.h"
 
-#define GEO_MMDBW_CITY_MAX 255   /* longest city name, bytes of UTF-8 */
-#define GEO_MMDBW_DC_MAX 63      /* longest datacenter name (as geo_map.h) */
-#define GEO_MMDBW_DESC_MAX 1024  /* longest description, bytes of UTF-8 */
-#define GEO_MMDBW_NETS_MAX 50000000u /* networks in one database */
+#define MAPC_CITY_MAX 255   /* longest city name, bytes of UTF-8 */
+#define MAPC_DC_MAX 63      /* longest datacenter name (as geo_map.h) */
+#define MAPC_DESC_MAX 1024  /* longest description, bytes of UTF-8 */
+#define MAPC_NETS_MAX 50000000u /* networks in one database */
 
 /* The data of one network, written as a GeoLite2-City-schema map. */
-struct geo_mmdbw_record {
+struct mapc_record {
 	bool has_location;      /* write location.latitude/longitude */
 	double lat;             /* location.latitude, degrees in [-90, 90] */
 	double lon;             /* location.longitude, degrees in [-180, 180] */
@@ -47,7 +47,7 @@ struct geo_mmdbw_record {
 };
 
 /* Metadata of the database (the fixed keys are written by the core). */
-struct geo_mmdbw_meta {
+struct mapc_meta {
 	const char *database_type; /* e.g. "cairn-Map" */
 	const char *description;   /* written as description {"en": ...} */
 	uint64_t build_epoch;      /* seconds since 1970, chosen by the caller; not 0
@@ -57,7 +57,7 @@ struct geo_mmdbw_meta {
 };
 
 /* A growable byte buffer; zero-initialise, then set mm. */
-struct geo_mmdbw_buf {
+struct mapc_buf {
 	const struct dns_mm *mm; /* allocator of data */
 	uint8_t *data;           /* bytes */
 	size_t len;              /* bytes used */
@@ -65,10 +65,10 @@ struct geo_mmdbw_buf {
 };
 
 /* Free the buffer's storage (it may be reused afterwards). */
-void geo_mmdbw_buf_deinit(struct geo_mmdbw_buf *b);
+void mapc_buf_deinit(struct mapc_buf *b);
 
-/* What geo_mmdbw_build() wrote. */
-struct geo_mmdbw_stats {
+/* What mapc_writer_build() wrote. */
+struct mapc_stats {
 	size_t networks;      /* networks added */
 	size_t records;       /* distinct records in the data section */
 	uint32_t node_count;  /* nodes of the search tree */
@@ -80,12 +80,12 @@ struct geo_mmdbw_stats {
 };
 
 /* A database being built: networks are added, then built once. */
-struct geo_mmdbw;
+struct mapc_writer;
 
 /* Create an empty writer. 0 or -ENOMEM. */
-int geo_mmdbw_new(const struct dns_mm *mm, struct geo_mmdbw **out);
+int mapc_writer_new(const struct dns_mm *mm, struct mapc_writer **out);
 /* Free the writer and everything it copied. w may be NULL. */
-void geo_mmdbw_free(struct geo_mmdbw *w);
+void mapc_writer_free(struct mapc_writer *w);
 
 /*
  * Add a network: addr is 16 bytes in the IPv6 tree (an IPv4 network a.b.c.d/n
@@ -93,8 +93,8 @@ void geo_mmdbw_free(struct geo_mmdbw *w);
  * (-EINVAL otherwise). The record's strings are copied. Returns 0, -EINVAL
  * (bad prefix or record), -E2BIG (too many networks) or -ENOMEM.
  */
-int geo_mmdbw_add(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len,
-	const struct geo_mmdbw_record *rec);
+int mapc_writer_add(struct mapc_writer *w, const uint8_t addr[16], unsigned len,
+	const struct mapc_record *rec);
 
 /*
  * Build the database file into out (appended to out->data). Returns 0;
@@ -102,18 +102,7 @@ int geo_mmdbw_add(struct geo_mmdbw *w, const uint8_t addr[16], unsigned len,
  * for a build_epoch of 0 or a record_size other than 0, 24, 28, 32;
  * -E2BIG when it does not fit 32-bit records; -ENOMEM. st may be NULL.
  */
-int geo_mmdbw_build(struct geo_mmdbw *w, const struct geo_mmdbw_meta *meta,
-	struct geo_mmdbw_buf *out, struct geo_mmdbw_stats *st);
-
-/*
- * Parse a cairn-mapc networks file (docs/cairn-mapc.md) and build the database:
- * json/len is the text, file names it in messages; build_epoch and
- * record_size as in struct geo_mmdbw_meta. On bad input returns
- * DNS_E_CONFIG with "FILE: path: reason" (or "FILE:LINE:COL: reason" for a
- * JSON syntax error) in err; -E2BIG or -ENOMEM with a message too.
- */
-int geo_mmdbw_compile_json(const struct dns_mm *mm, const char *json, size_t len,
-	const char *file, uint64_t build_epoch, unsigned record_size, struct geo_mmdbw_buf *out,
-	struct geo_mmdbw_stats *st, char *err, size_t errlen);
+int mapc_writer_build(struct mapc_writer *w, const struct mapc_meta *meta,
+	struct mapc_buf *out, struct mapc_stats *st);
 
 #endif
