@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "dns_err.h"
+#include "dns_hash.h"
 #include "http_cache.h"
 #include "http_cond.h"
 #include "http_date.h"
@@ -201,10 +202,7 @@ bool http_header_is_hop(const struct http_header *hdrs, unsigned n, const char *
 
 static uint32_t hash_key(const char *key)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
+	return dns_fnv32(DNS_FNV32_INIT, key, strlen(key));
 }
 
 /*

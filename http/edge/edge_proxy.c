@@ -45,6 +45,7 @@
 #include <time.h>
 
 #include "dns_err.h"
+#include "dns_list.h"
 #include "dns_log.h"
 #include "http_cond.h"
 #include "http_date.h"
@@ -500,13 +501,7 @@ static void fetch_unlist(struct edge_fetch *f)
 	struct edge *edge = f->edge;
 	if (!f->joinable)
 		return;
-	if (f->prev)
-		f->prev->next = f->next;
-	else
-		edge->fetches = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
-	f->next = f->prev = NULL;
+	DNS_LIST_UNLINK(edge->fetches, f);
 	f->joinable = false;
 }
 
@@ -742,10 +737,7 @@ static struct edge_fetch *fetch_start(struct edge *edge, struct http_exchange *e
 	edge->stats.fetches++;
 	if (joinable) {
 		f->joinable = true;
-		f->next = edge->fetches;
-		if (edge->fetches)
-			edge->fetches->prev = f;
-		edge->fetches = f;
+		DNS_LIST_PUSH(edge->fetches, f);
 	}
 	return f;
 fail:

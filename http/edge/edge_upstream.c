@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "dns_err.h"
+#include "dns_list.h"
 #include "dns_log.h"
 #include "edge.h"
 
@@ -64,13 +65,7 @@ static void idle_remove(struct edge_upconn *c)
 	struct edge_origin *o = c->origin;
 	if (!c->idle)
 		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		o->idle = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->next = c->prev = NULL;
+	DNS_LIST_UNLINK(o->idle, c);
 	c->idle = false;
 	o->nidle--;
 }
@@ -251,11 +246,7 @@ static void conn_done(struct edge_upconn *c, bool reusable)
 	/* Idle: keep reading, so an origin closing it is noticed at once. */
 	c->reused = true;
 	c->idle = true;
-	c->prev = NULL;
-	c->next = o->idle;
-	if (o->idle)
-		o->idle->prev = c;
-	o->idle = c;
+	DNS_LIST_PUSH(o->idle, c);
 	o->nidle++;
 	read_start(c);
 	arm(c, edge->cfg->pool_idle_ms);
