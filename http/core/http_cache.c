@@ -39,15 +39,15 @@ static bool is_ows(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* delta-seconds (1.2.2): digits only; -1 when malformed. */
+/* delta-seconds (1.2.2): digits only; DNS_E_SYNTAX when malformed. */
 static int64_t parse_delta(const char *s, size_t len)
 {
 	int64_t v = 0;
 	if (len == 0)
-		return -1;
+		return DNS_E_SYNTAX;
 	for (size_t i = 0; i < len; i++) {
 		if (s[i] < '0' || s[i] > '9')
-			return -1;
+			return DNS_E_SYNTAX;
 		if (v < DELTA_MAX)
 			v = v * 10 + (s[i] - '0');
 	}
@@ -208,7 +208,7 @@ static uint32_t hash_key(const char *key)
 /*
  * The normalised value of the request fields named name (4.1): field lines
  * joined with ',', spaces around commas dropped, inner runs folded to one.
- * Written to out (NULL to measure); returns the length, or -1 when absent.
+ * Written to out (NULL to measure); returns the length, or DNS_E_NOTFOUND when absent.
  */
 static long vary_value(const struct http_request *req, const char *name, size_t name_len, char *out)
 {
@@ -250,7 +250,7 @@ static long vary_value(const struct http_request *req, const char *name, size_t 
 		}
 	}
 	if (!found)
-		return -1;
+		return DNS_E_NOTFOUND;
 	if (out)
 		out[n] = '\0';
 	return n;

@@ -745,7 +745,6 @@ fail:
 	return NULL;
 }
 
-/* Stream mode: send body bytes to the leader. Returns 0, or -1 when the client is gone. */
 static void on_chunk_sent(struct http_exchange *ex, int status, void *arg);
 
 struct out_chunk {
@@ -763,10 +762,12 @@ static void leader_abort(struct edge_fetch *f)
 	http_exchange_end(f->leader);
 }
 
+/* Stream mode: send body bytes to the leader. Returns 0, or -ENOMEM / the send's error. */
 static int stream_send(struct edge_fetch *f, const uint8_t *data, size_t len)
 {
 	struct out_chunk *oc;
 	size_t n = 0;
+	int rc;
 	if (f->ranged) {
 		/* Cut the stream to the range: [off, off + len) against [first, last]. */
 		uint64_t off = f->offset, s0 = off > f->r_first ? off : f->r_first;
@@ -781,7 +782,7 @@ static int stream_send(struct edge_fetch *f, const uint8_t *data, size_t len)
 		return 0;
 	oc = malloc(sizeof(*oc) + len + (f->chunked_out ? 32 : 0));
 	if (!oc)
-		return -1;
+		return -ENOMEM;
 	if (f->chunked_out)
 		n = (size_t)sprintf((char *)oc->data, "%zx\r\n", len);
 	memcpy(oc->data + n, data, len);
@@ -792,9 +793,9 @@ static int stream_send(struct edge_fetch *f, const uint8_t *data, size_t len)
 	}
 	oc->f = f;
 	oc->len = n;
-	if (http_exchange_send(f->leader, oc->data, n, on_chunk_sent, oc) < 0) {
+	if ((rc = http_exchange_send(f->leader, oc->data, n, on_chunk_sent, oc)) < 0) {
 		free(oc);
-		return -1;
+		return rc;
 	}
 	f->pending++;
 	f->queued += n;
@@ -904,10 +905,15 @@ static int stream_head(struct edge_fetch *f)
 	return rc;
 }
 
-/* Switch f to streaming to its first waiter; the others fetch on their own. */
+/*
+ * Switch f to streaming to its first waiter; the others fetch on their own.
+ * Returns 0, or negative when the fetch was given up (nobody to stream to:
+ * -ECANCELED; the leader could not be sent to: that error).
+ */
 static int go_stream(struct edge_fetch *f)
 {
 	struct waiter *w = take_waiters(f);
+	int rc;
 	fetch_unlist(f);
 	f->mode = MODE_STREAM;
 	f->served = true;
@@ -915,17 +921,17 @@ static int go_stream(struct edge_fetch *f)
 		/* Nobody to stream to (a background revalidation): stop here. */
 		edge_up_abort(&f->up);
 		f->up_done = true;
-		return -1;
+		return -ECANCELED;
 	}
 	f->leader = w->ex;
 	struct waiter *rest = w->next;
 	waiter_free(w);
 	restart_waiters(f->edge, rest);
-	if (stream_head(f) < 0 || stream_send(f, f->body, f->blen) < 0) {
+	if ((rc = stream_head(f)) < 0 || (rc = stream_send(f, f->body, f->blen)) < 0) {
 		leader_abort(f);
 		edge_up_abort(&f->up);
 		f->up_done = true;
-		return -1;
+		return rc;
 	}
 	free(f->body);
 	f->body = NULL;
@@ -974,15 +980,16 @@ static void on_up_head(struct edge_upreq *u, const struct http_response *resp)
 static int on_up_body(struct edge_upreq *u, const uint8_t *data, size_t len)
 {
 	struct edge_fetch *f = u->arg;
+	int rc;
 	switch (f->mode) {
 	case MODE_BUFFER:
 		if (f->blen + len > f->edge->cfg->max_object) {
 			/* Larger than announced (chunked): no longer a candidate for the cache. */
 			if (f->stale && f->resp->status == 304)
-				return -1;
-			if (go_stream(f) < 0) {
+				return -EFBIG;
+			if ((rc = go_stream(f)) < 0) {
 				fetch_maybe_free(f);
-				return -1;
+				return rc;
 			}
 			return stream_send(f, data, len);
 		}
@@ -992,7 +999,7 @@ static int on_up_body(struct edge_upreq *u, const uint8_t *data, size_t len)
 				cap *= 2;
 			uint8_t *p = realloc(f->body, cap);
 			if (!p)
-				return -1;
+				return -ENOMEM;
 			f->body = p;
 			f->bcap = cap;
 		}
@@ -1000,12 +1007,12 @@ static int on_up_body(struct edge_upreq *u, const uint8_t *data, size_t len)
 		f->blen += len;
 		return 0;
 	case MODE_STREAM:
-		if (stream_send(f, data, len) < 0) {
+		if ((rc = stream_send(f, data, len)) < 0) {
 			leader_abort(f);
 			edge_up_abort(&f->up);
 			f->up_done = true;
 			fetch_maybe_free(f);
-			return -1;
+			return rc;
 		}
 		return 0;
 	default:

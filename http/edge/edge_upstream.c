@@ -256,17 +256,18 @@ static int on_body(void *arg, const uint8_t *data, size_t len)
 {
 	struct edge_upconn *c = arg;
 	struct edge_upreq *u = c->req;
+	int rc;
 	if (!u)
-		return -1;
+		return -ECANCELED;
 	if (!u->head_seen) {
 		u->head_seen = true;
 		u->on_head(u, &c->parser.resp);
 		if (!c->req)
-			return -1; /* aborted */
+			return -ECANCELED; /* aborted */
 	}
-	if (u->on_body(u, data, len) < 0 || !c->req)
-		return -1;
-	return 0;
+	if ((rc = u->on_body(u, data, len)) < 0)
+		return rc;
+	return c->req ? 0 : -ECANCELED;
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
