@@ -153,6 +153,7 @@ struct edge {
 	struct http_server server;        /* client side */
 	struct edge_origin origins[EDGE_MAX_ORIGINS]; /* one per --origin */
 	size_t norigins;                  /* their number */
+	const char *hosts[EDGE_MAX_ORIGINS]; /* origins[i].host, for http_route_find() */
 	struct edge_fetch *fetches;       /* fetches clients may join (list) */
 	unsigned nconns_up;               /* open origin connections */
 	bool draining;                    /* SIGTERM seen: /health says 503 */

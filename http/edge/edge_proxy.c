@@ -1,7 +1,7 @@
 /*
  * edge_proxy.c -- cairn-edge's answer to one request.
  *
- * Routing: the request's host (the authority of an absolute-form target, else
+ * Routing (http_route.h): the request's host (the authority of an absolute-form target, else
  * Host, without its port, RFC 9112 3.2.2) names a configured origin; failing
  * that, the first path segment may name one (the URL-rewriting form of classic
  * CDNs, http://EDGE/ORIGIN-HOST/path, fetched as /path from ORIGIN-HOST). A
@@ -51,6 +51,7 @@
 #include "http_date.h"
 #include "http_path.h"
 #include "http_range.h"
+#include "http_route.h"
 #include "edge.h"
 
 /* Streaming: stop reading the origin above this many queued bytes, resume below the low mark. */
@@ -106,11 +107,10 @@ struct edge_fetch {
 	bool served;                     /* waiters were answered */
 };
 
-/* Where a request goes. */
+/* Where a request goes: the core's route and the origin it names. */
 struct route {
-	struct edge_origin *origin;
-	char path[HTTP_DEFAULT_MAX_URI + 8];   /* origin-form path with query, as sent on */
-	char host[256];                        /* the host asked for, for messages */
+	struct edge_origin *origin;  /* NULL when there is none */
+	struct http_route hr;        /* the path to ask, the host asked for */
 };
 
 /*
@@ -420,77 +420,25 @@ static void serve_buffered(struct edge *edge, struct http_exchange *ex, struct e
 
 /* ---- routing ------------------------------------------------------------- */
 
-static struct edge_origin *origin_by_host(struct edge *edge, const char *host, size_t len)
-{
-	for (size_t i = 0; i < edge->norigins; i++)
-		if (edge->origins[i].host_len == len && strncasecmp(edge->origins[i].host, host, len) == 0)
-			return &edge->origins[i];
-	return NULL;
-}
-
-/* Find the origin and the path to ask it. Returns 0, or the status to answer (400, 404). */
+/* Find the origin and the path to ask it (http_route.h). Returns 0, or the status to answer (400, 404). */
 static int route_request(struct edge *edge, const struct http_request *r, struct route *rt)
 {
-	const char *auth = NULL, *target, *host = NULL;
-	size_t alen = 0, hlen = 0;
-	const struct http_header *hh;
-
-	rt->origin = NULL;
-	rt->host[0] = '\0';
-	target = http_target_path(r->target, &auth, &alen);
-	if (!target || strlen(target) >= sizeof(rt->path))
-		return 400;
-	if (auth) {
-		host = auth;
-		hlen = alen;
-	} else if ((hh = http_request_header(r, "host")) != NULL) {
-		host = hh->value;
-		hlen = hh->value_len;
-	}
-	if (host) {
-		/* Drop the port: "[v6]:port", "name:port". */
-		if (hlen && host[0] == '[') {
-			const char *e = memchr(host, ']', hlen);
-			hlen = e ? (size_t)(e - host) + 1 : hlen;
-		} else {
-			const char *c = memchr(host, ':', hlen);
-			if (c)
-				hlen = (size_t)(c - host);
-		}
-		/* A fully qualified "name." is the same host. */
-		if (hlen > 1 && host[hlen - 1] == '.')
-			hlen--;
-		snprintf(rt->host, sizeof(rt->host), "%.*s", (int)(hlen < 255 ? hlen : 255), host);
-		rt->origin = origin_by_host(edge, host, hlen);
-	}
-	if (rt->origin) {
-		snprintf(rt->path, sizeof(rt->path), "%s", target);
+	int rc = http_route_find(edge->hosts, edge->norigins, r, &rt->hr);
+	rt->origin = rc == 0 ? &edge->origins[rt->hr.origin] : NULL;
+	if (rc == 0)
 		return 0;
-	}
-	/* /ORIGIN-HOST/path */
-	if (target[0] == '/') {
-		const char *seg = target + 1;
-		size_t sl = strcspn(seg, "/?");
-		struct edge_origin *o = sl ? origin_by_host(edge, seg, sl) : NULL;
-		if (o) {
-			const char *rest = seg + sl;
-			rt->origin = o;
-			snprintf(rt->path, sizeof(rt->path), "%s%s", rest[0] == '/' ? "" : "/", rest);
-			return 0;
-		}
-	}
-	return 404;
+	return rc == DNS_E_SYNTAX ? 400 : 404;
 }
 
 static char *make_key(const struct route *rt)
 {
-	size_t hl = rt->origin->host_len, pl = strlen(rt->path);
+	size_t hl = rt->origin->host_len, pl = strlen(rt->hr.path);
 	char *k = malloc(hl + pl + 2);
 	if (!k)
 		return NULL;
 	memcpy(k, rt->origin->host, hl);
 	k[hl] = ' ';
-	memcpy(k + hl + 1, rt->path, pl + 1);
+	memcpy(k + hl + 1, rt->hr.path, pl + 1);
 	return k;
 }
 
@@ -613,7 +561,7 @@ static int build_upstream(struct edge_fetch *f, struct http_exchange *ex, const 
 
 	sb_adds(&b, method);
 	sb_add(&b, " ", 1);
-	sb_adds(&b, rt->path);
+	sb_adds(&b, rt->hr.path);
 	sb_adds(&b, " HTTP/1.1\r\n");
 	sb_field(&b, "Host", rt->origin->host);
 	for (unsigned i = 0; i < r->n_headers; i++) {
@@ -1146,7 +1094,7 @@ static void handle_cacheable(struct edge *edge, struct http_exchange *ex, bool a
 
 	if ((st = route_request(edge, r, rt)) != 0) {
 		if (st == 404)
-			reply_local(ex, 404, NULL, "404 Not Found: no origin for host '%s'\n", rt->host);
+			reply_local(ex, 404, NULL, "404 Not Found: no origin for host '%s'\n", rt->hr.host);
 		else
 			reply_local(ex, st, NULL, "%d %s\n", st, http_status_reason(st));
 		return;
@@ -1218,7 +1166,7 @@ static void handle_purge(struct edge *edge, struct http_exchange *ex)
 		return;
 	}
 	if ((st = route_request(edge, r, rt)) != 0) {
-		reply_local(ex, st, NULL, "%d %s: no origin for host '%s'\n", st, http_status_reason(st), rt->host);
+		reply_local(ex, st, NULL, "%d %s: no origin for host '%s'\n", st, http_status_reason(st), rt->hr.host);
 		free(rt);
 		return;
 	}
@@ -1243,7 +1191,7 @@ static void handle_forward(struct edge *edge, struct http_exchange *ex)
 		return;
 	}
 	if ((st = route_request(edge, r, rt)) != 0) {
-		reply_local(ex, st, NULL, "%d %s: no origin for host '%s'\n", st, http_status_reason(st), rt->host);
+		reply_local(ex, st, NULL, "%d %s: no origin for host '%s'\n", st, http_status_reason(st), rt->hr.host);
 	} else if (!fetch_start(edge, ex, r, rt, NULL, false, false)) {
 		edge->stats.errors++;
 		reply_local(ex, 502, NULL, "502 Bad Gateway: origin %s unreachable\n", rt->origin->host);
@@ -1313,6 +1261,7 @@ int edge_init(struct edge *edge, uv_loop_t *loop, const struct edge_config *cfg)
 		o->addr = cfg->origins[i].addr;
 		dns_addr_format((const struct sockaddr *)&o->addr, o->addr_text, sizeof(o->addr_text));
 		o->edge = edge;
+		edge->hosts[i] = o->host;
 	}
 	return http_cache_init(&edge->cache, &cc, NULL);
 }
