@@ -9,7 +9,8 @@
  * the edge is authoritative for no host of its own, and 404 is what a client
  * asking for an unknown site on a shared server gets).
  *
- * GET and HEAD go through the cache (http_cache.h), keyed by the origin's
+ * GET and HEAD go through the cache (http_cache.h; what to do at each step is
+ * decided by http_edge_policy.h and carried out here), keyed by the origin's
  * host and the path with its query. A miss starts a fetch, always a GET
  * without the client's conditionals or Range so the whole response can be
  * stored; concurrent requests for the same key join it (request collapsing)
@@ -49,6 +50,7 @@
 #include "dns_log.h"
 #include "http_cond.h"
 #include "http_date.h"
+#include "http_edge_policy.h"
 #include "http_path.h"
 #include "http_range.h"
 #include "http_route.h"
@@ -57,14 +59,6 @@
 /* Streaming: stop reading the origin above this many queued bytes, resume below the low mark. */
 #define STREAM_HIGH (1024 * 1024)
 #define STREAM_LOW (256 * 1024)
-
-/* What a fetch does with the response body. */
-enum fetch_mode {
-	MODE_UNDECIDED = 0, /* head not seen yet */
-	MODE_BUFFER,        /* kept whole, to store and answer every waiter */
-	MODE_STREAM,        /* passed through to the leader as it comes */
-	MODE_DISCARD,       /* dropped (an error answered from a stale entry) */
-};
 
 /* A client waiting for a fetch. */
 struct waiter {
@@ -89,11 +83,11 @@ struct edge_fetch {
 	struct dns_arena arena;          /* the copy of the leader's request */
 	struct http_request req;
 	const struct http_response *resp;/* the origin's response (valid until done) */
-	enum fetch_mode mode;
+	enum http_edge_body mode;        /* what is done with the body (http_edge_on_head()) */
 	int64_t request_time, response_time;
-	uint8_t *body;                   /* MODE_BUFFER */
+	uint8_t *body;                   /* HTTP_EDGE_BODY_BUFFER */
 	size_t blen, bcap;
-	/* MODE_STREAM */
+	/* HTTP_EDGE_BODY_STREAM */
 	struct http_exchange *leader;
 	bool chunked_out;                /* chunked coding towards the client */
 	bool head_only;                  /* the leader asked HEAD: no body */
@@ -863,7 +857,7 @@ static int go_stream(struct edge_fetch *f)
 	struct waiter *w = take_waiters(f);
 	int rc;
 	fetch_unlist(f);
-	f->mode = MODE_STREAM;
+	f->mode = HTTP_EDGE_BODY_STREAM;
 	f->served = true;
 	if (!w) {
 		/* Nobody to stream to (a background revalidation): stop here. */
@@ -887,41 +881,15 @@ static int go_stream(struct edge_fetch *f)
 	return 0;
 }
 
-static bool origin_error_status(unsigned s)
-{
-	/* RFC 5861 4: the errors stale-if-error covers. */
-	return s == 500 || s == 502 || s == 503 || s == 504;
-}
-
 static void on_up_head(struct edge_upreq *u, const struct http_response *resp)
 {
 	struct edge_fetch *f = u->arg;
-	struct edge *edge = f->edge;
 	int64_t now = wall_now();
-	const struct http_header *cl;
 
 	f->resp = resp;
 	f->response_time = now;
-	if (!f->cacheable) {
-		if (go_stream(f) < 0)
-			fetch_maybe_free(f);
-		return;
-	}
-	if (f->stale && resp->status == 304) {
-		f->mode = MODE_BUFFER;
-		return;
-	}
-	if (f->stale && origin_error_status(resp->status) && http_cache_stale_if_error(f->stale, now)) {
-		f->mode = MODE_DISCARD;
-		return;
-	}
-	cl = http_headers_find(resp->headers, resp->n_headers, "content-length");
-	if (http_cache_storable(&f->req, resp->status, resp->headers, resp->n_headers, NULL) &&
-		(resp->chunked || !cl || strtoull(cl->value, NULL, 10) <= edge->cfg->max_object)) {
-		f->mode = MODE_BUFFER;
-		return;
-	}
-	if (go_stream(f) < 0)
+	f->mode = http_edge_on_head(&f->req, f->cacheable, f->stale, resp, f->edge->cfg->max_object, now);
+	if (f->mode == HTTP_EDGE_BODY_STREAM && go_stream(f) < 0)
 		fetch_maybe_free(f);
 }
 
@@ -930,10 +898,10 @@ static int on_up_body(struct edge_upreq *u, const uint8_t *data, size_t len)
 	struct edge_fetch *f = u->arg;
 	int rc;
 	switch (f->mode) {
-	case MODE_BUFFER:
+	case HTTP_EDGE_BODY_BUFFER:
 		if (f->blen + len > f->edge->cfg->max_object) {
 			/* Larger than announced (chunked): no longer a candidate for the cache. */
-			if (f->stale && f->resp->status == 304)
+			if (http_edge_on_overflow(f->stale != NULL, f->resp->status) == HTTP_EDGE_BODY_ABORT)
 				return -EFBIG;
 			if ((rc = go_stream(f)) < 0) {
 				fetch_maybe_free(f);
@@ -954,7 +922,7 @@ static int on_up_body(struct edge_upreq *u, const uint8_t *data, size_t len)
 		memcpy(f->body + f->blen, data, len);
 		f->blen += len;
 		return 0;
-	case MODE_STREAM:
+	case HTTP_EDGE_BODY_STREAM:
 		if ((rc = stream_send(f, data, len)) < 0) {
 			leader_abort(f);
 			edge_up_abort(&f->up);
@@ -975,78 +943,51 @@ static void answer_error(struct edge *edge, struct edge_fetch *f, int err)
 	int64_t now = wall_now();
 	for (; w; w = next) {
 		next = w->next;
-		/* Each client may only get the stale entry its own lookup found (its variant). */
-		if (w->stale && http_cache_stale_if_error(w->stale, now)) {
-			serve_entry(edge, w->ex, w->stale, "STALE");
+		struct http_edge_decision d = http_edge_on_failure(w->stale, err, now);
+		if (d.action == HTTP_EDGE_SERVE) {
+			serve_entry(edge, w->ex, w->stale, d.xcache);
 		} else {
-			int st = err == UV_ETIMEDOUT ? 504 : 502;
 			edge->stats.errors++;
-			reply_local(w->ex, st, NULL, "%d %s: origin %s: %s\n", st, http_status_reason(st),
-				f->up.origin->host, err ? uv_strerror(err) : "error");
+			reply_local(w->ex, d.status, NULL, "%d %s: origin %s: %s\n", d.status,
+				http_status_reason(d.status), f->up.origin->host, err ? uv_strerror(err) : "error");
 		}
 		waiter_free(w);
 	}
 }
 
-static void on_up_done(struct edge_upreq *u, int err, const struct http_response *resp)
+/* Carry out d for the waiter ex of f: the entry e, f's own response, or a fetch of its own. */
+static void answer_waiter(struct edge *edge, struct edge_fetch *f, struct http_exchange *ex,
+	struct http_edge_decision d, struct http_cache_entry *e)
 {
-	struct edge_fetch *f = u->arg;
-	struct edge *edge = f->edge;
+	switch (d.action) {
+	case HTTP_EDGE_SERVE:
+		serve_entry(edge, ex, e, d.xcache);
+		break;
+	case HTTP_EDGE_SERVE_FETCHED:
+		serve_buffered(edge, ex, f);
+		break;
+	default:
+		handle_cacheable(edge, ex, true); /* HTTP_EDGE_REFETCH */
+		break;
+	}
+}
 
-	f->up_done = true;
-	fetch_unlist(f);
-	if (f->mode == MODE_STREAM) {
-		if (!f->leader_done) {
-			if (err < 0) {
-				leader_abort(f); /* cut short: the client sees the connection close */
-			} else {
-				if (f->chunked_out)
-					http_exchange_send(f->leader, "0\r\n\r\n", 5, NULL, NULL);
-				f->leader_done = true;
-				http_exchange_end(f->leader);
-			}
-		}
-		if (err == 0 && f->unsafe && resp->status < 400)
-			http_cache_invalidate(&edge->cache, f->key);
-		fetch_maybe_free(f);
-		return;
+/* A 304 answered the revalidation of f->stale: refresh it, then answer the waiters. */
+static void answer_refreshed(struct edge *edge, struct edge_fetch *f, const struct http_response *resp)
+{
+	int r = http_cache_refresh(&edge->cache, f->stale, resp->headers, resp->n_headers,
+		f->request_time, f->response_time);
+	struct waiter *w = take_waiters(f), *next;
+	for (; w; w = next) {
+		next = w->next;
+		answer_waiter(edge, f, w->ex, http_edge_after_refresh(r, w->stale == f->stale), f->stale);
+		waiter_free(w);
 	}
-	f->served = true;
-	if (err < 0 || (f->mode == MODE_DISCARD)) {
-		if (err < 0)
-			log_info("origin %s (%s): %s", f->up.origin->host, f->up.origin->addr_text,
-				uv_strerror(err));
-		answer_error(edge, f, err);
-		fetch_maybe_free(f);
-		return;
-	}
-	f->resp = resp;
-	if (f->stale && resp->status == 304) {
-		int r = http_cache_refresh(&edge->cache, f->stale, resp->headers, resp->n_headers,
-			f->request_time, f->response_time);
-		struct waiter *w = take_waiters(f), *next;
-		if (r == DNS_E_NOTFOUND) {
-			/* The 304 is about another representation: fetch it anew. */
-			restart_waiters(edge, w);
-		} else {
-			for (; w; w = next) {
-				next = w->next;
-				if (w->stale == f->stale)
-					serve_entry(edge, w->ex, f->stale, "REVALIDATED");
-				else
-					handle_cacheable(edge, w->ex, true); /* another variant: its own fetch */
-				waiter_free(w);
-			}
-		}
-		fetch_maybe_free(f);
-		return;
-	}
-	if (resp->status == 304) {
-		/* A 304 to a request without conditionals: the origin is confused. */
-		answer_error(edge, f, UV_EPROTO);
-		fetch_maybe_free(f);
-		return;
-	}
+}
+
+/* A response for the cache: store it, then answer the waiters. */
+static void answer_stored(struct edge *edge, struct edge_fetch *f, const struct http_response *resp)
+{
 	struct http_cache_entry *e = NULL;
 	int r = http_cache_store(&edge->cache, f->key, &f->req, resp->status, resp->headers,
 		resp->n_headers, f->body, f->blen, f->request_time, f->response_time, &e);
@@ -1056,23 +997,66 @@ static void on_up_done(struct edge_upreq *u, int err, const struct http_response
 	bool first = true;
 	for (; w; w = next) {
 		next = w->next;
-		if (!e) {
-			serve_buffered(edge, w->ex, f);
-		} else {
-			struct http_cache_entry *mine = NULL;
+		struct http_cache_entry *mine = NULL;
+		if (e)
 			http_cache_lookup(&edge->cache, f->key, http_exchange_request(w->ex), wall_now(), &mine);
-			if (mine == e || first)
-				serve_entry(edge, w->ex, e, "MISS");
-			else
-				handle_cacheable(edge, w->ex, true); /* another variant: its own fetch */
-			if (mine)
-				http_cache_entry_unref(&edge->cache, mine);
-		}
+		answer_waiter(edge, f, w->ex, http_edge_after_store(e != NULL, first, mine == e), e);
+		if (mine)
+			http_cache_entry_unref(&edge->cache, mine);
 		first = false;
 		waiter_free(w);
 	}
 	if (e)
 		http_cache_entry_unref(&edge->cache, e);
+}
+
+/* A streamed exchange is over: end the leader's answer, invalidate after an unsafe method. */
+static void stream_done(struct edge *edge, struct edge_fetch *f, int err,
+	const struct http_response *resp)
+{
+	if (!f->leader_done) {
+		if (err < 0) {
+			leader_abort(f); /* cut short: the client sees the connection close */
+		} else {
+			if (f->chunked_out)
+				http_exchange_send(f->leader, "0\r\n\r\n", 5, NULL, NULL);
+			f->leader_done = true;
+			http_exchange_end(f->leader);
+		}
+	}
+	if (err == 0 && f->unsafe && resp->status < 400)
+		http_cache_invalidate(&edge->cache, f->key);
+}
+
+static void on_up_done(struct edge_upreq *u, int err, const struct http_response *resp)
+{
+	struct edge_fetch *f = u->arg;
+	struct edge *edge = f->edge;
+	int fail_err;
+
+	f->up_done = true;
+	fetch_unlist(f);
+	if (f->mode == HTTP_EDGE_BODY_STREAM) {
+		stream_done(edge, f, err, resp);
+		fetch_maybe_free(f);
+		return;
+	}
+	f->served = true;
+	if (err < 0)
+		log_info("origin %s (%s): %s", f->up.origin->host, f->up.origin->addr_text, uv_strerror(err));
+	else
+		f->resp = resp;
+	switch (http_edge_on_done(err, f->mode, f->stale != NULL, resp ? resp->status : 0, &fail_err)) {
+	case HTTP_EDGE_DONE_FAILED:
+		answer_error(edge, f, fail_err);
+		break;
+	case HTTP_EDGE_DONE_REFRESH:
+		answer_refreshed(edge, f, resp);
+		break;
+	case HTTP_EDGE_DONE_STORE:
+		answer_stored(edge, f, resp);
+		break;
+	}
 	fetch_maybe_free(f);
 }
 
@@ -1089,6 +1073,7 @@ static void handle_cacheable(struct edge *edge, struct http_exchange *ex, bool a
 	struct http_cache_entry *e = NULL;
 	struct edge_fetch *f;
 	enum http_cache_verdict v;
+	struct http_edge_decision d;
 	char *key;
 	int st;
 
@@ -1107,36 +1092,31 @@ static void handle_cacheable(struct edge *edge, struct http_exchange *ex, bool a
 	v = http_cache_lookup(&edge->cache, key, r, wall_now(), &e);
 	if (dns_log_enabled(DNS_LOG_DEBUG))
 		log_debug("%s: %s", key, http_cache_verdict_name(v));
-	switch (v) {
-	case HTTP_CACHE_FRESH:
-		serve_entry(edge, ex, e, "HIT");
-		goto out;
-	case HTTP_CACHE_STALE_SWR:
-		/* RFC 5861 3: answer now, revalidate in the background (once). */
-		if (!fetch_find(edge, key))
+	f = fetch_find(edge, key);
+	d = http_edge_on_lookup(v, r, f != NULL, alone);
+	switch (d.action) {
+	case HTTP_EDGE_SERVE:
+		if (d.revalidate)
 			fetch_start(edge, NULL, r, rt, e, true, true);
-		serve_entry(edge, ex, e, "STALE");
+		serve_entry(edge, ex, e, d.xcache);
 		goto out;
+	case HTTP_EDGE_NOT_CACHED:
+		reply_local(ex, 504, NULL, "504 Gateway Timeout: not cached (only-if-cached)\n");
+		goto out;
+	case HTTP_EDGE_JOIN:
+		if (add_waiter(f, ex, e) == 0) {
+			edge->stats.collapsed++;
+			log_debug("%s: joins the fetch in flight", key);
+			goto out;
+		}
+		break; /* no memory to wait: a fetch of its own */
 	default:
 		break;
 	}
-	if (v == HTTP_CACHE_MISS) {
-		struct http_cc rcc;
-		http_cc_from_headers(&rcc, r->headers, r->n_headers);
-		if (rcc.only_if_cached) {
-			/* RFC 9111 5.2.1.7 */
-			reply_local(ex, 504, NULL, "504 Gateway Timeout: not cached (only-if-cached)\n");
-			goto out;
-		}
-	}
-	if (!alone && (f = fetch_find(edge, key)) != NULL && add_waiter(f, ex, e) == 0) {
-		edge->stats.collapsed++;
-		log_debug("%s: joins the fetch in flight", key);
-		goto out;
-	}
 	if (!fetch_start(edge, ex, r, rt, e, true, !alone)) {
-		if (e && http_cache_stale_if_error(e, wall_now()))
-			serve_entry(edge, ex, e, "STALE");
+		d = http_edge_on_failure(e, 0, wall_now());
+		if (d.action == HTTP_EDGE_SERVE)
+			serve_entry(edge, ex, e, d.xcache);
 		else
 			reply_local(ex, 502, NULL, "502 Bad Gateway: origin %s unreachable\n", rt->origin->host);
 		edge->stats.errors++;
