@@ -15,44 +15,14 @@
 #include "dns_err.h"
 #include "http_edge_policy.h"
 #include "test_mm.h"
+#include "test_msg.h"
 
 #define T0 1700000000LL
 
-/* Fields from "Name", "value", ... NULL; at most 8. */
-struct fields {
-	struct http_header h[8];
-	unsigned n;
-};
-
-static void fields_set(struct fields *f, const char *const *kv)
-{
-	f->n = 0;
-	for (; kv && kv[2 * f->n]; f->n++) {
-		f->h[f->n].name = kv[2 * f->n];
-		f->h[f->n].name_len = strlen(kv[2 * f->n]);
-		f->h[f->n].value = kv[2 * f->n + 1];
-		f->h[f->n].value_len = strlen(kv[2 * f->n + 1]);
-	}
-}
-
 /* A GET of /x with request fields kv. */
-struct req {
-	struct fields f;
-	struct http_request r;
-};
-
 static const struct http_request *get(struct req *q, const char *const *kv)
 {
-	memset(q, 0, sizeof(*q));
-	fields_set(&q->f, kv);
-	q->r.method = HTTP_METHOD_GET;
-	q->r.method_name = "GET";
-	q->r.target = "/x";
-	q->r.version_major = 1;
-	q->r.version_minor = 1;
-	q->r.headers = q->f.h;
-	q->r.n_headers = q->f.n;
-	return &q->r;
+	return req_make(q, HTTP_METHOD_GET, kv);
 }
 
 /* A response head with status and fields kv. */
