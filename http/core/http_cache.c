@@ -5,14 +5,14 @@
 #include <strings.h>
 
 #include "dns_err.h"
+#include "dns_hash.h"
 #include "http_cache.h"
+#include "http_cache_impl.h"
 #include "http_cond.h"
 #include "http_date.h"
 
 /* Bytes counted per entry besides its data: the struct and allocator overhead. */
 #define ENTRY_OVERHEAD 256
-/* delta-seconds beyond this are taken as this (RFC 9111 1.2.2). */
-#define DELTA_MAX 2147483648LL
 
 /* One field of the secondary key: a field name and the request's normalised value. */
 struct vary_field {
@@ -25,192 +25,17 @@ struct http_cache_vary {
 	struct vary_field f[];
 };
 
-/* ---- Cache-Control ---------------------------------------------------- */
-
-void http_cc_init(struct http_cc *cc)
-{
-	memset(cc, 0, sizeof(*cc));
-	cc->max_age = cc->s_maxage = cc->max_stale = cc->min_fresh = cc->swr = cc->sie = -1;
-}
-
-static bool is_ows(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* delta-seconds (1.2.2): digits only; -1 when malformed. */
-static int64_t parse_delta(const char *s, size_t len)
-{
-	int64_t v = 0;
-	if (len == 0)
-		return -1;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		if (v < DELTA_MAX)
-			v = v * 10 + (s[i] - '0');
-	}
-	return v > DELTA_MAX ? DELTA_MAX : v;
-}
-
-static bool tok_eq(const char *s, size_t len, const char *lit)
-{
-	return strlen(lit) == len && strncasecmp(s, lit, len) == 0;
-}
-
-/* Set a numeric directive unless already set (the first occurrence counts). */
-static void set_num(int64_t *field, const char *v, size_t vlen, bool has_value, int64_t if_bad)
-{
-	int64_t d;
-	if (*field >= 0)
-		return;
-	d = has_value ? parse_delta(v, vlen) : -1;
-	*field = d >= 0 ? d : if_bad;
-}
-
-void http_cc_parse(struct http_cc *cc, const char *value, size_t len)
-{
-	size_t i = 0;
-	while (i < len) {
-		const char *name, *v = NULL;
-		size_t nlen, vlen = 0;
-		bool has_value = false;
-
-		while (i < len && (is_ows(value[i]) || value[i] == ','))
-			i++;
-		name = value + i;
-		while (i < len && value[i] != '=' && value[i] != ',' && !is_ows(value[i]))
-			i++;
-		nlen = (size_t)(value + i - name);
-		while (i < len && is_ows(value[i]))
-			i++;
-		if (i < len && value[i] == '=') {
-			i++;
-			while (i < len && is_ows(value[i]))
-				i++;
-			has_value = true;
-			if (i < len && value[i] == '"') {
-				/* quoted-string (RFC 9110 5.6.4); "max-age=\"5\"" is tolerated as 5. */
-				v = value + ++i;
-				while (i < len && value[i] != '"') {
-					if (value[i] == '\\' && i + 1 < len)
-						i++;
-					i++;
-				}
-				vlen = (size_t)(value + i - v);
-				if (i < len)
-					i++;
-			} else {
-				v = value + i;
-				while (i < len && value[i] != ',' && !is_ows(value[i]))
-					i++;
-				vlen = (size_t)(value + i - v);
-			}
-		}
-		/* Anything up to the next comma is junk of this directive. */
-		while (i < len && value[i] != ',')
-			i++;
-		if (nlen == 0)
-			continue;
-		if (tok_eq(name, nlen, "no-store"))
-			cc->no_store = true;
-		else if (tok_eq(name, nlen, "no-cache"))
-			cc->no_cache = true;
-		else if (tok_eq(name, nlen, "private"))
-			cc->is_private = true;
-		else if (tok_eq(name, nlen, "public"))
-			cc->is_public = true;
-		else if (tok_eq(name, nlen, "must-revalidate"))
-			cc->must_revalidate = true;
-		else if (tok_eq(name, nlen, "proxy-revalidate"))
-			cc->proxy_revalidate = true;
-		else if (tok_eq(name, nlen, "only-if-cached"))
-			cc->only_if_cached = true;
-		else if (tok_eq(name, nlen, "max-age"))
-			set_num(&cc->max_age, v, vlen, has_value, 0);
-		else if (tok_eq(name, nlen, "s-maxage"))
-			set_num(&cc->s_maxage, v, vlen, has_value, 0);
-		else if (tok_eq(name, nlen, "max-stale")) {
-			if (!has_value)
-				cc->max_stale_any = true;
-			else
-				set_num(&cc->max_stale, v, vlen, true, -1);
-		} else if (tok_eq(name, nlen, "min-fresh"))
-			set_num(&cc->min_fresh, v, vlen, has_value, -1);
-		else if (tok_eq(name, nlen, "stale-while-revalidate"))
-			set_num(&cc->swr, v, vlen, has_value, -1);
-		else if (tok_eq(name, nlen, "stale-if-error"))
-			set_num(&cc->sie, v, vlen, has_value, -1);
-	}
-}
-
-void http_cc_from_headers(struct http_cc *cc, const struct http_header *hdrs, unsigned n)
-{
-	http_cc_init(cc);
-	for (unsigned i = 0; i < n; i++)
-		if (strcasecmp(hdrs[i].name, "cache-control") == 0)
-			http_cc_parse(cc, hdrs[i].value, hdrs[i].value_len);
-}
-
-/* ---- fields ----------------------------------------------------------- */
-
-const struct http_header *http_headers_find(const struct http_header *hdrs, unsigned n,
-	const char *name)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (strcasecmp(hdrs[i].name, name) == 0)
-			return &hdrs[i];
-	return NULL;
-}
-
-/* Does the comma-separated list value name the token tok/len? */
-static bool list_has(const char *value, const char *tok, size_t len)
-{
-	const char *p = value;
-	while (*p) {
-		while (*p == ',' || is_ows(*p))
-			p++;
-		const char *s = p;
-		while (*p && *p != ',' && !is_ows(*p))
-			p++;
-		if ((size_t)(p - s) == len && strncasecmp(s, tok, len) == 0)
-			return true;
-		while (*p && *p != ',')
-			p++;
-	}
-	return false;
-}
-
-bool http_header_is_hop(const struct http_header *hdrs, unsigned n, const char *name, size_t len)
-{
-	static const char *const fixed[] = {"connection", "keep-alive", "te", "trailer",
-		"transfer-encoding", "upgrade", NULL};
-	for (unsigned i = 0; fixed[i]; i++)
-		if (tok_eq(name, len, fixed[i]))
-			return true;
-	/* Proxy-Connection, Proxy-Authenticate, Proxy-Authorization ... */
-	if (len >= 6 && strncasecmp(name, "proxy-", 6) == 0)
-		return true;
-	for (unsigned i = 0; i < n; i++)
-		if (strcasecmp(hdrs[i].name, "connection") == 0 && list_has(hdrs[i].value, name, len))
-			return true;
-	return false;
-}
-
 /* ---- storage helpers -------------------------------------------------- */
 
 static uint32_t hash_key(const char *key)
 {
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (const unsigned char *p = (const unsigned char *)key; *p; p++)
-		h = (h ^ *p) * 16777619u;
-	return h;
+	return dns_fnv32(DNS_FNV32_INIT, key, strlen(key));
 }
 
 /*
  * The normalised value of the request fields named name (4.1): field lines
  * joined with ',', spaces around commas dropped, inner runs folded to one.
- * Written to out (NULL to measure); returns the length, or -1 when absent.
+ * Written to out (NULL to measure); returns the length, or DNS_E_NOTFOUND when absent.
  */
 static long vary_value(const struct http_request *req, const char *name, size_t name_len, char *out)
 {
@@ -252,7 +77,7 @@ static long vary_value(const struct http_request *req, const char *name, size_t 
 		}
 	}
 	if (!found)
-		return -1;
+		return DNS_E_NOTFOUND;
 	if (out)
 		out[n] = '\0';
 	return n;
@@ -266,12 +91,6 @@ struct field_ref {
 	size_t value_len;
 };
 
-/*
- * Build the meta block of an entry: its header array and strings, and the
- * Vary secondary key from req (when vary_req is true; else the old vary is
- * kept by the caller). Sets e->headers, n_headers, etag, last_modified, meta,
- * meta_size and (with vary_req) e->vary.
- */
 /*
  * The next element of a comma-separated field value (RFC 9110 5.6.1) in
  * [*s, end): its start and *len, or NULL when none is left; *s moves past it.
@@ -302,42 +121,32 @@ static bool is_vary(const char *name, size_t len)
 	return len == 4 && strncasecmp(name, "vary", 4) == 0;
 }
 
-static int meta_build(const struct dns_mm *mm, struct http_cache_entry *e, const struct field_ref *f,
-	unsigned nf, const struct http_request *req, bool vary_req)
+/*
+ * Measure the Vary field names in f (all Vary lines: *nvary of them, *vsize
+ * bytes with their NULs) and req's values of them (*valsize bytes).
+ */
+static void vary_measure(const struct field_ref *f, unsigned nf, const struct http_request *req,
+	size_t *nvary, size_t *vsize, size_t *valsize)
 {
-	size_t size = nf * sizeof(struct http_header), nvary = 0, vsize = 0, valsize = 0;
-	char *p;
-	struct http_header *hdrs;
-
-	for (unsigned i = 0; i < nf; i++)
-		size += f[i].name_len + f[i].value_len + 2;
-	if (vary_req) {
-		/* Measure the Vary field names (all Vary lines) and the request's
-		 * values of them. */
-		for (unsigned i = 0; i < nf; i++) {
-			if (!is_vary(f[i].name, f[i].name_len))
-				continue;
-			const char *s = f[i].value, *end = s + f[i].value_len, *t;
-			size_t l;
-			while ((t = list_next(&s, end, &l))) {
-				nvary++;
-				vsize += l + 1;
-				long vl = vary_value(req, t, l, NULL);
-				if (vl >= 0)
-					valsize += (size_t)vl + 1;
-			}
-		}
-		if (nvary) {
-			size = (size + 7) & ~(size_t)7;
-			vsize += sizeof(struct http_cache_vary) + nvary * sizeof(struct vary_field);
+	for (unsigned i = 0; i < nf; i++) {
+		if (!is_vary(f[i].name, f[i].name_len))
+			continue;
+		const char *s = f[i].value, *end = s + f[i].value_len, *t;
+		size_t l;
+		while ((t = list_next(&s, end, &l))) {
+			(*nvary)++;
+			*vsize += l + 1;
+			long vl = vary_value(req, t, l, NULL);
+			if (vl >= 0)
+				*valsize += (size_t)vl + 1;
 		}
 	}
-	size_t total = size + vsize + valsize;
-	void *block = mm_alloc(mm, total ? total : 1);
-	if (!block)
-		return -ENOMEM;
-	hdrs = block;
-	p = (char *)block + nf * sizeof(struct http_header);
+}
+
+/* Copy the fields f into hdrs, their strings from p on; note e's validators. */
+static void fields_copy(struct http_cache_entry *e, struct http_header *hdrs, char *p,
+	const struct field_ref *f, unsigned nf)
+{
 	e->etag = NULL;
 	e->last_modified = NULL;
 	for (unsigned i = 0; i < nf; i++) {
@@ -356,34 +165,67 @@ static int meta_build(const struct dns_mm *mm, struct http_cache_entry *e, const
 		if (!e->last_modified && strcasecmp(hdrs[i].name, "last-modified") == 0)
 			e->last_modified = hdrs[i].value;
 	}
-	e->headers = hdrs;
+}
+
+/* Fill v (room for nvary fields, then strings) from the Vary lines of hdrs and req's values. */
+static void vary_copy(struct http_cache_vary *v, size_t nvary, const struct http_header *hdrs,
+	unsigned nf, const struct http_request *req)
+{
+	char *q = (char *)v + sizeof(*v) + nvary * sizeof(struct vary_field);
+	v->n = 0;
+	for (unsigned i = 0; i < nf; i++) {
+		if (!is_vary(hdrs[i].name, hdrs[i].name_len))
+			continue;
+		const char *s = hdrs[i].value, *end = s + hdrs[i].value_len, *t;
+		size_t l;
+		while ((t = list_next(&s, end, &l))) {
+			struct vary_field *vf = &v->f[v->n++];
+			memcpy(q, t, l);
+			q[l] = '\0';
+			vf->name = q;
+			q += l + 1;
+			vf->value = NULL;
+			long vl = vary_value(req, vf->name, l, q);
+			if (vl >= 0) {
+				vf->value = q;
+				q += vl + 1;
+			}
+		}
+	}
+}
+
+/*
+ * Build the meta block of an entry: its header array and strings, and the
+ * Vary secondary key from req (when vary_req is true; else the old vary is
+ * kept by the caller). Sets e->headers, n_headers, etag, last_modified, meta,
+ * meta_size and (with vary_req) e->vary.
+ */
+static int meta_build(const struct dns_mm *mm, struct http_cache_entry *e, const struct field_ref *f,
+	unsigned nf, const struct http_request *req, bool vary_req)
+{
+	size_t size = nf * sizeof(struct http_header), nvary = 0, vsize = 0, valsize = 0;
+
+	for (unsigned i = 0; i < nf; i++)
+		size += f[i].name_len + f[i].value_len + 2;
+	if (vary_req) {
+		vary_measure(f, nf, req, &nvary, &vsize, &valsize);
+		if (nvary) {
+			size = (size + 7) & ~(size_t)7;
+			vsize += sizeof(struct http_cache_vary) + nvary * sizeof(struct vary_field);
+		}
+	}
+	size_t total = size + vsize + valsize;
+	void *block = mm_alloc(mm, total ? total : 1);
+	if (!block)
+		return -ENOMEM;
+	fields_copy(e, block, (char *)block + nf * sizeof(struct http_header), f, nf);
+	e->headers = block;
 	e->n_headers = nf;
 	if (vary_req) {
 		e->vary = NULL;
 		if (nvary) {
-			struct http_cache_vary *v = (struct http_cache_vary *)((char *)block + size);
-			char *q = (char *)v + sizeof(*v) + nvary * sizeof(struct vary_field);
-			v->n = 0;
-			for (unsigned i = 0; i < nf; i++) {
-				if (!is_vary(hdrs[i].name, hdrs[i].name_len))
-					continue;
-				const char *s = hdrs[i].value, *end = s + hdrs[i].value_len, *t;
-				size_t l;
-				while ((t = list_next(&s, end, &l))) {
-					struct vary_field *vf = &v->f[v->n++];
-					memcpy(q, t, l);
-					q[l] = '\0';
-					vf->name = q;
-					q += l + 1;
-					vf->value = NULL;
-					long vl = vary_value(req, vf->name, l, q);
-					if (vl >= 0) {
-						vf->value = q;
-						q += vl + 1;
-					}
-				}
-			}
-			e->vary = v;
+			e->vary = (struct http_cache_vary *)((char *)block + size);
+			vary_copy(e->vary, nvary, e->headers, nf, req);
 		}
 	}
 	e->meta = block;
@@ -453,7 +295,7 @@ static void derive(const struct http_cache *c, struct http_cache_entry *e, const
 	if (!ok)
 		e->date_value = e->response_time;
 	age = http_headers_find(age_src, n_age_src, "age");
-	e->age_value = age ? parse_delta(age->value, age->value_len) : 0;
+	e->age_value = age ? http_cache_delta_parse(age->value, age->value_len) : 0;
 	if (e->age_value < 0)
 		e->age_value = 0;
 	if (e->cc.s_maxage >= 0) {
@@ -640,7 +482,7 @@ bool http_cache_storable(const struct http_request *req, unsigned status,
 		return false;
 	}
 	for (unsigned i = 0; i < n; i++)
-		if (strcasecmp(hdrs[i].name, "vary") == 0 && list_has(hdrs[i].value, "*", 1)) {
+		if (strcasecmp(hdrs[i].name, "vary") == 0 && http_cache_list_has(hdrs[i].value, "*", 1)) {
 			*why = "vary *";
 			return false;
 		}
@@ -714,7 +556,7 @@ enum http_cache_verdict http_cache_lookup(struct http_cache *c, const char *key,
 		return HTTP_CACHE_STALE;
 	if (req && !http_headers_find(req->headers, req->n_headers, "cache-control")) {
 		const struct http_header *pr = http_headers_find(req->headers, req->n_headers, "pragma");
-		if (pr && list_has(pr->value, "no-cache", 8))
+		if (pr && http_cache_list_has(pr->value, "no-cache", 8))
 			return HTTP_CACHE_STALE; /* 5.4 */
 	}
 	if (rcc.max_age >= 0 && age > rcc.max_age)
@@ -825,30 +667,15 @@ unsigned http_cache_conditional(const struct http_cache_entry *e, struct http_he
 	return n;
 }
 
-int http_cache_refresh(struct http_cache *c, struct http_cache_entry *e,
-	const struct http_header *hdrs, unsigned n, int64_t request_time, int64_t response_time)
+/*
+ * The fields of e refreshed by the 304's hdrs (4.3.4), into f (room for
+ * e->n_headers + n): stored fields not named in the 304 stay, the 304's
+ * replace the rest (3.2). Returns their number.
+ */
+static unsigned merge_fields(const struct http_cache_entry *e, const struct http_header *hdrs,
+	unsigned n, struct field_ref *f)
 {
-	const struct http_header *etag = http_headers_find(hdrs, n, "etag");
-	struct field_ref *f;
 	unsigned nf = 0;
-	void *old_meta = e->meta;
-	size_t old_size = e->meta_size;
-	struct http_cache_vary *old_vary = e->vary;
-	int r;
-
-	/*
-	 * 4.3.4: a 304 with a strong validator updates the stored responses with
-	 * the same one; one naming another representation updates nothing.
-	 */
-	if (etag && (!e->etag || !http_etag_list_match(etag->value, e->etag, true))) {
-		if (e->linked)
-			entry_remove(c, e);
-		return DNS_E_NOTFOUND;
-	}
-	f = mm_alloc(c->mm, (e->n_headers + n + 1) * sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	/* Stored fields not named in the 304 stay; the 304's replace the rest (3.2). */
 	for (unsigned i = 0; i < e->n_headers; i++) {
 		const struct http_header *h = &e->headers[i];
 		bool replaced = false;
@@ -866,50 +693,109 @@ int http_cache_refresh(struct http_cache *c, struct http_cache_entry *e,
 			continue;
 		f[nf++] = (struct field_ref){h->name, h->name_len, h->value, h->value_len};
 	}
+	return nf;
+}
+
+/*
+ * e got a new meta block without a secondary key: append old_vary (from the
+ * old block old_meta of old_size bytes, still allocated) to a copy of it.
+ * Returns 0, or -ENOMEM (e is then dropped from the index).
+ */
+static int vary_rebase(struct http_cache *c, struct http_cache_entry *e, void *old_meta,
+	size_t old_size, const struct http_cache_vary *old_vary)
+{
+	size_t voff = (size_t)((const char *)old_vary - (char *)old_meta);
+	size_t vlen = old_size - voff;
+	void *nb = mm_alloc(c->mm, e->meta_size + vlen + 8);
+	if (!nb) {
+		/* Without its secondary key the entry could answer the wrong
+		 * requests: keep the new fields for its holders, drop it from the index. */
+		mm_free(c->mm, old_meta);
+		e->vary = NULL;
+		if (e->linked)
+			entry_remove(c, e);
+		return -ENOMEM;
+	}
+	/* Rebase: copy the new meta, then the old vary after it (8-aligned), fix pointers. */
+	size_t base = (e->meta_size + 7) & ~(size_t)7;
+	memcpy(nb, e->meta, e->meta_size);
+	memcpy((char *)nb + base, old_vary, vlen);
+	ptrdiff_t dh = (char *)nb - (char *)e->meta;
+	struct http_header *hh = nb;
+	for (unsigned i = 0; i < e->n_headers; i++) {
+		hh[i].name += dh;
+		hh[i].value += dh;
+	}
+	if (e->etag)
+		e->etag += dh;
+	if (e->last_modified)
+		e->last_modified += dh;
+	struct http_cache_vary *v = (struct http_cache_vary *)((char *)nb + base);
+	ptrdiff_t dv = (char *)v - (const char *)old_vary;
+	for (unsigned i = 0; i < v->n; i++) {
+		v->f[i].name += dv;
+		if (v->f[i].value)
+			v->f[i].value += dv;
+	}
+	mm_free(c->mm, e->meta);
+	e->headers = hh;
+	e->meta = nb;
+	e->meta_size = base + vlen;
+	e->vary = v;
+	return 0;
+}
+
+/* e's fields changed size: count it anew, make it most recently used, evict for room. */
+static void entry_resize(struct http_cache *c, struct http_cache_entry *e)
+{
+	size_t size = sizeof(*e) + strlen(e->key) + 1 + e->meta_size + e->body_len + ENTRY_OVERHEAD;
+	if (!e->linked) {
+		e->size = size;
+		return;
+	}
+	c->bytes = c->bytes - e->size + size;
+	e->size = size;
+	lru_unlink(c, e);
+	lru_push(c, e);
+	/* Bigger fields may push the total over: evict others, never e itself. */
+	while (c->bytes > c->cfg.max_bytes && c->lru_tail && c->lru_tail != e) {
+		entry_remove(c, c->lru_tail);
+		c->evictions++;
+	}
+}
+
+int http_cache_refresh(struct http_cache *c, struct http_cache_entry *e,
+	const struct http_header *hdrs, unsigned n, int64_t request_time, int64_t response_time)
+{
+	const struct http_header *etag = http_headers_find(hdrs, n, "etag");
+	struct field_ref *f;
+	unsigned nf;
+	void *old_meta = e->meta;
+	size_t old_size = e->meta_size;
+	struct http_cache_vary *old_vary = e->vary;
+	int r;
+
+	/*
+	 * 4.3.4: a 304 with a strong validator updates the stored responses with
+	 * the same one; one naming another representation updates nothing.
+	 */
+	if (etag && (!e->etag || !http_etag_list_match(etag->value, e->etag, true))) {
+		if (e->linked)
+			entry_remove(c, e);
+		return DNS_E_NOTFOUND;
+	}
+	f = mm_alloc(c->mm, (e->n_headers + n + 1) * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	nf = merge_fields(e, hdrs, n, f);
 	r = meta_build(c->mm, e, f, nf, NULL, false);
 	mm_free(c->mm, f);
 	if (r < 0)
 		return r; /* meta_build changes nothing when it fails */
 	/* The secondary key was built for the original request: keep it. */
 	if (old_vary) {
-		size_t voff = (size_t)((char *)old_vary - (char *)old_meta);
-		size_t vlen = old_size - voff;
-		void *nb = mm_alloc(c->mm, e->meta_size + vlen + 8);
-		if (!nb) {
-			/* Without its secondary key the entry could answer the wrong
-			 * requests: keep the new fields for its holders, drop it from the index. */
-			mm_free(c->mm, old_meta);
-			e->vary = NULL;
-			if (e->linked)
-				entry_remove(c, e);
-			return -ENOMEM;
-		}
-		/* Rebase: copy the new meta, then the old vary after it (8-aligned), fix pointers. */
-		size_t base = (e->meta_size + 7) & ~(size_t)7;
-		memcpy(nb, e->meta, e->meta_size);
-		memcpy((char *)nb + base, old_vary, vlen);
-		ptrdiff_t dh = (char *)nb - (char *)e->meta;
-		struct http_header *hh = nb;
-		for (unsigned i = 0; i < e->n_headers; i++) {
-			hh[i].name += dh;
-			hh[i].value += dh;
-		}
-		if (e->etag)
-			e->etag += dh;
-		if (e->last_modified)
-			e->last_modified += dh;
-		struct http_cache_vary *v = (struct http_cache_vary *)((char *)nb + base);
-		ptrdiff_t dv = (char *)v - (char *)old_vary;
-		for (unsigned i = 0; i < v->n; i++) {
-			v->f[i].name += dv;
-			if (v->f[i].value)
-				v->f[i].value += dv;
-		}
-		mm_free(c->mm, e->meta);
-		e->headers = hh;
-		e->meta = nb;
-		e->meta_size = base + vlen;
-		e->vary = v;
+		if ((r = vary_rebase(c, e, old_meta, old_size, old_vary)) < 0)
+			return r;
 	} else {
 		e->vary = NULL;
 	}
@@ -917,20 +803,7 @@ int http_cache_refresh(struct http_cache *c, struct http_cache_entry *e,
 	e->request_time = request_time;
 	e->response_time = response_time;
 	derive(c, e, hdrs, n);
-	if (e->linked) {
-		size_t size = sizeof(*e) + strlen(e->key) + 1 + e->meta_size + e->body_len + ENTRY_OVERHEAD;
-		c->bytes = c->bytes - e->size + size;
-		e->size = size;
-		lru_unlink(c, e);
-		lru_push(c, e);
-		/* Bigger fields may push the total over: evict others, never e itself. */
-		while (c->bytes > c->cfg.max_bytes && c->lru_tail && c->lru_tail != e) {
-			entry_remove(c, c->lru_tail);
-			c->evictions++;
-		}
-	} else {
-		e->size = sizeof(*e) + strlen(e->key) + 1 + e->meta_size + e->body_len + ENTRY_OVERHEAD;
-	}
+	entry_resize(c, e);
 	return 0;
 }
 

@@ -87,7 +87,7 @@ static int lit(struct cur *c, const char *w)
 {
 	size_t n = strlen(w);
 	if ((size_t)(c->end - c->s) < n || memcmp(c->s, w, n) != 0)
-		return -1;
+		return DNS_E_SYNTAX;
 	c->s += n;
 	return 0;
 }
@@ -96,10 +96,10 @@ static int digits(struct cur *c, unsigned n, unsigned *out)
 {
 	unsigned v = 0;
 	if ((size_t)(c->end - c->s) < n)
-		return -1;
+		return DNS_E_SYNTAX;
 	for (unsigned i = 0; i < n; i++) {
 		if (c->s[i] < '0' || c->s[i] > '9')
-			return -1;
+			return DNS_E_SYNTAX;
 		v = v * 10 + (unsigned)(c->s[i] - '0');
 	}
 	c->s += n;
@@ -114,16 +114,16 @@ static int month(struct cur *c, unsigned *m)
 			*m = i + 1;
 			return 0;
 		}
-	return -1;
+	return DNS_E_SYNTAX;
 }
 
 /* "HH:MM:SS" */
 static int hms(struct cur *c, unsigned *h, unsigned *mi, unsigned *s)
 {
 	if (digits(c, 2, h) || lit(c, ":") || digits(c, 2, mi) || lit(c, ":") || digits(c, 2, s))
-		return -1;
+		return DNS_E_SYNTAX;
 	/* 60 allows a leap second, as RFC 5322's time-of-day does. */
-	return (*h > 23 || *mi > 59 || *s > 60) ? -1 : 0;
+	return (*h > 23 || *mi > 59 || *s > 60) ? DNS_E_SYNTAX : 0;
 }
 
 static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

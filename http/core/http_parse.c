@@ -65,7 +65,7 @@ static struct http_parser_impl *impl_of(llhttp_t *ll)
 static int store(struct http_parser_impl *in, const char *at, size_t n)
 {
 	if (in->len + n + 1 > in->cap)
-		return -1; /* cannot happen: cap covers every limit */
+		return DNS_E_SPACE; /* cannot happen: cap covers every limit */
 	memcpy(in->buf + in->len, at, n);
 	in->len += n;
 	return 0;
@@ -74,7 +74,7 @@ static int store(struct http_parser_impl *in, const char *at, size_t n)
 static int store_nul(struct http_parser_impl *in)
 {
 	if (in->len + 1 > in->cap)
-		return -1;
+		return DNS_E_SPACE;
 	in->buf[in->len++] = '\0';
 	return 0;
 }

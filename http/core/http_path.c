@@ -14,7 +14,7 @@ static int hexval(char c)
 		return c - 'a' + 10;
 	if (c >= 'A' && c <= 'F')
 		return c - 'A' + 10;
-	return -1;
+	return DNS_E_SYNTAX;
 }
 
 int http_path_normalize(const char *target, size_t len, char *out, size_t size, const char **query)

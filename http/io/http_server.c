@@ -8,6 +8,7 @@
 
 #include "dns_config.h"
 #include "dns_err.h"
+#include "dns_list.h"
 #include "dns_log.h"
 #include "http_date.h"
 #include "http_server.h"
@@ -106,12 +107,7 @@ static void maybe_free(struct http_conn *c)
 	struct http_server *s = c->srv;
 	if (c->handles > 0 || c->busy)
 		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		s->conns = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
+	DNS_LIST_UNLINK(s->conns, c);
 	s->nconns--;
 	if (c->has_parser)
 		http_parser_deinit(&c->parser);
@@ -464,10 +460,7 @@ static void on_connection(uv_stream_t *ls, int status)
 	c->tcp.data = c;
 	c->timer.data = c;
 	c->handles = 2;
-	c->next = s->conns;
-	if (s->conns)
-		s->conns->prev = c;
-	s->conns = c;
+	DNS_LIST_PUSH(s->conns, c);
 	s->nconns++;
 	if (uv_accept(ls, (uv_stream_t *)&c->tcp) < 0) {
 		conn_close(c);

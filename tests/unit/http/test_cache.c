@@ -15,45 +15,9 @@
 #include "http_cache.h"
 #include "http_date.h"
 #include "test_mm.h"
+#include "test_msg.h"
 
 #define T0 1700000000LL
-
-/* Fields from "Name", "value", ... NULL; at most 16. */
-struct fields {
-	struct http_header h[16];
-	unsigned n;
-};
-
-static void fields_set(struct fields *f, const char *const *kv)
-{
-	f->n = 0;
-	for (; kv && kv[2 * f->n]; f->n++) {
-		f->h[f->n].name = kv[2 * f->n];
-		f->h[f->n].name_len = strlen(kv[2 * f->n]);
-		f->h[f->n].value = kv[2 * f->n + 1];
-		f->h[f->n].value_len = strlen(kv[2 * f->n + 1]);
-	}
-}
-
-/* A GET request with fields kv. */
-struct req {
-	struct fields f;
-	struct http_request r;
-};
-
-static struct http_request *req_make(struct req *q, enum http_method m, const char *const *kv)
-{
-	memset(q, 0, sizeof(*q));
-	fields_set(&q->f, kv);
-	q->r.method = m;
-	q->r.method_name = m == HTTP_METHOD_HEAD ? "HEAD" : "GET";
-	q->r.target = "/x";
-	q->r.version_major = 1;
-	q->r.version_minor = 1;
-	q->r.headers = q->f.h;
-	q->r.n_headers = q->f.n;
-	return &q->r;
-}
 
 /* An IMF-fixdate for T0 + off, in a rotating set of static buffers. */
 static const char *date_at(int64_t off)

@@ -237,6 +237,42 @@ static void add_validators(struct http_head *h, const char *etag, const struct s
 		http_head_add(h, "Cache-Control", cc);
 }
 
+/* The lookup ended in status st (a redirect, 403, 404, 500 ...): answer it; frees j. */
+static void reply_lookup_status(struct job *j, int st)
+{
+	struct http_exchange *ex = j->ex;
+	char extra[PATH_MAX + 64];
+	if (j->redirect) {
+		/*
+		 * RFC 9110 15.4.2: the directory's URL ends in '/', so relative
+		 * links work. Built from the target as sent (still percent-encoded,
+		 * checked by llhttp), the query kept.
+		 */
+		size_t pl = strcspn(j->target, "?");
+		snprintf(extra, sizeof(extra), "Location: %.*s/%s\r\n", (int)pl, j->target,
+			j->target + pl);
+		reply_status(ex, st, extra);
+	} else {
+		reply_status(ex, st, NULL);
+	}
+	job_free(j);
+}
+
+/* The head is sent: send len bytes of the file from first on, piece by piece; j is the sender's. */
+static void send_body_start(struct job *j, uint64_t first, uint64_t len)
+{
+	j->buf = malloc(len < CHUNK ? (size_t)len : CHUNK);
+	if (!j->buf) {
+		http_exchange_close(j->ex);
+		http_exchange_end(j->ex);
+		job_free(j);
+		return;
+	}
+	j->off = first;
+	j->remaining = len;
+	send_next(j);
+}
+
 static void after_lookup(uv_work_t *w, int status)
 {
 	struct job *j = w->data;
@@ -249,21 +285,7 @@ static void after_lookup(uv_work_t *w, int status)
 	int code = 200;
 
 	if (status < 0 || j->status) {
-		int st = status < 0 ? 500 : j->status;
-		if (j->redirect) {
-			/*
-			 * RFC 9110 15.4.2: the directory's URL ends in '/', so relative
-			 * links work. Built from the target as sent (still percent-encoded,
-			 * checked by llhttp), the query kept.
-			 */
-			size_t pl = strcspn(j->target, "?");
-			snprintf(extra, sizeof(extra), "Location: %.*s/%s\r\n", (int)pl, j->target,
-				j->target + pl);
-			reply_status(ex, st, extra);
-		} else {
-			reply_status(ex, st, NULL);
-		}
-		job_free(j);
+		reply_lookup_status(j, status < 0 ? 500 : j->status);
 		return;
 	}
 	size = (uint64_t)j->st.st_size;
@@ -321,16 +343,7 @@ static void after_lookup(uv_work_t *w, int status)
 		job_free(j);
 		return;
 	}
-	j->buf = malloc(len < CHUNK ? (size_t)len : CHUNK);
-	if (!j->buf) {
-		http_exchange_close(ex);
-		http_exchange_end(ex);
-		job_free(j);
-		return;
-	}
-	j->off = first;
-	j->remaining = len;
-	send_next(j);
+	send_body_start(j, first, len);
 }
 
 void origin_serve(void *ctx, struct http_exchange *ex)

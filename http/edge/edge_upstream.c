@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "dns_err.h"
+#include "dns_list.h"
 #include "dns_log.h"
 #include "edge.h"
 
@@ -64,13 +65,7 @@ static void idle_remove(struct edge_upconn *c)
 	struct edge_origin *o = c->origin;
 	if (!c->idle)
 		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		o->idle = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	c->next = c->prev = NULL;
+	DNS_LIST_UNLINK(o->idle, c);
 	c->idle = false;
 	o->nidle--;
 }
@@ -251,11 +246,7 @@ static void conn_done(struct edge_upconn *c, bool reusable)
 	/* Idle: keep reading, so an origin closing it is noticed at once. */
 	c->reused = true;
 	c->idle = true;
-	c->prev = NULL;
-	c->next = o->idle;
-	if (o->idle)
-		o->idle->prev = c;
-	o->idle = c;
+	DNS_LIST_PUSH(o->idle, c);
 	o->nidle++;
 	read_start(c);
 	arm(c, edge->cfg->pool_idle_ms);
@@ -265,17 +256,18 @@ static int on_body(void *arg, const uint8_t *data, size_t len)
 {
 	struct edge_upconn *c = arg;
 	struct edge_upreq *u = c->req;
+	int rc;
 	if (!u)
-		return -1;
+		return -ECANCELED;
 	if (!u->head_seen) {
 		u->head_seen = true;
 		u->on_head(u, &c->parser.resp);
 		if (!c->req)
-			return -1; /* aborted */
+			return -ECANCELED; /* aborted */
 	}
-	if (u->on_body(u, data, len) < 0 || !c->req)
-		return -1;
-	return 0;
+	if ((rc = u->on_body(u, data, len)) < 0)
+		return rc;
+	return c->req ? 0 : -ECANCELED;
 }
 
 static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)

@@ -6,7 +6,8 @@
  * (edge_upstream.c); the request handler that routes, answers from the cache
  * (http_cache.h, the RFC 9111 state machine), collapses concurrent misses into
  * one fetch, revalidates, serves stale on errors and streams what it does not
- * store (edge_proxy.c); and main with /health and the SIGTERM drain
+ * store (edge_proxy*.c, carrying out what http_route.h and http_edge_policy.h
+ * decide; edge_proxy_impl.h names the pieces); and main with /health and the SIGTERM drain
  * (edge_main.c). Private to cairn-edge.
  *
  * Glossary: "origin" = a configured upstream server, known by the host name
@@ -130,7 +131,7 @@ void edge_up_abort(struct edge_upreq *u);
 /* Close every idle connection (at stop). */
 void edge_up_close_idle(struct edge *edge);
 
-/* ---- the proxy (edge_proxy.c) ------------------------------------------- */
+/* ---- the proxy (edge_proxy*.c) ------------------------------------------ */
 
 struct edge_fetch;
 
@@ -153,6 +154,7 @@ struct edge {
 	struct http_server server;        /* client side */
 	struct edge_origin origins[EDGE_MAX_ORIGINS]; /* one per --origin */
 	size_t norigins;                  /* their number */
+	const char *hosts[EDGE_MAX_ORIGINS]; /* origins[i].host, for http_route_find() */
 	struct edge_fetch *fetches;       /* fetches clients may join (list) */
 	unsigned nconns_up;               /* open origin connections */
 	bool draining;                    /* SIGTERM seen: /health says 503 */
