@@ -210,7 +210,7 @@ static void log_access(struct http_conn *c, const struct http_request *r, int st
 	time_t now;
 	size_t n = 0;
 
-	if (!dns_log_enabled(DNS_LOG_INFO))
+	if (c->srv->cfg.no_access_log || !dns_log_enabled(DNS_LOG_INFO))
 		return; /* formatting the line costs more than answering a cached object */
 	now = time(NULL);
 	gmtime_r(&now, &tm);

@@ -80,6 +80,7 @@ struct http_server_config {
 	unsigned send_timeout_ms;             /* time a client may stall a response; default 60000 */
 	unsigned max_conns;                   /* open connections; default 1000 */
 	const char *server_name;              /* Server field value; default "cairn" */
+	bool no_access_log;                   /* no log line per exchange (the metrics endpoint) */
 	http_request_cb on_request;           /* the application */
 	void *ctx;                            /* first argument of on_request */
 };

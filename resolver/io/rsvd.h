@@ -25,6 +25,7 @@
 #include "dns_config_io.h"
 #include "dns_listen.h"
 #include "dns_metrics.h"
+#include "http_metrics.h"
 #include "dns_shell.h"
 #include "dns_name.h"
 #include "rsv_cache.h"
@@ -120,7 +121,7 @@ struct rsvd_server {
 	struct rsvd_worker *workers;     /* cfg->threads entries */
 	struct dns_counters counters;    /* per-thread counters */
 	struct dns_shell shell;          /* main loop (signals, metrics), listeners */
-	struct dns_metrics *metrics;     /* endpoint or NULL */
+	struct http_metrics *metrics;    /* endpoint or NULL */
 	bool debug;                      /* log-level debug: one line per resolution */
 };
 

@@ -501,7 +501,7 @@ int rsvd_server_init(struct rsvd_server *s, struct rsvd_config *cfg)
 	if ((r = dns_shell_start(&s->shell, &sc)) < 0)
 		return r; /* logged there */
 	if (cfg->has_metrics) {
-		if ((r = dns_metrics_start(&s->metrics, &s->shell.loop, (const struct sockaddr *)&cfg->metrics,
+		if ((r = http_metrics_start(&s->metrics, &s->shell.loop, (const struct sockaddr *)&cfg->metrics,
 				rsvd_metrics_cb, s)) < 0)
 			return r; /* logged there */
 	}
@@ -520,7 +520,7 @@ int rsvd_server_deinit(struct rsvd_server *s)
 	int r = dns_shell_stop(&s->shell);
 
 	if (s->metrics)
-		dns_metrics_close(s->metrics);
+		http_metrics_close(s->metrics);
 	s->metrics = NULL;
 	if (dns_shell_deinit(&s->shell) < 0)
 		r = -EBUSY;
