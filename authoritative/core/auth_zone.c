@@ -16,6 +16,7 @@
 #include <ldns/ldns.h>
 
 #include "dns_err.h"
+#include "dns_hash.h"
 #include "dns_log.h"
 #include "dns_name.h"
 #include "dns_pkt.h"
@@ -29,33 +30,29 @@
 
 uint32_t auth_name_hash(const uint8_t *name, size_t len)
 {
-	/* FNV-1a: cheap and good enough for short keys. */
-	uint32_t h = 2166136261u;
-	for (size_t i = 0; i < len; i++) {
-		h ^= name[i];
-		h *= 16777619u;
-	}
-	return h;
+	/* FNV-1a: cheap, and the owners are the operator's, not a client's. */
+	return dns_fnv32(DNS_FNV32_INIT, name, len);
 }
 
 /*
- * Length of the uncompressed wire name at buf[0..len), or -1 when it is not a
- * valid one (RDATA from AXFR is outside input).
+ * Length of the uncompressed wire name at buf[0..len), or DNS_E_SHORT,
+ * DNS_E_LABEL or DNS_E_NAMELEN when it is not a valid one (RDATA from AXFR is
+ * outside input).
  */
 static int wire_name_len(const uint8_t *buf, size_t len)
 {
 	size_t pos = 0;
 	for (;;) {
 		if (pos >= len)
-			return -1;
+			return DNS_E_SHORT;
 		uint8_t l = buf[pos];
 		if (l == 0)
-			return pos + 1 > DNS_NAME_MAX ? -1 : (int)(pos + 1);
+			return pos + 1 > DNS_NAME_MAX ? DNS_E_NAMELEN : (int)(pos + 1);
 		if (l > DNS_LABEL_MAX)
-			return -1;
+			return DNS_E_LABEL;
 		pos += 1 + (size_t)l;
 		if (pos >= DNS_NAME_MAX)
-			return -1;
+			return DNS_E_NAMELEN;
 	}
 }
 
@@ -65,7 +62,8 @@ static uint32_t rd32(const uint8_t *p)
 }
 
 /* Offset of the target name inside the RDATA of types that carry one for
- * additional-section processing (RFC 1035 3.3.9, 3.3.11; RFC 2782), else -1. */
+ * additional-section processing (RFC 1035 3.3.9, 3.3.11; RFC 2782), else
+ * DNS_E_NOTFOUND. */
 static int target_offset(uint16_t type)
 {
 	switch (type) {
@@ -76,7 +74,7 @@ static int target_offset(uint16_t type)
 	case DNS_T_SRV:
 		return 6;
 	default:
-		return -1;
+		return DNS_E_NOTFOUND;
 	}
 }
 
@@ -120,14 +118,14 @@ static bool rdata_ok(uint16_t type, const uint8_t *rd, size_t len)
 }
 
 /* Lower-case the name at rd[pos..len) in place if it is a valid one; returns
- * the offset after it, or -1. */
+ * the offset after it, or a negative DNS_E_* code. */
 static int lower_name_at(uint8_t *rd, size_t len, size_t pos)
 {
 	if (pos >= len)
-		return -1;
+		return DNS_E_SHORT;
 	int n = wire_name_len(rd + pos, len - pos);
 	if (n < 0)
-		return -1;
+		return n;
 	dns_name_lower(rd + pos, rd + pos);
 	return (int)pos + n;
 }
