@@ -867,6 +867,7 @@ out:
 /* Per-file loader state. */
 struct loadctx {
 	struct auth_zone_builder *b;
+	const struct auth_zone_reader *rd; /* reads $INCLUDE files; NULL: none */
 	const char *fname;      /* file name for messages */
 	const char *text;       /* the whole file */
 	size_t len;
@@ -877,8 +878,9 @@ struct loadctx {
 	unsigned line;          /* ... this is the line number at line_pos */
 };
 
-static int load_text(struct auth_zone_builder *b, const char *fname,
-	const char *text, size_t len, const ldns_rdf *origin, uint32_t ttl, int depth);
+static int load_text(struct auth_zone_builder *b, const struct auth_zone_reader *rd,
+	const char *fname, const char *text, size_t len, const ldns_rdf *origin,
+	uint32_t ttl, int depth);
 
 /* Line number of offset pos (pos only grows between calls). */
 static unsigned line_at(struct loadctx *lc, size_t pos)
@@ -964,42 +966,6 @@ static int directive_name(struct loadctx *lc, const char *word, ldns_rdf **out)
 	return *out ? 0 : -ENOMEM;
 }
 
-static int read_file(const char *path, char **text, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	char *buf = NULL;
-	size_t cap = 0, n = 0;
-	if (!fp)
-		return -errno;
-	for (;;) {
-		if (n + 4096 + 1 > cap) {
-			size_t ncap = cap ? cap * 2 : 65536;
-			char *nb = realloc(buf, ncap);
-			if (!nb) {
-				free(buf);
-				fclose(fp);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		size_t r = fread(buf + n, 1, cap - n - 1, fp);
-		n += r;
-		if (r == 0)
-			break;
-	}
-	int e = ferror(fp) ? -EIO : 0;
-	fclose(fp);
-	if (e) {
-		free(buf);
-		return e;
-	}
-	buf[n] = 0;
-	*text = buf;
-	*len = n;
-	return 0;
-}
-
 static int do_include(struct loadctx *lc, unsigned line, const char *file,
 	const char *origin_word)
 {
@@ -1030,7 +996,7 @@ static int do_include(struct loadctx *lc, unsigned line, const char *file,
 			return DNS_E_ZONE;
 		}
 	}
-	rc = read_file(path, &text, &len);
+	rc = lc->rd ? lc->rd->read(lc->rd->ctx, path, &text, &len) : -ENOTSUP;
 	if (rc < 0) {
 		builder_err(lc->b, lc->fname, line, "cannot read $INCLUDE file %s: %s",
 			path, strerror(-rc));
@@ -1038,9 +1004,9 @@ static int do_include(struct loadctx *lc, unsigned line, const char *file,
 		return rc == -ENOMEM ? rc : DNS_E_ZONE;
 	}
 	/* RFC 1035 5.1: the origin given applies to the included file only. */
-	rc = load_text(lc->b, path, text, len, org ? org : lc->origin, lc->default_ttl,
-		lc->depth + 1);
-	free(text);
+	rc = load_text(lc->b, lc->rd, path, text, len, org ? org : lc->origin,
+		lc->default_ttl, lc->depth + 1);
+	lc->rd->release(lc->rd->ctx, text, len);
 	ldns_rdf_deep_free(org);
 	return rc;
 }
@@ -1071,10 +1037,11 @@ static int add_ldns_rr(struct loadctx *lc, const ldns_rr *rr, unsigned line)
  * line of a record is that of its first significant character, found from the
  * stream offsets before the call.
  */
-static int load_text(struct auth_zone_builder *b, const char *fname,
-	const char *text, size_t len, const ldns_rdf *origin, uint32_t ttl, int depth)
+static int load_text(struct auth_zone_builder *b, const struct auth_zone_reader *rd,
+	const char *fname, const char *text, size_t len, const ldns_rdf *origin,
+	uint32_t ttl, int depth)
 {
-	struct loadctx lc = { .b = b, .fname = fname, .text = text, .len = len,
+	struct loadctx lc = { .b = b, .rd = rd, .fname = fname, .text = text, .len = len,
 		.depth = depth, .default_ttl = ttl, .line = 1 };
 	ldns_rdf *prev = NULL;
 	FILE *fp = NULL;
@@ -1192,8 +1159,8 @@ out:
 }
 
 static int load_common(const struct dns_mm *mm, const uint8_t *origin,
-	const char *name, const char *text, size_t len, struct auth_zone **out,
-	char *err, size_t errlen)
+	const struct auth_zone_reader *rd, const char *name, const char *text,
+	size_t len, struct auth_zone **out, char *err, size_t errlen)
 {
 	struct auth_zone_builder *b = NULL;
 	ldns_rdf *org = NULL;
@@ -1211,7 +1178,7 @@ static int load_common(const struct dns_mm *mm, const uint8_t *origin,
 		return -ENOMEM;
 	}
 	/* ldns's default TTL when no $TTL was seen is 3600, as NSD's. */
-	rc = load_text(b, name, text, len, org, 0, 0);
+	rc = load_text(b, rd, name, text, len, org, 0, 0);
 	ldns_rdf_deep_free(org);
 	if (rc < 0) {
 		if (err && errlen)
@@ -1222,20 +1189,20 @@ static int load_common(const struct dns_mm *mm, const uint8_t *origin,
 	return auth_zone_builder_finish(b, out, err, errlen);
 }
 
-int auth_zone_load_file(const struct dns_mm *mm, const uint8_t *origin,
-	const char *path, struct auth_zone **out, char *err, size_t errlen)
+int auth_zone_load(const struct dns_mm *mm, const uint8_t *origin, const char *path,
+	const struct auth_zone_reader *rd, struct auth_zone **out, char *err, size_t errlen)
 {
 	char *text = NULL;
 	size_t len = 0;
 	*out = NULL;
-	int rc = read_file(path, &text, &len);
+	int rc = rd->read(rd->ctx, path, &text, &len);
 	if (rc < 0) {
 		if (err && errlen)
 			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(-rc));
 		return rc;
 	}
-	rc = load_common(mm, origin, path, text, len, out, err, errlen);
-	free(text);
+	rc = load_common(mm, origin, rd, path, text, len, out, err, errlen);
+	rd->release(rd->ctx, text, len);
 	return rc;
 }
 
@@ -1243,12 +1210,12 @@ int auth_zone_load_string(const struct dns_mm *mm, const uint8_t *origin,
 	const char *text, const char *name, struct auth_zone **out, char *err,
 	size_t errlen)
 {
-	return load_common(mm, origin, name ? name : "(string)", text, strlen(text),
+	return load_common(mm, origin, NULL, name ? name : "(string)", text, strlen(text),
 		out, err, errlen);
 }
 
-int auth_zone_check_file(const char *origin, const char *path, char *err,
-	size_t errlen)
+int auth_zone_check_file(const char *origin, const char *path,
+	const struct auth_zone_reader *rd, char *err, size_t errlen)
 {
 	uint8_t wire[DNS_NAME_MAX];
 	size_t wl;
@@ -1259,7 +1226,7 @@ int auth_zone_check_file(const char *origin, const char *path, char *err,
 			snprintf(err, errlen, "bad zone origin '%s'", origin);
 		return DNS_E_SYNTAX;
 	}
-	rc = auth_zone_load_file(dns_mm_std(), wire, path, &z, err, errlen);
+	rc = auth_zone_load(dns_mm_std(), wire, path, rd, &z, err, errlen);
 	if (rc < 0)
 		return rc;
 	if (err && errlen) {

@@ -227,7 +227,7 @@ static int load_zones(struct authd_server *s, const struct authd_serving *cur, b
 				zc->file);
 		} else {
 			err[0] = '\0';
-			r = auth_zone_load_file(dns_mm_std(), zc->origin, zc->file, &z, err, sizeof(err));
+			r = authd_zonefile_load(dns_mm_std(), zc->origin, zc->file, &z, err, sizeof(err));
 			if (r == 0) {
 				fs->loaded = true;
 				fs->st = st;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "authd_server.h"
+#include "authd_zonefile.h" /* every zone load of the io files reads through it */
 #include "dns_config.h"
 #include "dns_listen.h"
 #include "dns_metrics.h"

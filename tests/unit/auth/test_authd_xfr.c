@@ -28,6 +28,7 @@
 #include "auth_zone.h"
 #include "authd_server.h"
 #include "authd_xfr.h"
+#include "authd_zonefile.h"
 #include "dns_config.h"
 #include "dns_err.h"
 #include "dns_listen.h"
@@ -261,7 +262,7 @@ static void test_secondary_and_notify(void **state)
 	/* The kept copy is the zone. */
 	struct auth_zone *kept = NULL;
 	char err[512];
-	assert_int_equal(auth_zone_load_file(dns_mm_std(), zc[0].origin, path, &kept, err,
+	assert_int_equal(authd_zonefile_load(dns_mm_std(), zc[0].origin, path, &kept, err,
 		sizeof(err)), 0);
 	assert_int_equal(auth_zone_serial(kept), 1);
 	assert_int_equal(auth_zone_rr_count(kept), auth_zone_rr_count(P.zone));
@@ -287,7 +288,7 @@ static void test_secondary_and_notify(void **state)
 	run_until(&S.loop, axfrs_at_least, &want, 15000, "a second AXFR of the broken zone");
 	assert_int_equal(served_serial("s.test."), 2);
 	assert_int_equal(S.replaced, 2);
-	assert_int_equal(auth_zone_load_file(dns_mm_std(), zc[0].origin, path, &kept, err,
+	assert_int_equal(authd_zonefile_load(dns_mm_std(), zc[0].origin, path, &kept, err,
 		sizeof(err)), 0);
 	assert_int_equal(auth_zone_serial(kept), 2);
 	auth_zone_unref(kept);
