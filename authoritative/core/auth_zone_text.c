@@ -187,6 +187,92 @@ static int add_ldns_rr(struct loadctx *lc, const ldns_rr *rr, unsigned line)
 }
 
 /*
+ * The directive whose '$' is at start; the stream is moved past its line.
+ * Mistakes in it are listed in the builder and the load goes on. Returns 0,
+ * -ENOMEM or -EIO.
+ */
+static int do_directive(struct loadctx *lc, FILE *fp, size_t start, unsigned line)
+{
+	struct auth_zone_builder *b = lc->b;
+	char w[3][1024];
+	size_t end;
+	int nw = directive_words(lc, start, w, &end);
+	if (fseek(fp, (long)end, SEEK_SET) != 0)
+		return -EIO;
+	if (nw < 0) {
+		auth_zone_builder_err(b, lc->fname, line, "too many words in directive");
+	} else if (strcasecmp(w[0], "$ORIGIN") == 0 && nw == 2) {
+		ldns_rdf *no = NULL;
+		int r = directive_name(lc, w[1], &no);
+		if (r == -ENOMEM)
+			return r;
+		if (r < 0) {
+			auth_zone_builder_err(b, lc->fname, line, "bad $ORIGIN name '%s'", w[1]);
+		} else {
+			ldns_rdf_deep_free(lc->origin);
+			lc->origin = no;
+		}
+	} else if (strcasecmp(w[0], "$TTL") == 0 && nw == 2) {
+		const char *endp = NULL;
+		uint32_t t = ldns_str2period(w[1], &endp);
+		if (!endp || *endp)
+			auth_zone_builder_err(b, lc->fname, line, "bad $TTL value '%s'", w[1]);
+		else
+			lc->default_ttl = t;
+	} else if (strcasecmp(w[0], "$INCLUDE") == 0 && (nw == 2 || nw == 3)) {
+		int r = do_include(lc, line, w[1], nw == 3 ? w[2] : NULL);
+		if (r == -ENOMEM)
+			return r;
+	} else {
+		auth_zone_builder_err(b, lc->fname, line, "unknown or malformed directive %s", w[0]);
+	}
+	return 0;
+}
+
+/*
+ * The record whose line begins at ls (line: the line of its first significant
+ * character), parsed by ldns from the stream; *prev is the previous owner,
+ * ldns's. Returns 0 to go on, 1 when the text is done (or ldns made no
+ * progress: listed as an error), -ENOMEM or -EIO.
+ */
+static int do_record(struct loadctx *lc, FILE *fp, size_t ls, unsigned line,
+	ldns_rdf **prev)
+{
+	long p0 = (long)ls;
+	if (fseek(fp, p0, SEEK_SET) != 0)
+		return -EIO;
+	ldns_rr *rr = NULL;
+	uint32_t t = lc->default_ttl;
+	int dummy = 0;
+	ldns_rdf *org = lc->origin;
+	ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &t, &org, prev, &dummy);
+	if (org != lc->origin)
+		lc->origin = org; /* cannot happen: directives never reach ldns */
+	if (s == LDNS_STATUS_OK) {
+		int r = add_ldns_rr(lc, rr, line);
+		ldns_rr_free(rr);
+		if (r == -ENOMEM)
+			return r;
+	} else if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_TTL ||
+		   s == LDNS_STATUS_SYNTAX_ORIGIN) {
+		/* nothing */
+	} else if (s == LDNS_STATUS_MEM_ERR) {
+		return -ENOMEM;
+	} else {
+		auth_zone_builder_err(lc->b, lc->fname, line, "%s", ldns_get_errorstr_by_id(s));
+	}
+	long p1 = ftell(fp);
+	if (feof(fp))
+		return 1;
+	if (p1 <= p0) {
+		/* no progress: do not loop forever */
+		auth_zone_builder_err(lc->b, lc->fname, line, "cannot parse the record");
+		return 1;
+	}
+	return 0;
+}
+
+/*
  * Read text record by record. Directives are handled here (ldns's $ORIGIN does
  * not make relative names relative, and its $INCLUDE gives no file name);
  * records go to ldns, which deals with parentheses, quotes and comments. The
@@ -208,6 +294,7 @@ static int load_text(struct auth_zone_builder *b, const struct auth_zone_reader 
 		return -ENOMEM;
 	if (len == 0)
 		goto out;
+	/* ldns parses from a stream: the text in memory as one. */
 	fp = fmemopen((void *)text, len, "r");
 	if (!fp) {
 		rc = -errno;
@@ -223,95 +310,25 @@ static int load_text(struct auth_zone_builder *b, const struct auth_zone_reader 
 		if (start >= len)
 			break;
 		unsigned line = line_at(&lc, start);
+		if (text[start] == '$') {
+			if ((rc = do_directive(&lc, fp, start, line)) < 0)
+				goto out;
+			continue;
+		}
 		/* Give ldns the record from the start of its line: leading blanks
 		 * mean "same owner as before" (RFC 1035 5.1). */
 		size_t ls = start;
 		while (ls > (size_t)p0 && text[ls - 1] != '\n')
 			ls--;
-		if (text[start] == '$') {
-			char w[3][1024];
-			size_t end;
-			int nw = directive_words(&lc, start, w, &end);
-			if (fseek(fp, (long)end, SEEK_SET) != 0) {
-				rc = -EIO;
-				goto out;
-			}
-			if (nw < 0) {
-				auth_zone_builder_err(b, fname, line, "too many words in directive");
-			} else if (strcasecmp(w[0], "$ORIGIN") == 0 && nw == 2) {
-				ldns_rdf *no = NULL;
-				int r = directive_name(&lc, w[1], &no);
-				if (r == -ENOMEM) {
-					rc = r;
-					goto out;
-				}
-				if (r < 0) {
-					auth_zone_builder_err(b, fname, line, "bad $ORIGIN name '%s'", w[1]);
-				} else {
-					ldns_rdf_deep_free(lc.origin);
-					lc.origin = no;
-				}
-			} else if (strcasecmp(w[0], "$TTL") == 0 && nw == 2) {
-				const char *endp = NULL;
-				uint32_t t = ldns_str2period(w[1], &endp);
-				if (!endp || *endp)
-					auth_zone_builder_err(b, fname, line, "bad $TTL value '%s'", w[1]);
-				else
-					lc.default_ttl = t;
-			} else if (strcasecmp(w[0], "$INCLUDE") == 0 && (nw == 2 || nw == 3)) {
-				int r = do_include(&lc, line, w[1], nw == 3 ? w[2] : NULL);
-				if (r == -ENOMEM) {
-					rc = r;
-					goto out;
-				}
-			} else {
-				auth_zone_builder_err(b, fname, line, "unknown or malformed directive %s", w[0]);
-			}
-			continue;
-		}
-		if (fseek(fp, (long)ls, SEEK_SET) != 0) {
-			rc = -EIO;
-			goto out;
-		}
-		p0 = (long)ls;
-		ldns_rr *rr = NULL;
-		uint32_t t = lc.default_ttl;
-		int dummy = 0;
-		ldns_rdf *org = lc.origin;
-		ldns_status s = ldns_rr_new_frm_fp_l(&rr, fp, &t, &org, &prev, &dummy);
-		if (org != lc.origin)
-			lc.origin = org; /* cannot happen: directives never reach ldns */
-		if (s == LDNS_STATUS_OK) {
-			int r = add_ldns_rr(&lc, rr, line);
-			ldns_rr_free(rr);
-			if (r == -ENOMEM) {
-				rc = r;
-				goto out;
-			}
-		} else if (s == LDNS_STATUS_SYNTAX_EMPTY || s == LDNS_STATUS_SYNTAX_TTL ||
-			   s == LDNS_STATUS_SYNTAX_ORIGIN) {
-			/* nothing */
-		} else if (s == LDNS_STATUS_MEM_ERR) {
-			rc = -ENOMEM;
-			goto out;
-		} else {
-			auth_zone_builder_err(b, fname, line, "%s", ldns_get_errorstr_by_id(s));
-		}
-		long p1 = ftell(fp);
-		if (feof(fp))
+		if ((rc = do_record(&lc, fp, ls, line, &prev)) != 0)
 			break;
-		if (p1 <= p0) {
-			/* no progress: do not loop forever */
-			auth_zone_builder_err(b, fname, line, "cannot parse the record");
-			break;
-		}
 	}
 out:
 	if (fp)
 		fclose(fp);
 	ldns_rdf_deep_free(prev);
 	ldns_rdf_deep_free(lc.origin);
-	return rc;
+	return rc < 0 ? rc : 0;
 }
 
 static int load_common(const struct dns_mm *mm, const uint8_t *origin,
