@@ -92,12 +92,6 @@ struct authd_server {
 	uint64_t reloads, reload_failures;  /* main thread only */
 };
 
-/* Register the options of cairn-auth in a parser writing into cfg. */
-int authd_config_init(struct dns_config *parser, struct authd_config *cfg, bool *check_zone);
-/* Turn the raw zone/primary/notify lines into cfg->zones. 0 or DNS_E_CONFIG (message in err). */
-int authd_config_finish(struct dns_config *parser, struct authd_config *cfg, char *err, size_t errlen);
-void authd_config_deinit(struct authd_config *cfg);
-
 /* Bring everything up (zones loaded, sockets bound); on error logs why. */
 int authd_server_init(struct authd_server *s, const struct authd_config *cfg);
 /* Run the main loop until SIGTERM/SIGINT. */

@@ -97,7 +97,7 @@ struct xfr_udp {
 };
 
 struct authd_xfr {
-	struct authd_server *s;
+	struct authd_xfr_host host; /* the server's callbacks */
 	uv_loop_t *loop;
 	const struct authd_config *cfg;
 	struct sec_zone *sec;  /* zones with a primary */
@@ -397,7 +397,7 @@ static void sec_drive(struct sec_zone *sz, enum auth_refresh_action a)
 				sz->conf->origin_text,
 				addr_text((const struct sockaddr *)&sz->conf->primary, pa,
 					sizeof(pa)), sz->r.expire);
-			authd_server_expire_zone(x->s, sz->conf->origin);
+			x->host.expire_zone(x->host.ctx, sz->conf->origin);
 			break;
 		case AUTH_REFRESH_SEND_SOA:
 			if (soa_start(sz) < 0)
@@ -566,7 +566,7 @@ static void axfr_done(struct xfr_tcp *t)
 			sz->conf->file, dns_strerror(r));
 	else if (sz->conf->file)
 		log_info("zone %s: copy kept in %s", sz->conf->origin_text, sz->conf->file);
-	if ((r = authd_server_replace_zone(x->s, z)) < 0) {
+	if ((r = x->host.replace_zone(x->host.ctx, z)) < 0) {
 		log_err("zone %s: cannot serve serial %u: %s", sz->conf->origin_text, serial,
 			dns_strerror(r));
 		auth_zone_unref(z);
@@ -967,7 +967,7 @@ void authd_xfr_on_axfr(struct authd_xfr *x, struct dns_listen_req *req,
 		goto out;
 	}
 	dns_name_lower(lname, q->qname);
-	zs = authd_server_zones(x->s);
+	zs = x->host.zones(x->host.ctx);
 	z = zs ? auth_zoneset_get(zs, lname) : NULL;
 	if (!z) {
 		log_warn("zone %s: %s from %s: not a zone served here", name, what, pa);
@@ -1044,9 +1044,9 @@ fail:
 	return r;
 }
 
-int authd_xfr_start(struct authd_server *s, struct authd_xfr **out)
+int authd_xfr_start(const struct authd_xfr_host *host, struct authd_xfr **out)
 {
-	const struct authd_config *cfg = authd_server_config(s);
+	const struct authd_config *cfg = host->cfg;
 	struct authd_xfr *x;
 	struct auth_zoneset *zs;
 	unsigned n_sec = 0, n_jobs = 0;
@@ -1058,8 +1058,8 @@ int authd_xfr_start(struct authd_server *s, struct authd_xfr **out)
 	struct hdata *self = &x->hd;
 	self->x = x;
 	self->owner = x;
-	x->s = s;
-	x->loop = authd_server_loop(s);
+	x->host = *host;
+	x->loop = host->loop;
 	x->cfg = cfg;
 	if ((r = uv_mutex_init(&x->mu)) < 0) {
 		free(x);
@@ -1082,7 +1082,7 @@ int authd_xfr_start(struct authd_server *s, struct authd_xfr **out)
 	x->handles++;
 	x->async.data = self;
 
-	zs = authd_server_zones(s);
+	zs = x->host.zones(x->host.ctx);
 	for (unsigned i = 0; i < cfg->n_zones; i++) {
 		const struct authd_zone_conf *c = &cfg->zones[i];
 		for (unsigned k = 0; k < c->n_notify; k++) {
