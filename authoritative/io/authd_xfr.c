@@ -257,11 +257,11 @@ fail:
 	return r;
 }
 
-int authd_xfr_start(const struct authd_xfr_host *host, struct authd_xfr **out)
+/* x with room for every secondary zone, NOTIFY job and UDP socket of cfg. */
+static int xfr_new(const struct authd_xfr_host *host, struct authd_xfr **out)
 {
 	const struct authd_config *cfg = host->cfg;
 	struct authd_xfr *x;
-	struct auth_zoneset *zs;
 	unsigned n_sec = 0, n_jobs = 0;
 	int r;
 
@@ -289,68 +289,92 @@ int authd_xfr_start(const struct authd_xfr_host *host, struct authd_xfr **out)
 		xfr_free(x);
 		return -ENOMEM;
 	}
+	*out = x;
+	return 0;
+}
 
-	if ((r = uv_async_init(x->loop, &x->async, xfr_async_cb)) < 0)
-		goto fail;
+/* A NOTIFY job for each `notify` address of zone c, with its timer and socket. */
+static void add_notify_jobs(struct authd_xfr *x, const struct authd_zone_conf *c)
+{
+	for (unsigned k = 0; k < c->n_notify; k++) {
+		struct notify_job *j = &x->jobs[x->n_jobs];
+		struct hdata *hd = &j->hd;
+		hd->x = x;
+		hd->owner = j;
+		j->x = x;
+		j->conf = c;
+		j->to = c->notify[k];
+		uv_timer_init(x->loop, &j->timer);
+		x->handles++;
+		j->timer.data = hd;
+		x->n_jobs++;
+		udp_ensure(x, (const struct sockaddr *)&j->to); /* failure logged */
+	}
+}
+
+/* The secondary zone c: its timers, its socket, its refresh state from the copy
+ * served now (zs), if any. */
+static void add_secondary(struct authd_xfr *x, const struct authd_zone_conf *c,
+	const struct auth_zoneset *zs)
+{
+	struct sec_zone *sz = &x->sec[x->n_sec];
+	struct hdata *hd = &sz->hd;
+	hd->x = x;
+	hd->owner = sz;
+	sz->x = x;
+	sz->conf = c;
+	uv_timer_init(x->loop, &sz->timer);
+	uv_timer_init(x->loop, &sz->io_timer);
+	x->handles += 2;
+	sz->timer.data = hd;
+	sz->io_timer.data = hd;
+	x->n_sec++;
+	udp_ensure(x, (const struct sockaddr *)&c->primary); /* failure logged */
+
+	struct auth_zone *z = zs ? auth_zoneset_get(zs, c->origin) : NULL;
+	char pa[64];
+	xfr_addr_text((const struct sockaddr *)&c->primary, pa, sizeof(pa));
+	if (z) {
+		struct auth_soa soa;
+		uint64_t age = xfr_keep_age_ms(c);
+		auth_zone_soa(z, &soa);
+		auth_refresh_init(&sz->r, uv_now(x->loop), &soa, age);
+		log_info("zone %s: secondary of %s, serving kept serial %u (%" PRIu64
+			" s old)", c->origin_text, pa, soa.serial, age / 1000);
+	} else {
+		auth_refresh_init(&sz->r, uv_now(x->loop), NULL, 0);
+		log_info("zone %s: secondary of %s, no copy yet", c->origin_text, pa);
+	}
+}
+
+int authd_xfr_start(const struct authd_xfr_host *host, struct authd_xfr **out)
+{
+	const struct authd_config *cfg = host->cfg;
+	struct authd_xfr *x;
+	struct auth_zoneset *zs;
+	int r;
+
+	if ((r = xfr_new(host, &x)) < 0)
+		return r;
+	if ((r = uv_async_init(x->loop, &x->async, xfr_async_cb)) < 0) {
+		authd_xfr_close(x);
+		return r;
+	}
 	x->handles++;
-	x->async.data = self;
+	x->async.data = &x->hd;
 
 	zs = x->host.zones(x->host.ctx);
 	for (unsigned i = 0; i < cfg->n_zones; i++) {
 		const struct authd_zone_conf *c = &cfg->zones[i];
-		for (unsigned k = 0; k < c->n_notify; k++) {
-			struct notify_job *j = &x->jobs[x->n_jobs];
-			struct hdata *hd = &j->hd;
-			hd->x = x;
-			hd->owner = j;
-			j->x = x;
-			j->conf = c;
-			j->to = c->notify[k];
-			uv_timer_init(x->loop, &j->timer);
-			x->handles++;
-			j->timer.data = hd;
-			x->n_jobs++;
-			udp_ensure(x, (const struct sockaddr *)&j->to); /* failure logged */
-		}
-		if (!c->has_primary)
-			continue;
-		struct sec_zone *sz = &x->sec[x->n_sec];
-		struct hdata *hd = &sz->hd;
-		hd->x = x;
-		hd->owner = sz;
-		sz->x = x;
-		sz->conf = c;
-		uv_timer_init(x->loop, &sz->timer);
-		uv_timer_init(x->loop, &sz->io_timer);
-		x->handles += 2;
-		sz->timer.data = hd;
-		sz->io_timer.data = hd;
-		x->n_sec++;
-		udp_ensure(x, (const struct sockaddr *)&c->primary); /* failure logged */
-
-		struct auth_zone *z = zs ? auth_zoneset_get(zs, c->origin) : NULL;
-		char pa[64];
-		xfr_addr_text((const struct sockaddr *)&c->primary, pa, sizeof(pa));
-		if (z) {
-			struct auth_soa soa;
-			uint64_t age = xfr_keep_age_ms(c);
-			auth_zone_soa(z, &soa);
-			auth_refresh_init(&sz->r, uv_now(x->loop), &soa, age);
-			log_info("zone %s: secondary of %s, serving kept serial %u (%" PRIu64
-				" s old)", c->origin_text, pa, soa.serial, age / 1000);
-		} else {
-			auth_refresh_init(&sz->r, uv_now(x->loop), NULL, 0);
-			log_info("zone %s: secondary of %s, no copy yet", c->origin_text, pa);
-		}
+		add_notify_jobs(x, c);
+		if (c->has_primary)
+			add_secondary(x, c, zs);
 	}
 	auth_zoneset_unref(zs);
 	for (unsigned i = 0; i < x->n_sec; i++)
 		xfr_sec_drive(&x->sec[i], AUTH_REFRESH_NONE);
 	*out = x;
 	return 0;
-fail:
-	authd_xfr_close(x);
-	return r;
 }
 
 void authd_xfr_close(struct authd_xfr *x)
