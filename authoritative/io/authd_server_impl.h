@@ -1,7 +1,7 @@
 /*
  * authd_server_impl.h -- the parts of struct authd_server shared by the io
- * files of cairn-auth (authd_server.c, authd_metrics.c, main.c). Not for other
- * modules: replication uses authd_server.h only.
+ * files of cairn-auth (authd_server.c, authd_metrics.c, main.c; authd_geo.c).
+ * Not for replication: it is handed callbacks (struct authd_xfr_host).
  */
 #ifndef CAIRN_AUTHD_SERVER_IMPL_H
 #define CAIRN_AUTHD_SERVER_IMPL_H
