@@ -503,6 +503,163 @@ static void chaos_txt(struct actx *a)
 
 /* ---- entry point ------------------------------------------------------------ */
 
+/* The fields of a used beyond the question; the writer is set up by the caller. */
+static void actx_init(struct actx *a, const struct auth_zoneset *set,
+	const struct dns_query *q, const struct auth_client *client,
+	const struct auth_hooks *hooks)
+{
+	a->set = set;
+	a->q = q;
+	a->client = client;
+	a->hooks = hooks;
+	a->z = NULL;
+	a->nsynth = 0;
+	a->ce = a->node = a->cut = NULL;
+	a->rrset = NULL;
+	a->exact = a->full = a->tc = false;
+	a->hops = 0;
+	a->aa = 0;
+	a->rcode = DNS_RC_NOERROR;
+	a->last = AUTH_STATE_DONE;
+	a->nanswered = a->naddl = 0;
+	a->steered = a->steered_any = false;
+	a->ecs_scope = 0;
+}
+
+/* Size limit: RFC 1035 4.2.1 without EDNS, RFC 6891 6.2.5 with it. */
+static size_t reply_limit(const struct dns_query *q, bool with_opt, bool tcp, size_t outcap)
+{
+	size_t limit = DNS_UDP_MIN;
+	if (tcp) {
+		limit = DNS_MSG_MAX;
+	} else if (with_opt) {
+		limit = q->edns.udp_size;
+		if (limit < DNS_UDP_MIN)
+			limit = DNS_UDP_MIN;
+		if (limit > AUTH_EDNS_SIZE)
+			limit = AUTH_EDNS_SIZE;
+	}
+	return limit > outcap ? outcap : limit;
+}
+
+/*
+ * Decide what the query gets and write it, up to the additional section:
+ * an error RCODE, a CH TXT explanation, or the answer of the state machine.
+ * Returns true when the question is still to be written (error answers),
+ * false when it is written already or must not be.
+ */
+static bool answer_body(struct actx *a, enum dns_query_verdict v, bool tcp, bool with_opt,
+	struct auth_answer_info *info)
+{
+	const struct dns_query *q = a->q;
+
+	if (v != DNS_QUERY_OK) {
+		/* FORMERR, with the question when it parsed. */
+		a->rcode = DNS_RC_FORMERR;
+		info->qtype = q->qname_len > 0 ? q->qtype : 0;
+		return q->qname_len > 0;
+	}
+	info->qtype = q->qtype;
+	if (DNS_OPCODE(q->hdr.flags) != DNS_OP_QUERY) {
+		/* NOTIFY included: the io layer takes it before us. */
+		a->rcode = DNS_RC_NOTIMP;
+		return true;
+	}
+	if (with_opt && q->edns.version > 0) {
+		/* RFC 6891 6.1.3: BADVERS, answered with an OPT of version 0. */
+		a->rcode = DNS_RC_BADVERS;
+		return true;
+	}
+	if (q->qclass == DNS_CLASS_CH && q->qtype == DNS_T_TXT && a->hooks &&
+	    a->hooks->chaos_txt) {
+		set_name(a, q->qname);
+		chaos_txt(a);
+		return false;
+	}
+	if (q->qclass != DNS_CLASS_IN) {
+		a->rcode = DNS_RC_REFUSED;
+		return true;
+	}
+	if (q->qtype == DNS_T_AXFR || q->qtype == DNS_T_IXFR) {
+		/* Transfers are the io layer's (TCP, with an ACL). What reaches us is
+		 * refused; AXFR over UDP is NOTIMP as in NSD (RFC 5936 4.2). */
+		a->rcode = q->qtype == DNS_T_AXFR && !tcp ? DNS_RC_NOTIMP : DNS_RC_REFUSED;
+		return true;
+	}
+
+	set_name(a, q->qname);
+	a->z = auth_zoneset_find(a->set, a->lname);
+	if (a->z && q->qtype == DNS_T_DS && a->llen == a->z->origin_len &&
+	    a->z->origin_labels > 0) {
+		/* DS at a child apex we also serve: the parent answers (RFC 4035
+		 * 3.1.4.1), when we serve the parent. */
+		const struct auth_zone *p = auth_zoneset_find(a->set,
+			dns_name_strip(a->lname, 1));
+		if (p)
+			a->z = p;
+	}
+	info->zone = a->z;
+	if (!a->z) {
+		a->rcode = DNS_RC_REFUSED;
+		return true;
+	}
+	if (dns_writer_question(&a->w, q->qname, q->qtype, q->qclass) < 0) {
+		/* cannot happen: a question always fits in 512 */
+		a->rcode = DNS_RC_SERVFAIL;
+		return false;
+	}
+	dns_writer_mark(&a->w, &a->after_q);
+	a->aa = DNS_FLAG_AA;
+	run(a);
+	return false;
+}
+
+/* The OPT (with the ECS echo), the header; what the caller learns. Returns the
+ * length of the message. */
+static size_t finish_reply(struct actx *a, bool with_opt, size_t limit,
+	struct auth_answer_info *info)
+{
+	const struct dns_query *q = a->q;
+
+	if (with_opt) {
+		/* RFC 7871 7.2.1: echo family, source and address with our scope
+		 * (0 unless a steered answer depends on where the client is). The
+		 * room was kept: the writer's limit left ECS_ROOM for it. */
+		uint8_t opts[4 + ECS_BODY_MAX];
+		int optlen = 0;
+		if (q->edns.has_ecs) {
+			struct dns_ecs e = q->edns.ecs;
+			e.scope = a->ecs_scope;
+			int r = dns_ecs_write(&e, opts + 4, sizeof(opts) - 4);
+			if (r > 0) {
+				opts[0] = 0;
+				opts[1] = DNS_OPT_ECS;
+				opts[2] = (uint8_t)(r >> 8);
+				opts[3] = (uint8_t)r;
+				optlen = 4 + r;
+			}
+		}
+		dns_writer_limit(&a->w, limit);
+		dns_writer_section(&a->w, DNS_SEC_ADDITIONAL);
+		(void)dns_writer_opt(&a->w, AUTH_EDNS_SIZE, (uint8_t)(a->rcode >> 4),
+			q->edns.flags & DNS_EDNS_DO, opts, (uint16_t)optlen);
+	}
+	/* RFC 1035 4.1.1: copy the id, opcode and RD; CD and AD are not echoed
+	 * (as NSD). */
+	uint16_t flags = DNS_FLAG_QR | (uint16_t)(q->hdr.flags & 0x7800) |
+		(q->hdr.flags & DNS_FLAG_RD) | a->aa | (a->tc ? DNS_FLAG_TC : 0) |
+		(a->rcode & 0xf);
+	size_t outlen = dns_writer_finish(&a->w, q->hdr.id, flags);
+	info->rcode = a->rcode;
+	info->aa = a->aa != 0;
+	info->tc = a->tc;
+	info->edns = with_opt;
+	info->last = a->last;
+	info->steered = a->steered_any;
+	info->ecs_scope = a->ecs_scope;
+	return outlen;
+}
+
 int auth_answer(const struct auth_zoneset *set, const uint8_t *pkt, size_t len,
 	const struct auth_client *client, const struct auth_hooks *hooks,
 	uint8_t *out, size_t outcap, size_t *outlen, struct auth_answer_info *info)
@@ -512,7 +669,7 @@ int auth_answer(const struct auth_zoneset *set, const uint8_t *pkt, size_t len,
 	struct auth_answer_info dummy;
 	enum dns_query_verdict v;
 	bool tcp = client && client->tcp;
-	bool with_q = true, with_opt;
+	bool with_opt;
 
 	if (!info)
 		info = &dummy;
@@ -529,143 +686,13 @@ int auth_answer(const struct auth_zoneset *set, const uint8_t *pkt, size_t len,
 		return 0;
 	}
 
-	/* Fields used beyond this point; a->z etc. set below. */
-	a.set = set;
-	a.q = &q;
-	a.client = client;
-	a.hooks = hooks;
-	a.z = NULL;
-	a.nsynth = 0;
-	a.ce = a.node = a.cut = NULL;
-	a.rrset = NULL;
-	a.exact = a.full = a.tc = false;
-	a.hops = 0;
-	a.aa = 0;
-	a.rcode = DNS_RC_NOERROR;
-	a.last = AUTH_STATE_DONE;
-	a.nanswered = a.naddl = 0;
-	a.steered = a.steered_any = false;
-	a.ecs_scope = 0;
-
-	/* Size limit: RFC 1035 4.2.1 without EDNS, RFC 6891 6.2.5 with it. */
+	actx_init(&a, set, &q, client, hooks);
 	with_opt = v == DNS_QUERY_OK && q.has_opt;
-	size_t limit = DNS_UDP_MIN;
-	if (tcp) {
-		limit = DNS_MSG_MAX;
-	} else if (with_opt) {
-		limit = q.edns.udp_size;
-		if (limit < DNS_UDP_MIN)
-			limit = DNS_UDP_MIN;
-		if (limit > AUTH_EDNS_SIZE)
-			limit = AUTH_EDNS_SIZE;
-	}
-	if (limit > outcap)
-		limit = outcap;
+	size_t limit = reply_limit(&q, with_opt, tcp, outcap);
 	dns_writer_init(&a.w, out, limit - (with_opt ? OPT_LEN : 0) -
 		(with_opt && q.edns.has_ecs ? 4 + ECS_BODY_MAX : 0));
-
-	if (v != DNS_QUERY_OK) {
-		/* FORMERR, with the question when it parsed. */
-		a.rcode = DNS_RC_FORMERR;
-		with_q = q.qname_len > 0;
-		info->qtype = with_q ? q.qtype : 0;
-		goto finish;
-	}
-	info->qtype = q.qtype;
-	if (DNS_OPCODE(q.hdr.flags) != DNS_OP_QUERY) {
-		/* NOTIFY included: the io layer takes it before us. */
-		a.rcode = DNS_RC_NOTIMP;
-		goto finish;
-	}
-	if (with_opt && q.edns.version > 0) {
-		/* RFC 6891 6.1.3: BADVERS, answered with an OPT of version 0. */
-		a.rcode = DNS_RC_BADVERS;
-		goto finish;
-	}
-	if (q.qclass == DNS_CLASS_CH && q.qtype == DNS_T_TXT && hooks &&
-	    hooks->chaos_txt) {
-		with_q = false;
-		set_name(&a, q.qname);
-		chaos_txt(&a);
-		goto finish_noq;
-	}
-	if (q.qclass != DNS_CLASS_IN) {
-		a.rcode = DNS_RC_REFUSED;
-		goto finish;
-	}
-	if (q.qtype == DNS_T_AXFR || q.qtype == DNS_T_IXFR) {
-		/* Transfers are the io layer's (TCP, with an ACL). What reaches us is
-		 * refused; AXFR over UDP is NOTIMP as in NSD (RFC 5936 4.2). */
-		a.rcode = q.qtype == DNS_T_AXFR && !tcp ? DNS_RC_NOTIMP : DNS_RC_REFUSED;
-		goto finish;
-	}
-
-	set_name(&a, q.qname);
-	a.z = auth_zoneset_find(set, a.lname);
-	if (a.z && q.qtype == DNS_T_DS && a.llen == a.z->origin_len &&
-	    a.z->origin_labels > 0) {
-		/* DS at a child apex we also serve: the parent answers (RFC 4035
-		 * 3.1.4.1), when we serve the parent. */
-		const struct auth_zone *p = auth_zoneset_find(set,
-			dns_name_strip(a.lname, 1));
-		if (p)
-			a.z = p;
-	}
-	info->zone = a.z;
-	if (!a.z) {
-		a.rcode = DNS_RC_REFUSED;
-		goto finish;
-	}
-	if (dns_writer_question(&a.w, q.qname, q.qtype, q.qclass) < 0) {
-		/* cannot happen: a question always fits in 512 */
-		a.rcode = DNS_RC_SERVFAIL;
-		with_q = false;
-		goto finish_noq;
-	}
-	dns_writer_mark(&a.w, &a.after_q);
-	a.aa = DNS_FLAG_AA;
-	run(&a);
-	goto finish_noq;
-
-finish:
-	if (with_q && dns_writer_question(&a.w, q.qname, q.qtype, q.qclass) < 0)
-		with_q = false;
-finish_noq:
-	if (with_opt) {
-		/* RFC 7871 7.2.1: echo family, source and address with our scope
-		 * (0 unless a steered answer depends on where the client is). The
-		 * room was kept: the writer's limit left ECS_ROOM for it. */
-		uint8_t opts[4 + ECS_BODY_MAX];
-		int optlen = 0;
-		if (q.edns.has_ecs) {
-			struct dns_ecs e = q.edns.ecs;
-			e.scope = a.ecs_scope;
-			int r = dns_ecs_write(&e, opts + 4, sizeof(opts) - 4);
-			if (r > 0) {
-				opts[0] = 0;
-				opts[1] = DNS_OPT_ECS;
-				opts[2] = (uint8_t)(r >> 8);
-				opts[3] = (uint8_t)r;
-				optlen = 4 + r;
-			}
-		}
-		dns_writer_limit(&a.w, limit);
-		dns_writer_section(&a.w, DNS_SEC_ADDITIONAL);
-		(void)dns_writer_opt(&a.w, AUTH_EDNS_SIZE, (uint8_t)(a.rcode >> 4),
-			q.edns.flags & DNS_EDNS_DO, opts, (uint16_t)optlen);
-	}
-	/* RFC 1035 4.1.1: copy the id, opcode and RD; CD and AD are not echoed
-	 * (as NSD). */
-	uint16_t flags = DNS_FLAG_QR | (uint16_t)(q.hdr.flags & 0x7800) |
-		(q.hdr.flags & DNS_FLAG_RD) | a.aa | (a.tc ? DNS_FLAG_TC : 0) |
-		(a.rcode & 0xf);
-	*outlen = dns_writer_finish(&a.w, q.hdr.id, flags);
-	info->rcode = a.rcode;
-	info->aa = a.aa != 0;
-	info->tc = a.tc;
-	info->edns = with_opt;
-	info->last = a.last;
-	info->steered = a.steered_any;
-	info->ecs_scope = a.ecs_scope;
+	if (answer_body(&a, v, tcp, with_opt, info))
+		(void)dns_writer_question(&a.w, q.qname, q.qtype, q.qclass);
+	*outlen = finish_reply(&a, with_opt, limit, info);
 	return 0;
 }

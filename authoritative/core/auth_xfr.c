@@ -27,11 +27,8 @@ int auth_serial_cmp(uint32_t a, uint32_t b)
 	if (a == b)
 		return 0;
 	uint32_t d = b - a;
-	if (d < 0x80000000u)
-		return -1;
-	if (d > 0x80000000u)
-		return 1;
-	return -1; /* exactly 2^31 apart: undefined, never "newer" */
+	/* Exactly 2^31 apart is undefined: never "newer", so it orders below. */
+	return d > 0x80000000u ? 1 : -1;
 }
 
 /* ---- helpers ------------------------------------------------------------------ */

@@ -80,36 +80,50 @@ int auth_zone_builder_finish(struct auth_zone_builder *b, struct auth_zone **out
 void auth_zone_builder_free(struct auth_zone_builder *b);
 
 /*
- * Load an RFC 1035 master file (via ldns): $ORIGIN, $TTL, $INCLUDE (path
- * relative to the including file's directory, nested up to 8 deep), relative
- * names, '@', blank owners, multi-line records, every type ldns knows and
- * RFC 3597 unknown types ("TYPE65280 \# 4 0a000001"). Files are expected to
- * start with the zone's origin as $ORIGIN (origin is preset). Errors as
- * described above, including ldns parse errors with ldns's message.
- * Returns 0, -errno (file unreadable: message also in err), -ENOMEM or
- * DNS_E_ZONE.
+ * Where the loader gets the text of a master file and of the files it
+ * $INCLUDEs: the core opens no file itself, the caller passes a reader (the
+ * io layer's reads the file system, a test's may serve fixtures from memory).
  */
-int auth_zone_load_file(const struct dns_mm *mm, const uint8_t *origin,
-	const char *path, struct auth_zone **out, char *err, size_t errlen);
+struct auth_zone_reader {
+	/* The whole content of path into *text (*len bytes, no NUL needed);
+	 * 0, or a negative errno (named in the load error). */
+	int (*read)(void *ctx, const char *path, char **text, size_t *len);
+	/* Give back what read() returned, once the loader is done with it. */
+	void (*release)(void *ctx, char *text, size_t len);
+	void *ctx; /* passed to both */
+};
 
 /*
- * Same as auth_zone_load_file() but from text in memory (unit tests);
- * name is used as the file name in error messages. $INCLUDE paths are
- * relative to the current directory.
+ * Load an RFC 1035 master file (via ldns), read through rd: $ORIGIN, $TTL,
+ * $INCLUDE (path relative to the including file's directory, nested up to 8
+ * deep, read through rd too), relative names, '@', blank owners, multi-line
+ * records, every type ldns knows and RFC 3597 unknown types ("TYPE65280 \# 4
+ * 0a000001"). Files are expected to start with the zone's origin as $ORIGIN
+ * (origin is preset). Errors as described above, including ldns parse errors
+ * with ldns's message. Returns 0, -errno (path unreadable: "path: cannot
+ * read: reason" also in err), -ENOMEM or DNS_E_ZONE.
+ */
+int auth_zone_load(const struct dns_mm *mm, const uint8_t *origin, const char *path,
+	const struct auth_zone_reader *rd, struct auth_zone **out, char *err, size_t errlen);
+
+/*
+ * Same as auth_zone_load() but from text in memory (unit tests, fuzzing);
+ * name is used as the file name in error messages. There is no reader:
+ * an $INCLUDE is an error ("cannot read $INCLUDE file ...").
  */
 int auth_zone_load_string(const struct dns_mm *mm, const uint8_t *origin,
 	const char *text, const char *name, struct auth_zone **out, char *err,
 	size_t errlen);
 
 /*
- * For `cairn-auth --check-zone ORIGIN FILE`: origin in presentation form.
- * Loads with the process allocator, runs every check, frees the zone.
- * On success writes a one-line summary ("zone example.com. serial 1: 42
- * records") into err. Returns 0, -errno, DNS_E_SYNTAX (bad origin) or
- * DNS_E_ZONE.
+ * For `cairn-auth --check-zone ORIGIN FILE`: origin in presentation form,
+ * the file read through rd. Loads with the process allocator, runs every
+ * check, frees the zone. On success writes a one-line summary ("zone
+ * example.com. serial 1: 42 records") into err. Returns 0, -errno,
+ * DNS_E_SYNTAX (bad origin) or DNS_E_ZONE.
  */
-int auth_zone_check_file(const char *origin, const char *path, char *err,
-	size_t errlen);
+int auth_zone_check_file(const char *origin, const char *path,
+	const struct auth_zone_reader *rd, char *err, size_t errlen);
 
 /* ---- using a zone snapshot ------------------------------------------------- */
 

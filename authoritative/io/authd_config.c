@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "authd_server_impl.h"
+#include "authd_config.h"
 #include "dns_err.h"
 #include "dns_log.h"
 

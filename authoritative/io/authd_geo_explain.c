@@ -13,6 +13,7 @@
 #include "authd_geo.h"
 #include "authd_geo_load.h"
 #include "authd_server.h"
+#include "authd_zonefile.h"
 #include "dns_err.h"
 #include "dns_name.h"
 #include "dns_pkt.h"
@@ -70,7 +71,7 @@ static int load_zones(const struct authd_config *cfg, struct auth_zoneset **out)
 	for (unsigned i = 0; i < cfg->n_zones; i++) {
 		struct auth_zone *z = NULL;
 		err[0] = '\0';
-		r = auth_zone_load_file(dns_mm_std(), cfg->zones[i].origin, cfg->zones[i].file, &z,
+		r = authd_zonefile_load(dns_mm_std(), cfg->zones[i].origin, cfg->zones[i].file, &z,
 			err, sizeof(err));
 		if (r < 0) {
 			if (cfg->zones[i].has_primary)

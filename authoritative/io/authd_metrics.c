@@ -11,10 +11,9 @@ static const char *const zone_rcode_names[AUTHD_ZONE_RCODES] = {"NOERROR", "FORM
 static const char *const zone_type_names[AUTHD_ZONE_TYPES] = {"A", "AAAA", "NS", "CNAME", "SOA",
 	"MX", "TXT", "SRV", "PTR", "CAA", "DS", "DNSKEY", "HTTPS", "SVCB", "ANY", "AXFR", "other"};
 
-void authd_metrics_cb(void *ctx, struct dns_metrics_buf *b)
+/* Queries by transport and type, responses by RCODE, the plain counters. */
+static void metrics_queries(const struct dns_counters *c, struct dns_metrics_buf *b)
 {
-	struct authd_server *s = ctx;
-	const struct dns_counters *c = &s->counters;
 	char tbuf[16];
 	uint64_t v;
 
@@ -58,6 +57,13 @@ void authd_metrics_cb(void *ctx, struct dns_metrics_buf *b)
 		dns_metrics_printf(b, "%s %llu\n", simple[i].name,
 			(unsigned long long)dns_counter_sum(c, simple[i].idx));
 	}
+}
+
+/* Per configured zone: responses by RCODE, queries by type. */
+static void metrics_zone_counters(const struct authd_server *s, struct dns_metrics_buf *b)
+{
+	const struct dns_counters *c = &s->counters;
+	uint64_t v;
 
 	dns_metrics_header(b, "cairn_auth_zone_responses_total", "counter",
 		"Responses per zone by RCODE.");
@@ -77,6 +83,14 @@ void authd_metrics_cb(void *ctx, struct dns_metrics_buf *b)
 				dns_metrics_printf(b, "cairn_auth_zone_queries_total{zone=\"%s\",type=\"%s\"} %llu\n",
 					s->cfg.zones[z].origin_text, zone_type_names[k], (unsigned long long)v);
 		}
+}
+
+void authd_metrics_cb(void *ctx, struct dns_metrics_buf *b)
+{
+	struct authd_server *s = ctx;
+
+	metrics_queries(&s->counters, b);
+	metrics_zone_counters(s, b);
 
 	/* Serials of the zones serving now (runs on the main loop, like reloads). */
 	struct auth_zoneset *set = authd_server_zones(s);

@@ -115,16 +115,6 @@ static struct authd_serving *serving_get(struct authd_server *s)
 	return sv;
 }
 
-uv_loop_t *authd_server_loop(struct authd_server *s)
-{
-	return &s->loop;
-}
-
-const struct authd_config *authd_server_config(struct authd_server *s)
-{
-	return &s->cfg;
-}
-
 struct auth_zoneset *authd_server_zones(struct authd_server *s)
 {
 	struct authd_serving *sv = serving_get(s);
@@ -136,8 +126,16 @@ struct auth_zoneset *authd_server_zones(struct authd_server *s)
 	return set;
 }
 
-int authd_server_replace_zone(struct authd_server *s, struct auth_zone *z)
+/* Replication's callbacks (struct authd_xfr_host). */
+static struct auth_zoneset *xfr_zones_cb(void *ctx)
 {
+	return authd_server_zones(ctx);
+}
+
+/* A new version of z from a transfer: a new set with it, swapped in. */
+static int xfr_replace_zone_cb(void *ctx, struct auth_zone *z)
+{
+	struct authd_server *s = ctx;
 	struct auth_zoneset_builder *b;
 	struct auth_zoneset *set = NULL;
 	struct authd_serving *sv = serving_get(s);
@@ -169,8 +167,10 @@ out:
 	return r;
 }
 
-int authd_server_expire_zone(struct authd_server *s, const uint8_t *origin)
+/* Same zones, the expired flag of origin set (see struct authd_serving). */
+static int xfr_expire_zone_cb(void *ctx, const uint8_t *origin)
 {
+	struct authd_server *s = ctx;
 	for (unsigned i = 0; i < s->cfg.n_zones; i++) {
 		if (!dns_name_eq(s->cfg.zones[i].origin, origin))
 			continue;
@@ -227,7 +227,7 @@ static int load_zones(struct authd_server *s, const struct authd_serving *cur, b
 				zc->file);
 		} else {
 			err[0] = '\0';
-			r = auth_zone_load_file(dns_mm_std(), zc->origin, zc->file, &z, err, sizeof(err));
+			r = authd_zonefile_load(dns_mm_std(), zc->origin, zc->file, &z, err, sizeof(err));
 			if (r == 0) {
 				fs->loaded = true;
 				fs->st = st;
@@ -552,7 +552,10 @@ int authd_server_init(struct authd_server *s, const struct authd_config *cfg)
 				authd_metrics_cb, s)) < 0)
 			return r; /* logged there */
 	}
-	if ((r = authd_xfr_start(s, &s->xfr)) < 0) {
+	struct authd_xfr_host host = {.loop = &s->loop, .cfg = &s->cfg, .ctx = s,
+		.zones = xfr_zones_cb, .replace_zone = xfr_replace_zone_cb,
+		.expire_zone = xfr_expire_zone_cb};
+	if ((r = authd_xfr_start(&host, &s->xfr)) < 0) {
 		log_err("cannot start replication: %s", dns_strerror(r));
 		return r;
 	}

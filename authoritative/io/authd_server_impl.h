@@ -1,7 +1,7 @@
 /*
  * authd_server_impl.h -- the parts of struct authd_server shared by the io
- * files of cairn-auth (authd_server.c, authd_metrics.c, main.c). Not for other
- * modules: replication uses authd_server.h only.
+ * files of cairn-auth (authd_server.c, authd_metrics.c, main.c; authd_geo.c).
+ * Not for replication: it is handed callbacks (struct authd_xfr_host).
  */
 #ifndef CAIRN_AUTHD_SERVER_IMPL_H
 #define CAIRN_AUTHD_SERVER_IMPL_H
@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "authd_server.h"
+#include "authd_zonefile.h" /* every zone load of the io files reads through it */
 #include "dns_config.h"
 #include "dns_listen.h"
 #include "dns_metrics.h"
@@ -90,12 +91,6 @@ struct authd_server {
 	struct dns_counters counters;
 	uint64_t reloads, reload_failures;  /* main thread only */
 };
-
-/* Register the options of cairn-auth in a parser writing into cfg. */
-int authd_config_init(struct dns_config *parser, struct authd_config *cfg, bool *check_zone);
-/* Turn the raw zone/primary/notify lines into cfg->zones. 0 or DNS_E_CONFIG (message in err). */
-int authd_config_finish(struct dns_config *parser, struct authd_config *cfg, char *err, size_t errlen);
-void authd_config_deinit(struct authd_config *cfg);
 
 /* Bring everything up (zones loaded, sockets bound); on error logs why. */
 int authd_server_init(struct authd_server *s, const struct authd_config *cfg);

@@ -20,20 +20,45 @@
 #ifndef CAIRN_AUTHD_XFR_H
 #define CAIRN_AUTHD_XFR_H
 
+#include <stdint.h>
+
+#include <uv.h>
+
 #include "auth_zone.h"
-#include "authd_server.h"
+#include "authd_config.h"
 #include "dns_listen.h"
 #include "dns_pkt.h"
 
 struct authd_xfr;
 
 /*
+ * What replication needs of the server it runs in, filled in by the server:
+ * replication calls it back and includes nothing of it.
+ */
+struct authd_xfr_host {
+	uv_loop_t *loop;                /* the main loop: timers, sockets, the async */
+	const struct authd_config *cfg; /* zones, listen addresses, allow-transfer */
+	void *ctx;                      /* passed to every callback */
+	/* A reference to the zone set serving now (NULL: none yet); the caller
+	 * drops it with auth_zoneset_unref(). Any thread. */
+	struct auth_zoneset *(*zones)(void *ctx);
+	/* Serve z (a new version from AXFR) in place of the version with the
+	 * same origin; the server takes its own reference. Main thread. */
+	int (*replace_zone)(void *ctx, struct auth_zone *z);
+	/* The secondary zone origin is expired (RFC 1035 3.3.13: EXPIRE passed
+	 * with no good check of the primary): SERVFAIL for its names instead of
+	 * stale data until replace_zone() serves a fresh copy. Main thread. */
+	int (*expire_zone)(void *ctx, const uint8_t *origin);
+};
+
+/*
  * Main thread: open the UDP sockets for SOA queries and NOTIFYs, start the
  * refresh timers of every secondary zone (the first check happens at once: a
  * SOA query when the zone is already served from its kept copy, an AXFR when
- * not). Returns 0 and *out, or a negative errno.
+ * not). host is copied; host->cfg must outlive the replication. Returns 0 and
+ * *out, or a negative errno.
  */
-int authd_xfr_start(struct authd_server *s, struct authd_xfr **out);
+int authd_xfr_start(const struct authd_xfr_host *host, struct authd_xfr **out);
 /*
  * Main thread, after the workers are stopped and before the loop is closed:
  * stop everything and close every handle. The handles close asynchronously;

@@ -23,7 +23,8 @@ static int check_zone(struct dns_config *parser)
 		return 1;
 	}
 	msg[0] = '\0';
-	int r = auth_zone_check_file(parser->args[0], parser->args[1], msg, sizeof(msg));
+	int r = auth_zone_check_file(parser->args[0], parser->args[1], authd_zonefile_reader(),
+		msg, sizeof(msg));
 	if (r == 0) {
 		printf("%s\n", msg);
 		return 0;

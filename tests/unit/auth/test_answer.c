@@ -26,6 +26,7 @@
 #include "dns_writer.h"
 
 #include "test_mm.h"
+#include "test_reader.h"
 
 static struct auth_zoneset *both;   /* example. + other.test. */
 static struct auth_zoneset *alone;  /* example. only */
@@ -47,7 +48,7 @@ static struct auth_zone *load(const char *origin, const char *file)
 	struct auth_zone *z = NULL;
 	char err[1024], path[512];
 	snprintf(path, sizeof(path), "%s/%s", CAIRN_FIXTURES, file);
-	if (auth_zone_load_file(&tmm, wname(origin), path, &z, err, sizeof(err)))
+	if (auth_zone_load(&tmm, wname(origin), path, &test_reader, &z, err, sizeof(err)))
 		fail_msg("%s", err);
 	return z;
 }

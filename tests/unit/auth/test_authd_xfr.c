@@ -2,8 +2,8 @@
  * test_authd_xfr.c -- the replication shell (authoritative/io/authd_xfr.c) on
  * one libuv loop, against a scripted primary and secondary on 127.56.0.1.
  *
- * The server it plugs into is a stub (this file defines struct authd_server
- * and the four functions authd_xfr uses). The fake primary answers SOA queries
+ * The server it plugs into is a stub (this file's struct authd_xfr_host and
+ * its three callbacks). The fake primary answers SOA queries
  * and AXFRs from whatever zone the test sets; the fake secondary counts
  * NOTIFYs and answers only the one the test chooses. Zones use SOA timers of
  * 1 s so refreshes and retries happen within the test. Everything is closed at
@@ -26,8 +26,8 @@
 
 #include "auth_xfr.h"
 #include "auth_zone.h"
-#include "authd_server.h"
 #include "authd_xfr.h"
+#include "authd_zonefile.h"
 #include "dns_config.h"
 #include "dns_err.h"
 #include "dns_listen.h"
@@ -38,24 +38,23 @@
 
 /* ---- the stub server ---- */
 
-struct authd_server {
+struct stub_server {
 	uv_loop_t loop;
 	struct authd_config cfg;
 	struct auth_zoneset *set; /* serving set */
-	unsigned replaced;        /* authd_server_replace_zone() calls */
-	unsigned expired;         /* authd_server_expire_zone() calls */
+	unsigned replaced;        /* replace_zone() calls */
+	unsigned expired;         /* expire_zone() calls */
 };
 
-uv_loop_t *authd_server_loop(struct authd_server *s) { return &s->loop; }
-const struct authd_config *authd_server_config(struct authd_server *s) { return &s->cfg; }
-
-struct auth_zoneset *authd_server_zones(struct authd_server *s)
+static struct auth_zoneset *stub_zones(void *ctx)
 {
+	struct stub_server *s = ctx;
 	return s->set ? auth_zoneset_ref(s->set) : NULL;
 }
 
-int authd_server_replace_zone(struct authd_server *s, struct auth_zone *z)
+static int stub_replace_zone(void *ctx, struct auth_zone *z)
 {
+	struct stub_server *s = ctx;
 	struct auth_zoneset_builder *b;
 	struct auth_zoneset *set;
 	assert_int_equal(auth_zoneset_builder_new(dns_mm_std(), &b), 0);
@@ -72,11 +71,20 @@ int authd_server_replace_zone(struct authd_server *s, struct auth_zone *z)
 	return 0;
 }
 
-int authd_server_expire_zone(struct authd_server *s, const uint8_t *origin)
+static int stub_expire_zone(void *ctx, const uint8_t *origin)
 {
+	struct stub_server *s = ctx;
 	(void)origin;
 	s->expired++;
 	return 0;
+}
+
+/* The callbacks authd_xfr is started with. */
+static struct authd_xfr_host stub_host(struct stub_server *s)
+{
+	return (struct authd_xfr_host){.loop = &s->loop, .cfg = &s->cfg, .ctx = s,
+		.zones = stub_zones, .replace_zone = stub_replace_zone,
+		.expire_zone = stub_expire_zone};
 }
 
 /* ---- the fake peers ---- */
@@ -188,7 +196,7 @@ static void run_until(uv_loop_t *loop, bool (*cond)(void *), void *arg, unsigned
 		fail_msg("timed out waiting for %s", what);
 }
 
-static struct authd_server S;
+static struct stub_server S;
 
 static uint32_t served_serial(const char *origin)
 {
@@ -253,7 +261,8 @@ static void test_secondary_and_notify(void **state)
 
 	/* 1. No copy: the first thing is an AXFR (no SOA query). */
 	P.zone = zone("s.test.", 1);
-	assert_int_equal(authd_xfr_start(&S, &x), 0);
+	struct authd_xfr_host host = stub_host(&S);
+	assert_int_equal(authd_xfr_start(&host, &x), 0);
 	run_until(&S.loop, serving_1, NULL, 15000, "serial 1 by AXFR");
 	assert_int_equal(P.soa_queries, 0);
 	assert_int_equal(P.axfrs, 1);
@@ -261,7 +270,7 @@ static void test_secondary_and_notify(void **state)
 	/* The kept copy is the zone. */
 	struct auth_zone *kept = NULL;
 	char err[512];
-	assert_int_equal(auth_zone_load_file(dns_mm_std(), zc[0].origin, path, &kept, err,
+	assert_int_equal(authd_zonefile_load(dns_mm_std(), zc[0].origin, path, &kept, err,
 		sizeof(err)), 0);
 	assert_int_equal(auth_zone_serial(kept), 1);
 	assert_int_equal(auth_zone_rr_count(kept), auth_zone_rr_count(P.zone));
@@ -287,7 +296,7 @@ static void test_secondary_and_notify(void **state)
 	run_until(&S.loop, axfrs_at_least, &want, 15000, "a second AXFR of the broken zone");
 	assert_int_equal(served_serial("s.test."), 2);
 	assert_int_equal(S.replaced, 2);
-	assert_int_equal(auth_zone_load_file(dns_mm_std(), zc[0].origin, path, &kept, err,
+	assert_int_equal(authd_zonefile_load(dns_mm_std(), zc[0].origin, path, &kept, err,
 		sizeof(err)), 0);
 	assert_int_equal(auth_zone_serial(kept), 2);
 	auth_zone_unref(kept);
@@ -358,7 +367,8 @@ static void kept_copy_refused(unsigned expire_s)
 	auth_zone_unref(z1);
 
 	P.zone = NULL; /* the primary REFUSES */
-	assert_int_equal(authd_xfr_start(&S, &x), 0);
+	struct authd_xfr_host host = stub_host(&S);
+	assert_int_equal(authd_xfr_start(&host, &x), 0);
 	unsigned want = 2;
 	run_until(&S.loop, soas_at_least, &want, 15000, "a SOA query and its RETRY");
 	assert_int_equal(P.axfrs, 0);

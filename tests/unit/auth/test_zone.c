@@ -4,6 +4,7 @@
  * iteration, zone sets and reference counting. Every allocation goes through
  * cmocka's checked allocator, so a leak fails the test.
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include "dns_pkt.h"
 
 #include "test_mm.h"
+#include "test_reader.h"
 
 static const uint8_t *wname(const char *s)
 {
@@ -75,8 +77,8 @@ static void test_load_fixture(void **state)
 	(void)state;
 	struct auth_zone *z = NULL;
 	char err[1024];
-	int rc = auth_zone_load_file(&tmm, wname("example."), CAIRN_FIXTURES "/example.zone",
-		&z, err, sizeof(err));
+	int rc = auth_zone_load(&tmm, wname("example."), CAIRN_FIXTURES "/example.zone",
+		&test_reader, &z, err, sizeof(err));
 	if (rc)
 		fail_msg("%s", err);
 	struct auth_soa soa;
@@ -209,8 +211,8 @@ static void test_load_include(void **state)
 	(void)state;
 	struct auth_zone *z = NULL;
 	char err[1024];
-	int rc = auth_zone_load_file(&tmm, wname("inc.test."),
-		CAIRN_FIXTURES "/include-main.zone", &z, err, sizeof(err));
+	int rc = auth_zone_load(&tmm, wname("inc.test."),
+		CAIRN_FIXTURES "/include-main.zone", &test_reader, &z, err, sizeof(err));
 	if (rc)
 		fail_msg("%s", err);
 	assert_non_null(rrset(z, "host1.inc.test.", DNS_T_A));
@@ -230,8 +232,8 @@ static void test_include_errors(void **state)
 	(void)state;
 	struct auth_zone *z = NULL;
 	char err[2048];
-	int rc = auth_zone_load_file(&tmm, wname("inc.test."),
-		CAIRN_FIXTURES "/include-bad.zone", &z, err, sizeof(err));
+	int rc = auth_zone_load(&tmm, wname("inc.test."),
+		CAIRN_FIXTURES "/include-bad.zone", &test_reader, &z, err, sizeof(err));
 	assert_int_equal(rc, DNS_E_ZONE);
 	assert_null(z);
 	/* parse error inside the included file, with its name and line */
@@ -240,6 +242,74 @@ static void test_include_errors(void **state)
 	assert_non_null(strstr(err, CAIRN_FIXTURES "/include-bad.zone:6: cannot read $INCLUDE file "));
 	/* a second include names its own file */
 	assert_non_null(strstr(err, CAIRN_FIXTURES "/inc/broken2.inc:2: "));
+}
+
+/* A reader serving two files from memory: the core reads only through it. */
+struct mem_files {
+	const char *path[2], *text[2];
+	unsigned reads, releases;
+};
+
+static int mem_read(void *ctx, const char *path, char **text, size_t *len)
+{
+	struct mem_files *m = ctx;
+	for (int i = 0; i < 2; i++) {
+		if (strcmp(path, m->path[i]) == 0) {
+			m->reads++;
+			*text = (char *)m->text[i];
+			*len = strlen(m->text[i]);
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static void mem_release(void *ctx, char *text, size_t len)
+{
+	(void)text;
+	(void)len;
+	((struct mem_files *)ctx)->releases++;
+}
+
+static void test_reader_in_memory(void **state)
+{
+	(void)state;
+	struct mem_files m = {
+		.path = {"zones/main.zone", "zones/inc/hosts.inc"},
+		.text = {"$TTL 300\n@ SOA ns1 hostmaster 7 3600 600 86400 60\n  NS ns1\n"
+			 "$INCLUDE inc/hosts.inc\n$INCLUDE inc/absent.inc\n",
+			 "ns1 A 192.0.2.1\n"},
+	};
+	struct auth_zone_reader rd = {mem_read, mem_release, &m};
+	struct auth_zone *z = NULL;
+	char err[512];
+
+	/* the absent include fails the load, at its line, with the reader's errno */
+	assert_int_equal(auth_zone_load(&tmm, wname("example."), "zones/main.zone", &rd, &z,
+		err, sizeof(err)), DNS_E_ZONE);
+	assert_string_equal(err, "zones/main.zone:5: cannot read $INCLUDE file "
+		"zones/inc/absent.inc: No such file or directory");
+	assert_int_equal(m.reads, 2);
+	assert_int_equal(m.releases, 2);
+
+	m.text[0] = "$TTL 300\n@ SOA ns1 hostmaster 7 3600 600 86400 60\n  NS ns1\n"
+		"$INCLUDE inc/hosts.inc\n";
+	assert_int_equal(auth_zone_load(&tmm, wname("example."), "zones/main.zone", &rd, &z,
+		err, sizeof(err)), 0);
+	assert_non_null(rrset(z, "ns1.example.", DNS_T_A));
+	assert_int_equal(m.reads, m.releases);
+	auth_zone_unref(z);
+
+	/* the top file itself */
+	assert_int_equal(auth_zone_load(&tmm, wname("example."), "nowhere.zone", &rd, &z,
+		err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "nowhere.zone: cannot read: No such file or directory");
+
+	/* text in memory has no reader: $INCLUDE is an error, nothing is opened */
+	assert_int_equal(load("$TTL 300\n@ SOA ns1 hostmaster 7 3600 600 86400 60\n  NS ns1\n"
+		"ns1 A 192.0.2.1\n$INCLUDE " CAIRN_FIXTURES "/example.zone\n", &z, err,
+		sizeof(err)), DNS_E_ZONE);
+	assert_non_null(strstr(err, "t.zone:5: cannot read $INCLUDE file "));
 }
 
 static void test_load_duplicates_and_ttls(void **state)
@@ -394,15 +464,16 @@ static void test_check_file(void **state)
 	(void)state;
 	char msg[512];
 	assert_int_equal(auth_zone_check_file("example", CAIRN_FIXTURES "/example.zone",
-		msg, sizeof(msg)), 0);
+		&test_reader, msg, sizeof(msg)), 0);
 	assert_string_equal(msg, "zone example. serial 2026112701: 44 records");
-	int rc = auth_zone_check_file("example.", CAIRN_FIXTURES "/nonexistent.zone", msg, sizeof(msg));
+	int rc = auth_zone_check_file("example.", CAIRN_FIXTURES "/nonexistent.zone",
+		&test_reader, msg, sizeof(msg));
 	assert_true(rc < 0);
 	assert_non_null(strstr(msg, "nonexistent.zone: cannot read"));
 	assert_int_equal(auth_zone_check_file("bad..name", CAIRN_FIXTURES "/example.zone",
-		msg, sizeof(msg)), DNS_E_SYNTAX);
+		&test_reader, msg, sizeof(msg)), DNS_E_SYNTAX);
 	assert_int_equal(auth_zone_check_file("other.test.", CAIRN_FIXTURES "/example.zone",
-		msg, sizeof(msg)), DNS_E_ZONE);
+		&test_reader, msg, sizeof(msg)), DNS_E_ZONE);
 }
 
 /* ---- wire builder, sets, references ---------------------------------------------- */
@@ -520,6 +591,7 @@ int main(void)
 		cmocka_unit_test(test_load_types),
 		cmocka_unit_test(test_load_include),
 		cmocka_unit_test(test_include_errors),
+		cmocka_unit_test(test_reader_in_memory),
 		cmocka_unit_test(test_load_duplicates_and_ttls),
 		cmocka_unit_test(test_check_parse_error),
 		cmocka_unit_test(test_check_soa),
