@@ -15,7 +15,6 @@
 #include "authd_xfr.h"
 #include "dns_err.h"
 #include "dns_log.h"
-#include "dns_loop.h"
 #include "dns_pkt.h"
 #include "dns_writer.h"
 
@@ -486,15 +485,10 @@ static void on_map_changed(void *ctx)
 	auth_zoneset_unref(set);
 }
 
-static void on_signal(struct dns_signals *sigs, int signum)
+/* SIGHUP */
+static void on_reload(void *ctx)
 {
-	struct authd_server *s = sigs->data;
-	if (signum == SIGHUP) {
-		authd_server_reload(s);
-		return;
-	}
-	log_info("signal %d: shutting down", signum);
-	uv_stop(&s->loop);
+	authd_server_reload(ctx);
 }
 
 int authd_server_init(struct authd_server *s, const struct authd_config *cfg)
@@ -507,9 +501,8 @@ int authd_server_init(struct authd_server *s, const struct authd_config *cfg)
 	s->cfg = *cfg;
 	pthread_mutex_init(&s->lock, NULL);
 	atomic_init(&s->gen, 1);
-	if ((r = uv_loop_init(&s->loop)) < 0)
+	if ((r = dns_shell_init(&s->shell)) < 0)
 		return r;
-	s->loop_ready = true;
 	/* Workers are cache-line aligned so threads never share a line. */
 	s->workers = aligned_alloc(64, cfg->threads * sizeof(*s->workers));
 	if (s->workers)
@@ -527,7 +520,7 @@ int authd_server_init(struct authd_server *s, const struct authd_config *cfg)
 		return r;
 	}
 	if (cfg->map_file &&
-	    (r = authd_geo_start(&s->geo, cfg, &s->loop, cfg->threads, set, on_map_changed, s)) < 0) {
+	    (r = authd_geo_start(&s->geo, cfg, &s->shell.loop, cfg->threads, set, on_map_changed, s)) < 0) {
 		auth_zoneset_unref(set);
 		log_err("cannot start: the map %s is not usable", cfg->map_file);
 		return r;
@@ -535,31 +528,32 @@ int authd_server_init(struct authd_server *s, const struct authd_config *cfg)
 	if ((r = serving_swap(s, set)) < 0)
 		return r;
 
-	struct dns_listen_server_config lc = {
-		.addrs = cfg->listen.items,
-		.naddrs = cfg->listen.n,
-		.threads = cfg->threads,
-		.opts = {.query_cb = on_query, .ctx = s, .tcp_idle_ms = cfg->tcp_idle_ms,
-			 .tcp_max_conns = cfg->tcp_max_clients},
-		.thread_stop = on_thread_stop,
+	struct dns_shell_config sc = {
+		.listen = {
+			.addrs = cfg->listen.items,
+			.naddrs = cfg->listen.n,
+			.threads = cfg->threads,
+			.opts = {.query_cb = on_query, .ctx = s, .tcp_idle_ms = cfg->tcp_idle_ms,
+				 .tcp_max_conns = cfg->tcp_max_clients},
+			.thread_stop = on_thread_stop,
+		},
+		.reload = on_reload,
+		.ctx = s,
 	};
-	if ((r = dns_listen_server_start(&s->listen, &lc)) < 0) {
-		log_err("cannot start: %s", dns_strerror(r));
-		return r;
-	}
+	if ((r = dns_shell_start(&s->shell, &sc)) < 0)
+		return r; /* logged there */
 	if (cfg->has_metrics) {
-		if ((r = dns_metrics_start(&s->metrics, &s->loop, (const struct sockaddr *)&cfg->metrics,
+		if ((r = http_metrics_start(&s->metrics, &s->shell.loop, (const struct sockaddr *)&cfg->metrics,
 				authd_metrics_cb, s)) < 0)
 			return r; /* logged there */
 	}
-	struct authd_xfr_host host = {.loop = &s->loop, .cfg = &s->cfg, .ctx = s,
+	struct authd_xfr_host host = {.loop = &s->shell.loop, .cfg = &s->cfg, .ctx = s,
 		.zones = xfr_zones_cb, .replace_zone = xfr_replace_zone_cb,
 		.expire_zone = xfr_expire_zone_cb};
 	if ((r = authd_xfr_start(&host, &s->xfr)) < 0) {
 		log_err("cannot start replication: %s", dns_strerror(r));
 		return r;
 	}
-	dns_signals_start(&s->sigs, &s->loop, true, on_signal, s);
 	log_info("cairn-auth %s ready: %u zones, %u threads", CAIRN_VERSION, cfg->n_zones,
 		cfg->threads);
 	return 0;
@@ -567,27 +561,22 @@ int authd_server_init(struct authd_server *s, const struct authd_config *cfg)
 
 int authd_server_run(struct authd_server *s)
 {
-	return uv_run(&s->loop, UV_RUN_DEFAULT);
+	return dns_shell_run(&s->shell);
 }
 
 int authd_server_deinit(struct authd_server *s)
 {
-	int r = 0;
+	int r = dns_shell_stop(&s->shell);
 
-	if (s->listen && dns_listen_server_stop(s->listen) < 0)
-		r = -EBUSY;
-	s->listen = NULL;
 	if (s->xfr)
 		authd_xfr_close(s->xfr);
 	s->xfr = NULL;
 	if (s->metrics)
-		dns_metrics_close(s->metrics);
+		http_metrics_close(s->metrics);
 	s->metrics = NULL;
 	authd_geo_close(s->geo);
-	if (s->loop_ready) {
-		if (dns_loop_close_all(&s->loop) < 0)
-			r = -EBUSY;
-	}
+	if (dns_shell_deinit(&s->shell) < 0)
+		r = -EBUSY;
 	serving_release(s->serving);
 	s->serving = NULL;
 	authd_geo_free(s->geo);

@@ -15,7 +15,8 @@
 #include "dns_config.h"
 #include "dns_listen.h"
 #include "dns_metrics.h"
-#include "dns_signal.h"
+#include "dns_shell.h"
+#include "http_metrics.h"
 
 /*
  * The zone set serving now plus a map from zone snapshot to configured zone
@@ -75,17 +76,14 @@ struct authd_geo_snap;
 
 struct authd_server {
 	struct authd_config cfg;
-	bool loop_ready;                    /* loop initialised (deinit closes it) */
-	uv_loop_t loop;                     /* main loop: signals, reload, replication, metrics */
-	struct dns_signals sigs;            /* SIGHUP: reload; SIGTERM/SIGINT: shutdown */
+	struct dns_shell shell;             /* main loop (reload, replication, metrics), listeners, signals */
 	pthread_mutex_t lock;               /* guards serving */
 	struct authd_serving *serving;      /* current set */
 	atomic_uint gen;                    /* bumped at each swap */
 	struct authd_worker *workers;       /* cfg.threads entries */
 	struct authd_file_state *files;     /* cfg.n_zones entries */
 	bool *expired;                      /* cfg.n_zones entries: secondary past EXPIRE */
-	struct dns_listen_server *listen;
-	struct dns_metrics *metrics;
+	struct http_metrics *metrics;       /* the Prometheus endpoint, NULL without --metrics */
 	struct authd_xfr *xfr;
 	struct authd_geo *geo;              /* CDN steering (authd_geo.h), NULL without --map */
 	struct dns_counters counters;

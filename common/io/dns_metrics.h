@@ -1,17 +1,12 @@
 /*
- * dns_metrics.h -- a Prometheus text-format endpoint and per-thread counters.
- *
- * A tiny HTTP/1.0 server: `GET /metrics` is answered with the text an application
- * callback writes into a growable buffer (Prometheus exposition format 0.0.4),
- * any other path gets 404, any other method 405; the connection is closed after
- * each response. It runs on a loop the caller gives (dns_metrics_start) or on a
- * thread of its own (dns_metrics_thread_start).
+ * dns_metrics.h -- what a program's metrics are made of: the text of a scrape,
+ * written by the program's callback into a growable buffer (Prometheus exposition
+ * format 0.0.4), and per-thread counters. The endpoint that serves the text is
+ * http/io/http_metrics.h.
  *
  * Counters: struct dns_counters is a table of 64-bit counters with one row per
  * worker thread (each row on its own cache lines). A worker adds to its own row
  * without locks or atomic read-modify-write; a scrape sums the rows.
- *
- * Starting an endpoint sets SIGPIPE to be ignored in the process.
  *
  * Glossary: a "scrape" is one GET /metrics by Prometheus.
  */
@@ -22,7 +17,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <uv.h>
 
 /* The body of a response, built by the application callback. */
 struct dns_metrics_buf {
@@ -41,31 +35,6 @@ void dns_metrics_buf_deinit(struct dns_metrics_buf *buf);
 
 /* Fill buf with the metrics text; called once per scrape on the endpoint's loop thread. */
 typedef void (*dns_metrics_cb)(void *ctx, struct dns_metrics_buf *buf);
-
-/* An endpoint on a loop (opaque). */
-struct dns_metrics;
-
-/*
- * Listen on addr (TCP) on loop and serve scrapes with cb. Returns 0 and *out,
- * or a negative errno (e.g. -EADDRINUSE).
- */
-int dns_metrics_start(struct dns_metrics **out, uv_loop_t *loop, const struct sockaddr *addr,
-		      dns_metrics_cb cb, void *ctx);
-/* Close the listening socket and open connections; memory goes once the handles are closed. */
-void dns_metrics_close(struct dns_metrics *m);
-/* The bound address (real port when 0 was asked). */
-void dns_metrics_addr(const struct dns_metrics *m, struct sockaddr_storage *out);
-
-/* An endpoint on its own thread and loop (opaque). */
-struct dns_metrics_thread;
-
-/* Bind addr in the calling thread (errors come back here), then serve from a new thread. */
-int dns_metrics_thread_start(struct dns_metrics_thread **out, const struct sockaddr *addr,
-			     dns_metrics_cb cb, void *ctx);
-/* Stop serving, join the thread, close its loop, free. 0, or -EBUSY if the loop did not close. */
-int dns_metrics_thread_stop(struct dns_metrics_thread *t);
-/* The bound address. */
-void dns_metrics_thread_addr(const struct dns_metrics_thread *t, struct sockaddr_storage *out);
 
 /*
  * Per-thread counters: slots[thread * stride + index]. Each thread writes only

@@ -1,6 +1,6 @@
 /*
- * test_metrics.c -- the Prometheus endpoint, scraped with a plain socket client,
- * and the per-thread counters.
+ * test_metrics.c -- the text of a scrape and the per-thread counters (the endpoint
+ * that serves them is tested in tests/unit/http/test_http_metrics.c).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,17 +8,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include "dns_config.h"
 #include "dns_metrics.h"
 
 enum { C_QUERIES, C_NXDOMAIN, C_ERRORS, C_COUNT };
@@ -59,160 +51,30 @@ static void *count_worker(void *arg)
 	return NULL;
 }
 
-/* Send req (in pieces of `chunk` bytes, 0 for all at once), read the whole response until EOF. */
-static char *http(const struct sockaddr_storage *sa, const char *req, size_t chunk, size_t *outlen)
-{
-	int fd = socket(sa->ss_family, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	struct timeval tv = { 5, 0 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	assert_int_equal(connect(fd, (const struct sockaddr *)sa, sizeof(struct sockaddr_in)), 0);
-	size_t len = strlen(req), off = 0;
-	while (off < len) {
-		size_t n = chunk && len - off > chunk ? chunk : len - off;
-		assert_int_equal(send(fd, req + off, n, MSG_NOSIGNAL), (ssize_t)n);
-		off += n;
-	}
-	size_t cap = 4096, got = 0;
-	char *buf = malloc(cap);
-	assert_non_null(buf);
-	for (;;) {
-		if (got + 1 >= cap) {
-			cap *= 2;
-			buf = realloc(buf, cap);
-			assert_non_null(buf);
-		}
-		ssize_t n = recv(fd, buf + got, cap - got - 1, 0);
-		assert_true(n >= 0); /* EOF, not a timeout or reset */
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
-	close(fd);
-	*outlen = got;
-	return buf;
-}
-
-/* Check the status line and Content-Length; return the body. */
-static const char *check_response(const char *resp, size_t len, const char *status)
-{
-	assert_true(strncmp(resp, status, strlen(status)) == 0);
-	const char *body = strstr(resp, "\r\n\r\n");
-	assert_non_null(body);
-	body += 4;
-	const char *cl = strstr(resp, "Content-Length: ");
-	assert_non_null(cl);
-	assert_int_equal(strtoul(cl + 16, NULL, 10), len - (size_t)(body - resp));
-	assert_non_null(strstr(resp, "Connection: close\r\n"));
-	return body;
-}
-
-static void test_scrape(void **state)
+/* Two threads count into their own rows; the sums see every count. */
+static void test_counters_threads(void **state)
 {
 	struct app app = { 0 };
-	struct sockaddr_storage sa;
-	struct dns_metrics_thread *t = NULL;
-	size_t len;
-	char *resp;
-
+	struct dns_metrics_buf b = { 0 };
 	assert_int_equal(dns_counters_init(&app.counters, 2, C_COUNT), 0);
 	assert_int_equal(app.counters.stride % 8, 0);
 	assert_int_equal((uintptr_t)app.counters.slots % 64, 0);
-	assert_int_equal(dns_addr_parse("127.31.1.1@0", 0, &sa), 0);
-	assert_int_equal(dns_metrics_thread_start(&t, (struct sockaddr *)&sa, app_metrics, &app), 0);
-	dns_metrics_thread_addr(t, &sa);
-	assert_int_not_equal(((struct sockaddr_in *)&sa)->sin_port, 0);
-
-	/* two threads count into their own rows while scrapes run */
 	pthread_t th[2];
 	struct worker_arg wa[2] = { { &app.counters, 0 }, { &app.counters, 1 } };
 	for (int i = 0; i < 2; i++)
 		assert_int_equal(pthread_create(&th[i], NULL, count_worker, &wa[i]), 0);
-	resp = http(&sa, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n", 0, &len);
-	check_response(resp, len, "HTTP/1.0 200 OK\r\n");
-	free(resp);
 	for (int i = 0; i < 2; i++)
 		pthread_join(th[i], NULL);
-
-	resp = http(&sa, "GET /metrics HTTP/1.0\r\n\r\n", 0, &len);
-	const char *body = check_response(resp, len, "HTTP/1.0 200 OK\r\n");
-	assert_non_null(strstr(resp, "Content-Type: text/plain; version=0.0.4"));
-	assert_string_equal(body,
+	app_metrics(&app, &b);
+	assert_false(b.failed);
+	assert_string_equal(b.data,
 			    "# HELP cairn_queries_total Queries received.\n"
 			    "# TYPE cairn_queries_total counter\n"
 			    "cairn_queries_total 200000\n"
 			    "# HELP cairn_answers_total Answers by rcode.\n"
 			    "# TYPE cairn_answers_total counter\n"
 			    "cairn_answers_total{rcode=\"NXDOMAIN\"} 20000\n");
-	free(resp);
-
-	/* a request trickling in byte by byte, with a query string */
-	resp = http(&sa, "GET /metrics?x=1 HTTP/1.0\r\nUser-Agent: t\r\n\r\n", 1, &len);
-	check_response(resp, len, "HTTP/1.0 200 OK\r\n");
-	free(resp);
-
-	/* a body far bigger than the first buffer */
-	app.extra_lines = 20000;
-	resp = http(&sa, "GET /metrics HTTP/1.0\r\n\r\n", 0, &len);
-	body = check_response(resp, len, "HTTP/1.0 200 OK\r\n");
-	assert_true(strlen(body) > 300000);
-	assert_non_null(strstr(body, "cairn_line{n=\"19999\"} 19999\n"));
-	free(resp);
-	app.extra_lines = 0;
-
-	/* other paths, other methods, oversized requests */
-	resp = http(&sa, "GET / HTTP/1.0\r\n\r\n", 0, &len);
-	check_response(resp, len, "HTTP/1.0 404 Not Found\r\n");
-	free(resp);
-	resp = http(&sa, "GET /metricsx HTTP/1.0\r\n\r\n", 0, &len);
-	check_response(resp, len, "HTTP/1.0 404 Not Found\r\n");
-	free(resp);
-	resp = http(&sa, "POST /metrics HTTP/1.0\r\n\r\n", 0, &len);
-	check_response(resp, len, "HTTP/1.0 405 Method Not Allowed\r\n");
-	free(resp);
-	resp = http(&sa, "garbage\n\n", 0, &len);
-	check_response(resp, len, "HTTP/1.0 400 Bad Request\r\n");
-	free(resp);
-	char *huge = malloc(6000);
-	assert_non_null(huge);
-	memcpy(huge, "GET /metrics HTTP/1.0\r\nX: ", 26);
-	memset(huge + 26, 'a', 5000);
-	huge[5026] = '\0';
-	resp = http(&sa, huge, 0, &len);
-	check_response(resp, len, "HTTP/1.0 431 Request Header Fields Too Large\r\n");
-	free(resp);
-	free(huge);
-
-	assert_int_equal(app.scrapes, 4);
-	assert_int_equal(dns_metrics_thread_stop(t), 0);
-	dns_counters_deinit(&app.counters);
-}
-
-static void test_bind_error_and_own_loop(void **state)
-{
-	struct app app = { 0 };
-	struct sockaddr_storage sa, bound;
-	struct dns_metrics_thread *t = NULL, *t2 = NULL;
-	uv_loop_t loop;
-	struct dns_metrics *m = NULL;
-
-	assert_int_equal(dns_counters_init(&app.counters, 1, C_COUNT), 0);
-	assert_int_equal(dns_addr_parse("127.31.1.2@0", 0, &sa), 0);
-	assert_int_equal(dns_metrics_thread_start(&t, (struct sockaddr *)&sa, app_metrics, &app), 0);
-	dns_metrics_thread_addr(t, &bound);
-	assert_int_equal(dns_metrics_thread_start(&t2, (struct sockaddr *)&bound, app_metrics, &app), -EADDRINUSE);
-	assert_null(t2);
-	assert_int_equal(dns_metrics_thread_stop(t), 0);
-
-	/* on a caller's loop: start, close, the loop closes cleanly */
-	assert_int_equal(uv_loop_init(&loop), 0);
-	assert_int_equal(dns_metrics_start(&m, &loop, (struct sockaddr *)&sa, app_metrics, &app), 0);
-	dns_metrics_addr(m, &bound);
-	assert_int_not_equal(((struct sockaddr_in *)&bound)->sin_port, 0);
-	dns_metrics_close(m);
-	assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
-	assert_int_equal(uv_loop_close(&loop), 0);
+	dns_metrics_buf_deinit(&b);
 	dns_counters_deinit(&app.counters);
 }
 
@@ -245,8 +107,7 @@ static void test_printf_buffer(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scrape),
-		cmocka_unit_test(test_bind_error_and_own_loop),
+		cmocka_unit_test(test_counters_threads),
 		cmocka_unit_test(test_printf_buffer),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
