@@ -18,7 +18,7 @@
 #include "authd_geo_load.h"
 #include "authd_geo_snap.h"
 #include "authd_health.h"
-#include "authd_server.h"
+#include "authd_config.h"
 #include "dns_err.h"
 #include "dns_log.h"
 #include "dns_name.h"

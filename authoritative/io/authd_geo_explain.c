@@ -12,7 +12,7 @@
 
 #include "authd_geo.h"
 #include "authd_geo_load.h"
-#include "authd_server.h"
+#include "authd_config.h"
 #include "authd_zonefile.h"
 #include "dns_err.h"
 #include "dns_name.h"
