@@ -222,7 +222,7 @@ c=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$URL/index.html" || tru
 expect "no new connections while draining" "$c" 000
 wait "$slow" || fail "slow download failed during the drain"
 cmp "$root/big.bin" "$tmp/slow" || fail "download cut short by SIGTERM"
-stop_bg "$pid" || fail "cairn-origin exit status $? after SIGTERM"
+wait_exit "$pid" 10 || fail "cairn-origin exit status $? after SIGTERM"
 grep -q 'stopped:' "$tmp/origin.log" || fail "no clean stop in the log"
 grep -qE '"GET /static/a.css HTTP/1.1" 200 7 ' "$tmp/origin.log" || fail "no access log line"
 say "SIGTERM: in-flight download finished, exit 0"

@@ -127,7 +127,7 @@ printf '%s\n' "$out" >"$tmp/dig1.out"
 
 # The attacker ends by itself (bounded: 12 s from its start).
 wait_log "$pid_flood" 'flood done'
-stop_bg "$pid_flood"
+wait_exit "$pid_flood" 10
 flood_rc=$?
 cat "$tmp/flood.log" >&2
 ((flood_rc == 0)) || fail "the attacker found no upstream socket to flood (status $flood_rc)"

@@ -12,6 +12,8 @@
 #   ...
 #   wait_log "$pid" 'serving'    # or: poll its log for a line (bounded)
 #   stop_bg "$pid"               # SIGTERM, bounded wait; returns the exit status
+#   wait_exit "$pid" 10          # a process already told to stop (or ending by itself):
+#                                # wait for it, no second signal; returns the exit status
 #   nsd_start ref 127.54.9.2 5300 "$dir" example.=example.zone   # an NSD peer
 #
 # What it guarantees:
@@ -138,10 +140,35 @@ stop_bg() {
 		kill -KILL -- "-$pid" 2>/dev/null
 	fi
 	wait "$pid" 2>/dev/null || rc=$?
-	# Remove it from the cleanup list.
+	bg_forget "$pid"
+	return "$rc"
+}
+
+# bg_forget PID: take PID off the cleanup list (it has been waited for).
+bg_forget() {
 	local keep=() p
-	for p in "${CAIRN_BG_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+	for p in "${CAIRN_BG_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
 	CAIRN_BG_PIDS=("${keep[@]}")
+}
+
+# wait_exit PID [SECONDS]: wait up to SECONDS (default 10) for PID to exit, without
+# signalling it: for a process already sent SIGTERM, or one that ends by itself. A
+# second SIGTERM could reach it on its exit path, after it stopped watching the
+# signal, and kill it (status 143) although it was stopping cleanly. Past the
+# deadline the group is killed and the status is that of the kill. Returns PID's
+# exit status.
+wait_exit() {
+	local pid=$1 secs=${2:-10} rc=0 deadline
+	deadline=$((SECONDS + secs))
+	while bg_alive "$pid" && ((SECONDS < deadline)); do
+		sleep 0.1
+	done
+	if bg_alive "$pid"; then
+		say "pid $pid did not exit within ${secs} s; killing it"
+		kill -KILL -- "-$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null || rc=$?
+	bg_forget "$pid"
 	return "$rc"
 }
 
