@@ -27,7 +27,7 @@ RUNLOCK := $(if $(LOCK),flock $(LOCK) ,)
 
 SANITIZER_ENV := ASAN_OPTIONS=detect_leaks=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-CTEST := ctest --output-on-failure --no-tests=ignore
+CTEST := ctest --output-on-failure --no-tests=error
 
 .PHONY: all deps build test demo demo-down bench fuzz clean
 
@@ -46,7 +46,6 @@ test: deps
 	$(RUNLOCK)cmake --build build/test -j$(JOBS)
 	cd build/test && $(SANITIZER_ENV) $(RUNLOCK)$(CTEST) -j$(JOBS) -L '^unit$$'
 	cd build/test && $(SANITIZER_ENV) $(RUNLOCK)$(CTEST) -L '^integration$$'
-	cd build/test && $(SANITIZER_ENV) $(RUNLOCK)$(CTEST) -LE '^(unit|integration)$$'
 
 demo: build
 	scripts/demo run
