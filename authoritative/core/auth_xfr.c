@@ -552,16 +552,16 @@ static int rr_text_generic(const struct auth_rr_view *rr, char *buf, size_t size
 
 int auth_xfr_rr_text(const struct auth_rr_view *rr, char *buf, size_t size)
 {
+	/* the record in wire form for ldns: owner, type, class, TTL, rdlength, rdata */
+	uint8_t wire[DNS_NAME_MAX + 10 + UINT16_MAX];
 	size_t ol = dns_name_len(rr->owner);
 	size_t wl = ol + 10 + rr->rdlen, pos = 0;
-	uint8_t *wire = NULL;
 	ldns_rr *lr = NULL, *back = NULL;
-	char *s = NULL;
+	char *s = NULL; /* ldns's string (malloc) */
 	int r;
 
-	wire = malloc(wl);
-	if (!wire)
-		return -ENOMEM;
+	if (ol > DNS_NAME_MAX)
+		return DNS_E_NAMELEN;
 	memcpy(wire, rr->owner, ol);
 	uint8_t *p = wire + ol;
 	p[0] = (uint8_t)(rr->type >> 8), p[1] = (uint8_t)rr->type;
@@ -594,7 +594,6 @@ out:
 	free(s);
 	ldns_rr_free(lr);
 	ldns_rr_free(back);
-	free(wire);
 	return r;
 }
 
