@@ -3,19 +3,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Grow *buf (cap bytes, len used) to at least need bytes; 0 or -ENOMEM. */
+/* Grow *buf (cap bytes, len used) to need bytes; 0 or -ENOMEM. */
 static int grow(const struct dns_mm *mm, char **buf, size_t *cap, size_t len, size_t need)
 {
-	size_t ncap = *cap ? *cap : 4096;
-	while (ncap < need)
-		ncap *= 2;
-	if (ncap == *cap)
-		return 0;
-	char *nb = mm_alloc(mm, ncap);
+	char *nb = mm_alloc(mm, need);
 	if (nb == NULL)
 		return -ENOMEM;
 	if (*buf != NULL) {
@@ -23,7 +19,7 @@ static int grow(const struct dns_mm *mm, char **buf, size_t *cap, size_t len, si
 		mm_free(mm, *buf);
 	}
 	*buf = nb;
-	*cap = ncap;
+	*cap = need;
 	return 0;
 }
 
@@ -37,18 +33,23 @@ int dns_file_read(const char *path, size_t max, const struct dns_mm *mm, char **
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
 		rc = -EISDIR;
 		goto out;
 	}
-	/* The size is a hint only: a file that grows while read is still read to EOF. */
-	size_t hint = (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) ? (size_t)st.st_size + 1 : 4096;
+	/* The size is a first guess only (a file may grow while read, a device has none):
+	 * room for it, a byte to see EOF without growing, and the NUL. */
+	size_t guess = S_ISREG(st.st_mode) ? (size_t)st.st_size + 2 : 4096;
+	if (max != 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
+		rc = -EFBIG; /* known before reading a byte */
+		goto out;
+	}
 	for (;;) {
-		if (max != 0 && n > max) {
-			rc = -EFBIG;
-			goto out;
-		}
-		if ((rc = grow(mm, &buf, &cap, n, n + (n == 0 ? hint : 4096) + 1)) < 0)
+		if (cap - n < 2 && (rc = grow(mm, &buf, &cap, n, cap ? cap * 2 : guess)) < 0)
 			goto out;
 		ssize_t got = read(fd, buf + n, cap - n - 1);
 		if (got < 0) {
@@ -60,13 +61,11 @@ int dns_file_read(const char *path, size_t max, const struct dns_mm *mm, char **
 		if (got == 0)
 			break;
 		n += (size_t)got;
+		if (max != 0 && n > max) {
+			rc = -EFBIG;
+			goto out;
+		}
 	}
-	if (max != 0 && n > max) {
-		rc = -EFBIG;
-		goto out;
-	}
-	if (buf == NULL && (rc = grow(mm, &buf, &cap, 0, 1)) < 0)
-		goto out;
 	buf[n] = '\0';
 	*out = buf;
 	*len = n;
