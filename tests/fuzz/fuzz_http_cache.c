@@ -56,6 +56,75 @@ static char *read_block(char *p, char *end, struct block *b)
 	return end;
 }
 
+/* The directive parser on every value of a block. */
+static void check_cc(const struct block *b)
+{
+	for (unsigned i = 0; i < b->n; i++) {
+		struct http_cc cc;
+		http_cc_init(&cc);
+		http_cc_parse(&cc, b->h[i].value, b->h[i].value_len);
+		if (cc.max_age > 2147483648LL || cc.s_maxage > 2147483648LL)
+			abort();
+		http_header_is_hop(b->h, b->n, b->h[i].name, b->h[i].name_len);
+	}
+}
+
+/* A GET (or HEAD, by bit 0 of ctl) of / with the fields of req. */
+static void request_of(struct http_request *r, const struct block *req, uint8_t ctl)
+{
+	memset(r, 0, sizeof(*r));
+	r->method = (ctl & 1) ? HTTP_METHOD_HEAD : HTTP_METHOD_GET;
+	r->method_name = "GET";
+	r->target = "/";
+	r->version_major = 1;
+	r->version_minor = 1;
+	r->headers = req->h;
+	r->n_headers = req->n;
+}
+
+/* A 304 with the fields of nm refreshes f at now (received at now + delay). */
+static void check_refresh(struct http_cache *c, struct http_cache_entry *f,
+	const struct http_request *r, const struct block *nm, int64_t now, int64_t delay)
+{
+	int rr = http_cache_refresh(c, f, nm->h, nm->n, now, now + delay);
+	if (rr == 0 && http_cache_age(f, now + delay) < 0)
+		abort();
+	/* The refreshed entry keeps its body and is still found (or was removed). */
+	struct http_cache_entry *g = NULL;
+	http_cache_lookup(c, "k", r, now + delay, &g);
+	if (g && g->body_len != 4)
+		abort();
+	if (g)
+		http_cache_entry_unref(c, g);
+}
+
+/* The entry e just stored at t0 (received at t0 + delay): found again at once,
+ * looked up later, revalidated by a 304 if bit 1 of ctl is set. */
+static void check_stored(struct http_cache *c, struct http_cache_entry *e,
+	const struct http_request *r, const struct block *nm, uint8_t ctl, int64_t t0,
+	int64_t delay, int64_t later)
+{
+	struct http_cache_entry *f = NULL;
+	if (http_cache_age(e, t0 + delay) < 0)
+		abort();
+	/* The same request finds it (Vary values are its own). */
+	if (http_cache_lookup(c, "k", r, t0 + delay, &f) == HTTP_CACHE_MISS)
+		abort();
+	if (f)
+		http_cache_entry_unref(c, f);
+	http_cache_lookup(c, "k", r, t0 + delay + later, &f);
+	if (f) {
+		struct http_header cond[2];
+		unsigned n = http_cache_conditional(f, cond);
+		if (n > 2)
+			abort();
+		http_cache_stale_if_error(f, t0 + delay + later);
+		if (ctl & 2)
+			check_refresh(c, f, r, nm, t0 + later, delay);
+		http_cache_entry_unref(c, f);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const unsigned statuses[] = {200, 203, 204, 206, 300, 301, 302, 304, 307, 404, 410, 500};
@@ -79,24 +148,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	p = read_block(p, end, &req);
 	read_block(p, end, &nm);
 
-	/* The directive parser on every value of every block. */
-	for (unsigned i = 0; i < resp.n; i++) {
-		struct http_cc cc;
-		http_cc_init(&cc);
-		http_cc_parse(&cc, resp.h[i].value, resp.h[i].value_len);
-		if (cc.max_age > 2147483648LL || cc.s_maxage > 2147483648LL)
-			abort();
-		http_header_is_hop(resp.h, resp.n, resp.h[i].name, resp.h[i].name_len);
-	}
-
-	memset(&r, 0, sizeof(r));
-	r.method = (data[3] & 1) ? HTTP_METHOD_HEAD : HTTP_METHOD_GET;
-	r.method_name = "GET";
-	r.target = "/";
-	r.version_major = 1;
-	r.version_minor = 1;
-	r.headers = req.h;
-	r.n_headers = req.n;
+	check_cc(&resp);
+	request_of(&r, &req, data[3]);
 
 	if (http_cache_init(&c, &cfg, NULL) < 0) {
 		free(text);
@@ -112,35 +165,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (c.bytes > cfg.max_bytes)
 		abort();
 	if (e) {
-		struct http_cache_entry *f = NULL;
-		if (http_cache_age(e, t0 + delay) < 0)
-			abort();
-		/* The same request finds it (Vary values are its own). */
-		if (http_cache_lookup(&c, "k", &r, t0 + delay, &f) == HTTP_CACHE_MISS)
-			abort();
-		if (f)
-			http_cache_entry_unref(&c, f);
-		http_cache_lookup(&c, "k", &r, t0 + delay + later, &f);
-		if (f) {
-			struct http_header cond[2];
-			unsigned n = http_cache_conditional(f, cond);
-			if (n > 2)
-				abort();
-			http_cache_stale_if_error(f, t0 + delay + later);
-			if (data[3] & 2) {
-				int rr = http_cache_refresh(&c, f, nm.h, nm.n, t0 + later, t0 + later + delay);
-				if (rr == 0 && http_cache_age(f, t0 + later + delay) < 0)
-					abort();
-				/* The refreshed entry keeps its body and is still found (or was removed). */
-				struct http_cache_entry *g = NULL;
-				http_cache_lookup(&c, "k", &r, t0 + later + delay, &g);
-				if (g && g->body_len != 4)
-					abort();
-				if (g)
-					http_cache_entry_unref(&c, g);
-			}
-			http_cache_entry_unref(&c, f);
-		}
+		check_stored(&c, e, &r, &nm, data[3], t0, delay, later);
 		http_cache_entry_unref(&c, e);
 	}
 	if (c.bytes > cfg.max_bytes)

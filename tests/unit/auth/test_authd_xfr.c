@@ -212,57 +212,33 @@ static bool axfrs_at_least(void *a) { return P.axfrs >= *(unsigned *)a; }
 static bool soas_at_least(void *a) { return P.soa_queries >= *(unsigned *)a; }
 static bool notify_answered(void *a) { (void)a; return P.notify_answered > 0; }
 
-static void test_secondary_and_notify(void **state)
+/* Start the fake primary: UDP and TCP on one port of HOST, written to paddr. */
+static void primary_start(struct dns_listener **pu, struct dns_listener **pt,
+	struct sockaddr_storage *paddr)
 {
-	struct dns_listener *pu, *pt, *su;
-	struct sockaddr_storage paddr, saddr, listen_addr;
-	struct dns_listen_opts po = { .query_cb = primary_cb }, so = { .query_cb = secondary_cb };
-	struct authd_zone_conf zc[2];
-	struct authd_xfr *x = NULL;
-	char dir[] = "/tmp/test_authd_xfr.XXXXXX", path[256];
-	(void)state;
-
-	dns_log_setup("test_authd_xfr", DNS_LOG_WARN);
-	memset(&S, 0, sizeof(S));
-	memset(&P, 0, sizeof(P));
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/s.test.zone", dir);
-	assert_int_equal(uv_loop_init(&S.loop), 0);
-
-	/* The fake primary: UDP and TCP on one port; the fake secondary on another. */
-	assert_int_equal(dns_addr_parse(HOST "@0", 0, &paddr), 0);
-	assert_int_equal(dns_listener_start(&pu, &S.loop, (struct sockaddr *)&paddr,
+	struct dns_listen_opts po = { .query_cb = primary_cb };
+	assert_int_equal(dns_addr_parse(HOST "@0", 0, paddr), 0);
+	assert_int_equal(dns_listener_start(pu, &S.loop, (struct sockaddr *)paddr,
 		DNS_TRANSPORT_UDP, &po, 0), 0);
-	dns_listener_addr(pu, &paddr);
-	assert_int_equal(dns_listener_start(&pt, &S.loop, (struct sockaddr *)&paddr,
+	dns_listener_addr(*pu, paddr);
+	assert_int_equal(dns_listener_start(pt, &S.loop, (struct sockaddr *)paddr,
 		DNS_TRANSPORT_TCP, &po, 0), 0);
-	assert_int_equal(dns_addr_parse(HOST "@0", 0, &saddr), 0);
-	assert_int_equal(dns_listener_start(&su, &S.loop, (struct sockaddr *)&saddr,
-		DNS_TRANSPORT_UDP, &so, 0), 0);
-	dns_listener_addr(su, &saddr);
+}
 
-	/* Zone 0: a secondary of s.test. from the fake primary, kept in path.
-	 * Zone 1: p.test., which we are the primary of, NOTIFYing the secondary. */
-	memset(zc, 0, sizeof(zc));
-	dns_name_from_str("s.test.", NULL, zc[0].origin, NULL);
-	strcpy(zc[0].origin_text, "s.test.");
-	zc[0].file = path;
-	zc[0].has_primary = true;
-	zc[0].primary = paddr;
-	dns_name_from_str("p.test.", NULL, zc[1].origin, NULL);
-	strcpy(zc[1].origin_text, "p.test.");
-	zc[1].notify[0] = saddr;
-	zc[1].n_notify = 1;
-	S.cfg.zones = zc;
-	S.cfg.n_zones = 2;
-	assert_int_equal(dns_addr_parse(HOST "@53", 0, &listen_addr), 0);
-	S.cfg.listen.items = &listen_addr;
+/* The stub server's `listen` address, HOST@53, in listen_addr: the shell
+ * takes the source address of its queries to the peers from it. */
+static void stub_listen_conf(struct sockaddr_storage *listen_addr)
+{
+	assert_int_equal(dns_addr_parse(HOST "@53", 0, listen_addr), 0);
+	S.cfg.listen.items = listen_addr;
 	S.cfg.listen.n = 1;
+}
 
-	/* 1. No copy: the first thing is an AXFR (no SOA query). */
-	P.zone = zone("s.test.", 1);
-	struct authd_xfr_host host = stub_host(&S);
-	assert_int_equal(authd_xfr_start(&host, &x), 0);
+/* Steps 1 to 4 of test_secondary_and_notify once authd_xfr has started: the
+ * first AXFR, REFRESH, a new serial, a broken transfer. path is the kept copy
+ * of the secondary zone origin. */
+static void secondary_steps(const uint8_t *origin, const char *path)
+{
 	run_until(&S.loop, serving_1, NULL, 15000, "serial 1 by AXFR");
 	assert_int_equal(P.soa_queries, 0);
 	assert_int_equal(P.axfrs, 1);
@@ -270,7 +246,7 @@ static void test_secondary_and_notify(void **state)
 	/* The kept copy is the zone. */
 	struct auth_zone *kept = NULL;
 	char err[512];
-	assert_int_equal(authd_zonefile_load(dns_mm_std(), zc[0].origin, path, &kept, err,
+	assert_int_equal(authd_zonefile_load(dns_mm_std(), origin, path, &kept, err,
 		sizeof(err)), 0);
 	assert_int_equal(auth_zone_serial(kept), 1);
 	assert_int_equal(auth_zone_rr_count(kept), auth_zone_rr_count(P.zone));
@@ -296,10 +272,57 @@ static void test_secondary_and_notify(void **state)
 	run_until(&S.loop, axfrs_at_least, &want, 15000, "a second AXFR of the broken zone");
 	assert_int_equal(served_serial("s.test."), 2);
 	assert_int_equal(S.replaced, 2);
-	assert_int_equal(authd_zonefile_load(dns_mm_std(), zc[0].origin, path, &kept, err,
+	assert_int_equal(authd_zonefile_load(dns_mm_std(), origin, path, &kept, err,
 		sizeof(err)), 0);
 	assert_int_equal(auth_zone_serial(kept), 2);
 	auth_zone_unref(kept);
+}
+
+static void test_secondary_and_notify(void **state)
+{
+	struct dns_listener *pu, *pt, *su;
+	struct sockaddr_storage paddr, saddr, listen_addr;
+	struct dns_listen_opts so = { .query_cb = secondary_cb };
+	struct authd_zone_conf zc[2];
+	struct authd_xfr *x = NULL;
+	char dir[] = "/tmp/test_authd_xfr.XXXXXX", path[256];
+	(void)state;
+
+	dns_log_setup("test_authd_xfr", DNS_LOG_WARN);
+	memset(&S, 0, sizeof(S));
+	memset(&P, 0, sizeof(P));
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/s.test.zone", dir);
+	assert_int_equal(uv_loop_init(&S.loop), 0);
+
+	/* The fake primary: UDP and TCP on one port; the fake secondary on another. */
+	primary_start(&pu, &pt, &paddr);
+	assert_int_equal(dns_addr_parse(HOST "@0", 0, &saddr), 0);
+	assert_int_equal(dns_listener_start(&su, &S.loop, (struct sockaddr *)&saddr,
+		DNS_TRANSPORT_UDP, &so, 0), 0);
+	dns_listener_addr(su, &saddr);
+
+	/* Zone 0: a secondary of s.test. from the fake primary, kept in path.
+	 * Zone 1: p.test., which we are the primary of, NOTIFYing the secondary. */
+	memset(zc, 0, sizeof(zc));
+	dns_name_from_str("s.test.", NULL, zc[0].origin, NULL);
+	strcpy(zc[0].origin_text, "s.test.");
+	zc[0].file = path;
+	zc[0].has_primary = true;
+	zc[0].primary = paddr;
+	dns_name_from_str("p.test.", NULL, zc[1].origin, NULL);
+	strcpy(zc[1].origin_text, "p.test.");
+	zc[1].notify[0] = saddr;
+	zc[1].n_notify = 1;
+	S.cfg.zones = zc;
+	S.cfg.n_zones = 2;
+	stub_listen_conf(&listen_addr);
+
+	/* 1. No copy: the first thing is an AXFR (no SOA query). */
+	P.zone = zone("s.test.", 1);
+	struct authd_xfr_host host = stub_host(&S);
+	assert_int_equal(authd_xfr_start(&host, &x), 0);
+	secondary_steps(zc[0].origin, path);
 
 	/* 5. NOTIFY out: unanswered, retried with the same ID, answered the 2nd time. */
 	struct auth_zone *pz = zone("p.test.", 9);
@@ -332,7 +355,6 @@ static void kept_copy_refused(unsigned expire_s)
 {
 	struct dns_listener *pu, *pt;
 	struct sockaddr_storage paddr, listen_addr;
-	struct dns_listen_opts po = { .query_cb = primary_cb };
 	struct authd_zone_conf zc;
 	struct authd_xfr *x = NULL;
 	struct auth_zoneset_builder *b;
@@ -340,12 +362,7 @@ static void kept_copy_refused(unsigned expire_s)
 	memset(&S, 0, sizeof(S));
 	memset(&P, 0, sizeof(P));
 	assert_int_equal(uv_loop_init(&S.loop), 0);
-	assert_int_equal(dns_addr_parse(HOST "@0", 0, &paddr), 0);
-	assert_int_equal(dns_listener_start(&pu, &S.loop, (struct sockaddr *)&paddr,
-		DNS_TRANSPORT_UDP, &po, 0), 0);
-	dns_listener_addr(pu, &paddr);
-	assert_int_equal(dns_listener_start(&pt, &S.loop, (struct sockaddr *)&paddr,
-		DNS_TRANSPORT_TCP, &po, 0), 0);
+	primary_start(&pu, &pt, &paddr);
 
 	memset(&zc, 0, sizeof(zc));
 	dns_name_from_str("s.test.", NULL, zc.origin, NULL);
@@ -355,9 +372,7 @@ static void kept_copy_refused(unsigned expire_s)
 	zc.primary = paddr;
 	S.cfg.zones = &zc;
 	S.cfg.n_zones = 1;
-	assert_int_equal(dns_addr_parse(HOST "@53", 0, &listen_addr), 0);
-	S.cfg.listen.items = &listen_addr;
-	S.cfg.listen.n = 1;
+	stub_listen_conf(&listen_addr);
 
 	/* Serving serial 1 from "disk" already. */
 	struct auth_zone *z1 = zone_expire("s.test.", 1, expire_s ? expire_s : 60);

@@ -327,16 +327,15 @@ static void test_axfr_in_compressed_multi(void **state)
 	auth_zone_unref(z);
 }
 
-static void test_axfr_in_rejects(void **state)
+/* Rejected by the first message's header or question. */
+static void rejects_first_message(const uint8_t *origin)
 {
-	uint8_t m[1024], ans[256], origin[DNS_NAME_MAX];
+	uint8_t m[1024];
 	struct auth_axfr_in in;
 	struct auth_zone *z = NULL;
 	char err[256];
-	size_t l, n;
-	(void)state;
+	size_t l;
 
-	name_of("example.test.", origin);
 	/* Wrong ID. */
 	l = hand_msg(m, 1, DNS_FLAG_QR | DNS_FLAG_AA, true, 1, soa_rr, sizeof(soa_rr));
 	assert_int_equal(auth_axfr_in_init(&in, &tmm, origin, 2), 0);
@@ -376,6 +375,16 @@ static void test_axfr_in_rejects(void **state)
 	assert_int_equal(auth_axfr_in_init(&in, &tmm, origin, 2), 0);
 	assert_int_equal(auth_axfr_in_feed(&in, m, l), DNS_E_FORMAT);
 	auth_axfr_in_deinit(&in);
+}
+
+/* Rejected by the records and the messages that follow the first SOA. */
+static void rejects_records(const uint8_t *origin)
+{
+	uint8_t m[1024], ans[256];
+	struct auth_axfr_in in;
+	struct auth_zone *z = NULL;
+	char err[256];
+	size_t l, n;
 
 	/* Records after the closing SOA, in the same message. */
 	n = 0;
@@ -423,6 +432,16 @@ static void test_axfr_in_rejects(void **state)
 	assert_non_null(strstr(err, "NS"));
 	assert_null(z);
 	auth_axfr_in_deinit(&in);
+}
+
+static void test_axfr_in_rejects(void **state)
+{
+	uint8_t origin[DNS_NAME_MAX];
+	(void)state;
+
+	name_of("example.test.", origin);
+	rejects_first_message(origin);
+	rejects_records(origin);
 }
 
 static void test_notify_messages(void **state)
@@ -579,6 +598,102 @@ static void test_rr_text_round_trip(void **state)
 	free(text);
 }
 
+/* No copy yet: transfers, backing off, until one works; returns the time it ends at. */
+static uint64_t refresh_first_copy(struct auth_refresh *r, const struct auth_soa *soa,
+	uint64_t t)
+{
+	/* No copy: the first fetch is a transfer, at once. */
+	auth_refresh_init(r, t, NULL, 0);
+	assert_int_equal(auth_refresh_next(r), t);
+	assert_int_equal(auth_refresh_poll(r, t), AUTH_REFRESH_START_AXFR);
+	assert_int_equal(r->state, AUTH_REFRESH_AXFR);
+	assert_int_equal(auth_refresh_poll(r, t), AUTH_REFRESH_NONE);
+	assert_int_equal(auth_refresh_next(r), UINT64_MAX);
+	/* It fails: back off 5 s, 10 s, 20 s. */
+	auth_refresh_on_fail(r, t);
+	assert_int_equal(auth_refresh_next(r), t + 5000);
+	assert_int_equal(auth_refresh_poll(r, t + 4999), AUTH_REFRESH_NONE);
+	assert_int_equal(auth_refresh_poll(r, t + 5000), AUTH_REFRESH_START_AXFR);
+	t += 5000;
+	auth_refresh_on_fail(r, t);
+	assert_int_equal(auth_refresh_next(r), t + 10000);
+	t += 10000;
+	assert_int_equal(auth_refresh_poll(r, t), AUTH_REFRESH_START_AXFR);
+	auth_refresh_on_fail(r, t);
+	assert_int_equal(auth_refresh_next(r), t + 20000);
+	t += 20000;
+	assert_int_equal(auth_refresh_poll(r, t), AUTH_REFRESH_START_AXFR);
+	/* It works: next check after REFRESH, a SOA query this time. */
+	auth_refresh_on_axfr(r, t, soa);
+	assert_true(r->have_zone);
+	assert_int_equal(r->failures, 0);
+	assert_int_equal(auth_refresh_next(r), t + 100000);
+	t += 100000;
+	assert_int_equal(auth_refresh_poll(r, t), AUTH_REFRESH_SEND_SOA);
+	return t;
+}
+
+/* With a copy: SOA checks after REFRESH and on NOTIFY; returns the time they end at. */
+static uint64_t refresh_soa_checks(struct auth_refresh *r, struct auth_soa *soa, uint64_t t)
+{
+	/* Same serial: confirmed, expiry pushed back, next after REFRESH. */
+	assert_int_equal(auth_refresh_on_soa(r, t, 5), AUTH_REFRESH_NONE);
+	assert_int_equal(r->expire_at, t + 1000000);
+	assert_int_equal(auth_refresh_next(r), t + 100000);
+	/* An older serial does not cause a transfer either. */
+	t += 100000;
+	assert_int_equal(auth_refresh_poll(r, t), AUTH_REFRESH_SEND_SOA);
+	assert_int_equal(auth_refresh_on_soa(r, t, 4), AUTH_REFRESH_NONE);
+	/* NOTIFY: checked at once, not after REFRESH. */
+	t += 3000;
+	auth_refresh_on_notify(r, t);
+	assert_int_equal(auth_refresh_next(r), t);
+	assert_int_equal(auth_refresh_poll(r, t), AUTH_REFRESH_SEND_SOA);
+	/* Another NOTIFY during the check: remembered. */
+	auth_refresh_on_notify(r, t + 1);
+	assert_int_equal(auth_refresh_on_soa(r, t + 2, 6), AUTH_REFRESH_START_AXFR);
+	soa->serial = 6;
+	auth_refresh_on_axfr(r, t + 3, soa);
+	assert_int_equal(r->serial, 6);
+	assert_int_equal(auth_refresh_next(r), t + 3);
+	assert_int_equal(auth_refresh_poll(r, t + 3), AUTH_REFRESH_SEND_SOA);
+	t += 3;
+	return t;
+}
+
+/* Checks failing from t until EXPIRE, then a whole new copy. */
+static void refresh_expiry(struct auth_refresh *r, const struct auth_soa *soa, uint64_t t)
+{
+	/* Failures: retry after RETRY until EXPIRE has passed since the last good check. */
+	auth_refresh_on_fail(r, t);
+	assert_int_equal(auth_refresh_next(r), t + 10000);
+	uint64_t exp = r->expire_at;
+	assert_int_equal(exp, t + 1000000);
+	for (;;) {
+		uint64_t when = auth_refresh_next(r);
+		enum auth_refresh_action a = auth_refresh_poll(r, when);
+		if (a == AUTH_REFRESH_EXPIRE) {
+			assert_int_equal(when, exp);
+			break;
+		}
+		assert_int_equal(a, AUTH_REFRESH_SEND_SOA);
+		auth_refresh_on_fail(r, when);
+		assert_true(when < exp);
+	}
+	assert_true(r->expired);
+	assert_false(r->have_zone);
+	/* Reported once; then it tries to fetch a whole new copy. */
+	t = exp;
+	enum auth_refresh_action a = auth_refresh_poll(r, t);
+	assert_true(a == AUTH_REFRESH_NONE || a == AUTH_REFRESH_START_AXFR);
+	if (a == AUTH_REFRESH_NONE) {
+		t = auth_refresh_next(r);
+		assert_int_equal(auth_refresh_poll(r, t), AUTH_REFRESH_START_AXFR);
+	}
+	auth_refresh_on_axfr(r, t, soa);
+	assert_false(r->expired);
+}
+
 static void test_refresh_timers(void **state)
 {
 	struct auth_refresh r;
@@ -587,84 +702,9 @@ static void test_refresh_timers(void **state)
 	uint64_t t = 50000;
 	(void)state;
 
-	/* No copy: the first fetch is a transfer, at once. */
-	auth_refresh_init(&r, t, NULL, 0);
-	assert_int_equal(auth_refresh_next(&r), t);
-	assert_int_equal(auth_refresh_poll(&r, t), AUTH_REFRESH_START_AXFR);
-	assert_int_equal(r.state, AUTH_REFRESH_AXFR);
-	assert_int_equal(auth_refresh_poll(&r, t), AUTH_REFRESH_NONE);
-	assert_int_equal(auth_refresh_next(&r), UINT64_MAX);
-	/* It fails: back off 5 s, 10 s, 20 s. */
-	auth_refresh_on_fail(&r, t);
-	assert_int_equal(auth_refresh_next(&r), t + 5000);
-	assert_int_equal(auth_refresh_poll(&r, t + 4999), AUTH_REFRESH_NONE);
-	assert_int_equal(auth_refresh_poll(&r, t + 5000), AUTH_REFRESH_START_AXFR);
-	t += 5000;
-	auth_refresh_on_fail(&r, t);
-	assert_int_equal(auth_refresh_next(&r), t + 10000);
-	t += 10000;
-	assert_int_equal(auth_refresh_poll(&r, t), AUTH_REFRESH_START_AXFR);
-	auth_refresh_on_fail(&r, t);
-	assert_int_equal(auth_refresh_next(&r), t + 20000);
-	t += 20000;
-	assert_int_equal(auth_refresh_poll(&r, t), AUTH_REFRESH_START_AXFR);
-	/* It works: next check after REFRESH, a SOA query this time. */
-	auth_refresh_on_axfr(&r, t, &soa);
-	assert_true(r.have_zone);
-	assert_int_equal(r.failures, 0);
-	assert_int_equal(auth_refresh_next(&r), t + 100000);
-	t += 100000;
-	assert_int_equal(auth_refresh_poll(&r, t), AUTH_REFRESH_SEND_SOA);
-	/* Same serial: confirmed, expiry pushed back, next after REFRESH. */
-	assert_int_equal(auth_refresh_on_soa(&r, t, 5), AUTH_REFRESH_NONE);
-	assert_int_equal(r.expire_at, t + 1000000);
-	assert_int_equal(auth_refresh_next(&r), t + 100000);
-	/* An older serial does not cause a transfer either. */
-	t += 100000;
-	assert_int_equal(auth_refresh_poll(&r, t), AUTH_REFRESH_SEND_SOA);
-	assert_int_equal(auth_refresh_on_soa(&r, t, 4), AUTH_REFRESH_NONE);
-	/* NOTIFY: checked at once, not after REFRESH. */
-	t += 3000;
-	auth_refresh_on_notify(&r, t);
-	assert_int_equal(auth_refresh_next(&r), t);
-	assert_int_equal(auth_refresh_poll(&r, t), AUTH_REFRESH_SEND_SOA);
-	/* Another NOTIFY during the check: remembered. */
-	auth_refresh_on_notify(&r, t + 1);
-	assert_int_equal(auth_refresh_on_soa(&r, t + 2, 6), AUTH_REFRESH_START_AXFR);
-	soa.serial = 6;
-	auth_refresh_on_axfr(&r, t + 3, &soa);
-	assert_int_equal(r.serial, 6);
-	assert_int_equal(auth_refresh_next(&r), t + 3);
-	assert_int_equal(auth_refresh_poll(&r, t + 3), AUTH_REFRESH_SEND_SOA);
-	t += 3;
-	/* Failures: retry after RETRY until EXPIRE has passed since the last good check. */
-	auth_refresh_on_fail(&r, t);
-	assert_int_equal(auth_refresh_next(&r), t + 10000);
-	uint64_t exp = r.expire_at;
-	assert_int_equal(exp, t + 1000000);
-	for (;;) {
-		uint64_t when = auth_refresh_next(&r);
-		enum auth_refresh_action a = auth_refresh_poll(&r, when);
-		if (a == AUTH_REFRESH_EXPIRE) {
-			assert_int_equal(when, exp);
-			break;
-		}
-		assert_int_equal(a, AUTH_REFRESH_SEND_SOA);
-		auth_refresh_on_fail(&r, when);
-		assert_true(when < exp);
-	}
-	assert_true(r.expired);
-	assert_false(r.have_zone);
-	/* Reported once; then it tries to fetch a whole new copy. */
-	t = exp;
-	enum auth_refresh_action a = auth_refresh_poll(&r, t);
-	assert_true(a == AUTH_REFRESH_NONE || a == AUTH_REFRESH_START_AXFR);
-	if (a == AUTH_REFRESH_NONE) {
-		t = auth_refresh_next(&r);
-		assert_int_equal(auth_refresh_poll(&r, t), AUTH_REFRESH_START_AXFR);
-	}
-	auth_refresh_on_axfr(&r, t, &soa);
-	assert_false(r.expired);
+	t = refresh_first_copy(&r, &soa, t);
+	t = refresh_soa_checks(&r, &soa, t);
+	refresh_expiry(&r, &soa, t);
 
 	/* A kept copy loaded at start: SOA check first; its age counts. */
 	auth_refresh_init(&r, 1000, &soa, 400000);
