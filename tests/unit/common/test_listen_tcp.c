@@ -23,35 +23,32 @@
 
 #include "listen_helpers.h"
 
-static void test_tcp_framing_pipelining(void **state)
+/* Read one frame on fd: the 'E'-style reply cmd to rest, from the server at sa to port me. */
+static void expect_reply(int fd, const struct sockaddr_storage *sa, uint16_t me, char cmd, const char *rest)
 {
-	static const char *addrs[] = { "127.31.0.2@0", NULL };
-	struct dns_listen_server *srv = server_start(addrs, 1, 0, 0);
-	struct sockaddr_storage sa;
-	uint8_t out[256], r[1024];
-	ssize_t n;
+	uint8_t r[1024];
+	ssize_t n = read_frame(fd, r, sizeof(r));
+	check_echo(r, n, cmd, 'T', port_of(sa), me, rest);
+}
 
-	dns_listen_server_addr(srv, 0, &sa);
-	int fd = tcp_client(&sa);
-	uint16_t me = local_port(fd);
+/* Queries one by one, several in one write, and frames cut across writes. */
+static void framing(int fd, const struct sockaddr_storage *sa, uint16_t me)
+{
+	uint8_t out[256];
 
 	/* one query, one framed reply */
 	size_t len = frame(out, 0, "Eone");
 	send_all(fd, out, len);
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'E', 'T', port_of(&sa), me, "one");
+	expect_reply(fd, sa, me, 'E', "one");
 
 	/* three queries in one write: three replies, in order */
 	len = frame(out, 0, "Ea");
 	len = frame(out, len, "Ebb");
 	len = frame(out, len, "Eccc");
 	send_all(fd, out, len);
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'E', 'T', port_of(&sa), me, "a");
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'E', 'T', port_of(&sa), me, "bb");
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'E', 'T', port_of(&sa), me, "ccc");
+	expect_reply(fd, sa, me, 'E', "a");
+	expect_reply(fd, sa, me, 'E', "bb");
+	expect_reply(fd, sa, me, 'E', "ccc");
 
 	/* frames split across writes: length bytes apart, a frame's end glued to the next one's start */
 	len = frame(out, 0, "Esplit-one");
@@ -61,13 +58,18 @@ static void test_tcp_framing_pipelining(void **state)
 		send_all(fd, out + cuts[i], cuts[i + 1] - cuts[i]);
 		sleep_ms(5); /* give the server a chance to read each piece on its own */
 	}
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'E', 'T', port_of(&sa), me, "split-one");
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'E', 'T', port_of(&sa), me, "split-two");
+	expect_reply(fd, sa, me, 'E', "split-one");
+	expect_reply(fd, sa, me, 'E', "split-two");
+}
+
+/* Several messages for one query, and answers given later, out of order. */
+static void streams_and_late_answers(int fd, const struct sockaddr_storage *sa, uint16_t me)
+{
+	uint8_t out[256], r[1024];
+	ssize_t n;
 
 	/* several messages for one query (an AXFR-like stream) */
-	len = frame(out, 0, "M");
+	size_t len = frame(out, 0, "M");
 	send_all(fd, out, len);
 	n = read_frame(fd, r, sizeof(r));
 	assert_int_equal(n, 2);
@@ -81,27 +83,29 @@ static void test_tcp_framing_pipelining(void **state)
 	len = frame(out, 0, "Aslow");
 	len = frame(out, len, "Efast");
 	send_all(fd, out, len);
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'E', 'T', port_of(&sa), me, "fast");
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'A', 'T', port_of(&sa), me, "slow");
+	expect_reply(fd, sa, me, 'E', "fast");
+	expect_reply(fd, sa, me, 'A', "slow");
 
 	/* two late answers built in their request buffers, with a quick one between */
 	len = frame(out, 0, "Bone");
 	len = frame(out, len, "Btwo");
 	len = frame(out, len, "Enow");
 	send_all(fd, out, len);
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'E', 'T', port_of(&sa), me, "now");
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'B', 'T', port_of(&sa), me, "one");
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'B', 'T', port_of(&sa), me, "two");
+	expect_reply(fd, sa, me, 'E', "now");
+	expect_reply(fd, sa, me, 'B', "one");
+	expect_reply(fd, sa, me, 'B', "two");
+}
+
+/* A reply bigger than a socket write, then a half-close that ends the connection. */
+static void big_reply_and_half_close(int fd, const struct sockaddr_storage *sa, uint16_t me)
+{
+	uint8_t out[256];
+	ssize_t n;
 
 	/* a reply larger than any socket buffer write: goes out through a queued copy */
 	uint8_t *big = malloc(BIG);
 	assert_non_null(big);
-	len = frame(out, 0, "L");
+	size_t len = frame(out, 0, "L");
 	send_all(fd, out, len);
 	n = read_frame(fd, big, BIG);
 	assert_int_equal(n, BIG);
@@ -115,13 +119,26 @@ static void test_tcp_framing_pipelining(void **state)
 	len = frame(out, len, "Eq2");
 	send_all(fd, out, len);
 	shutdown(fd, SHUT_WR);
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'E', 'T', port_of(&sa), me, "q1");
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'E', 'T', port_of(&sa), me, "q2");
-	n = read_frame(fd, r, sizeof(r));
-	check_echo(r, n, 'A', 'T', port_of(&sa), me, "last");
+	expect_reply(fd, sa, me, 'E', "q1");
+	expect_reply(fd, sa, me, 'E', "q2");
+	expect_reply(fd, sa, me, 'A', "last");
 	expect_closed(fd);
+}
+
+/* One connection through all of it, in this order: the server keeps its state between. */
+static void test_tcp_framing_pipelining(void **state)
+{
+	static const char *addrs[] = { "127.31.0.2@0", NULL };
+	struct dns_listen_server *srv = server_start(addrs, 1, 0, 0);
+	struct sockaddr_storage sa;
+
+	dns_listen_server_addr(srv, 0, &sa);
+	int fd = tcp_client(&sa);
+	uint16_t me = local_port(fd);
+
+	framing(fd, &sa, me);
+	streams_and_late_answers(fd, &sa, me);
+	big_reply_and_half_close(fd, &sa, me);
 	close(fd);
 	server_stop(srv);
 }
