@@ -271,29 +271,33 @@ size_t frame(uint8_t *out, size_t at, const char *text)
 	return at + 2 + len;
 }
 
-/* Read exactly len bytes; returns 0, or -1 on EOF/error. */
+/* Read exactly len bytes; returns 0, or -errno, or -EPIPE at EOF. */
 int read_exact(int fd, uint8_t *buf, size_t len)
 {
 	size_t got = 0;
 	while (got < len) {
 		ssize_t n = recv(fd, buf + got, len - got, 0);
-		if (n <= 0)
-			return -1;
+		if (n < 0)
+			return -errno;
+		if (n == 0) /* the server closed before len bytes */
+			return -EPIPE;
 		got += (size_t)n;
 	}
 	return 0;
 }
 
-/* Read one frame; returns its length, or -1 at EOF/error. */
+/* Read one frame; returns its length, or what read_exact() returned. */
 ssize_t read_frame(int fd, uint8_t *buf, size_t cap)
 {
 	uint8_t hdr[2];
-	if (read_exact(fd, hdr, 2) < 0)
-		return -1;
+	int rc = read_exact(fd, hdr, 2);
+	if (rc < 0)
+		return rc;
 	size_t len = ((size_t)hdr[0] << 8) | hdr[1];
 	assert_true(len <= cap);
-	if (read_exact(fd, buf, len) < 0)
-		return -1;
+	rc = read_exact(fd, buf, len);
+	if (rc < 0)
+		return rc;
 	return (ssize_t)len;
 }
 

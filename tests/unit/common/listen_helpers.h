@@ -91,10 +91,10 @@ void send_all(int fd, const void *buf, size_t len);
 /* Append a frame (2-byte length + text) to out; returns the new length. */
 size_t frame(uint8_t *out, size_t at, const char *text);
 
-/* Read exactly len bytes; returns 0, or -1 on EOF/error. */
+/* Read exactly len bytes; returns 0, or -errno, or -EPIPE at EOF. */
 int read_exact(int fd, uint8_t *buf, size_t len);
 
-/* Read one frame; returns its length, or -1 at EOF/error. */
+/* Read one frame; returns its length, or -errno, or -EPIPE at EOF. */
 ssize_t read_frame(int fd, uint8_t *buf, size_t cap);
 
 /* Wait for the server to close: recv() reports EOF (or a reset), not a timeout. */
