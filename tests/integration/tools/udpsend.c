@@ -154,22 +154,22 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t n,
 	return (ssize_t)got;
 }
 
-/* Skip a (possibly compressed) name at *off; -1 when malformed. */
+/* Skip a (possibly compressed) name at *off; 0, or -EBADMSG when malformed. */
 static int skip_name(const uint8_t *m, size_t len, size_t *off)
 {
 	size_t o = *off;
 
 	for (;;) {
 		if (o >= len)
-			return -1;
+			return -EBADMSG;
 		if ((m[o] & 0xc0) == 0xc0) {
 			if (o + 2 > len)
-				return -1;
+				return -EBADMSG;
 			*off = o + 2;
 			return 0;
 		}
 		if (m[o] & 0xc0)
-			return -1;
+			return -EBADMSG;
 		if (m[o] == 0) {
 			*off = o + 1;
 			return 0;
@@ -178,7 +178,8 @@ static int skip_name(const uint8_t *m, size_t len, size_t *off)
 	}
 }
 
-/* Find the OPT RR of a reply; its extended RCODE bits, or -1 if none. */
+/* Find the OPT RR of a reply; its extended RCODE bits, -ENOENT if there is
+ * none, -EBADMSG if the reply is malformed before it. */
 static int opt_ext_rcode(const uint8_t *m, size_t len)
 {
 	unsigned qd = m[4] << 8 | m[5];
@@ -189,21 +190,21 @@ static int opt_ext_rcode(const uint8_t *m, size_t len)
 
 	for (i = 0; i < qd; i++) {
 		if (skip_name(m, len, &off) < 0 || off + 4 > len)
-			return -1;
+			return -EBADMSG;
 		off += 4;
 	}
 	for (i = 0; i < rrs + ar; i++) {
 		unsigned type, rdlen;
 
 		if (skip_name(m, len, &off) < 0 || off + 10 > len)
-			return -1;
+			return -EBADMSG;
 		type = m[off] << 8 | m[off + 1];
 		rdlen = m[off + 8] << 8 | m[off + 9];
 		if (i >= rrs && type == 41) /* OPT: TTL = ext-rcode, version, flags */
 			return m[off + 4];
 		off += 10u + rdlen;
 	}
-	return -1;
+	return -ENOENT;
 }
 
 static const char *rcode_name(int rcode, char *tmp, size_t tmplen)
