@@ -23,6 +23,19 @@
 
 #include "listen_helpers.h"
 
+/* A TCP connection to the IPv4 server sa with a small (4 KB) receive window, so
+ * kernel buffers cannot swallow all replies. */
+static int small_window_client(const struct sockaddr_storage *sa)
+{
+	int small = 4096;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	set_timeout(fd);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	assert_int_equal(connect(fd, (const struct sockaddr *)sa, ss_len(sa)), 0);
+	return fd;
+}
+
 /* Read one frame on fd: the 'E'-style reply cmd to rest, from the server at sa to port me. */
 static void expect_reply(int fd, const struct sockaddr_storage *sa, uint16_t me, char cmd, const char *rest)
 {
@@ -180,13 +193,7 @@ static void test_tcp_backpressure(void **state)
 	/* 200 big answers (12 MB) to a client that reads only afterwards: the server stops
 	 * reading while replies pile up, then serves the rest as the client drains them */
 	close(fd);
-	int small = 4096;
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	set_timeout(fd);
-	/* a small receive window, so kernel buffers cannot swallow all replies */
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, ss_len(&sa)), 0);
+	fd = small_window_client(&sa);
 	len = 0;
 	for (int i = 0; i < 200; i++)
 		len = frame(out, len, "L");
@@ -292,12 +299,7 @@ static void test_tcp_close_rules(void **state)
 
 	/* a long answer read slowly (100 x 60 KB, more than kernel buffers hold, a frame
 	 * every 10 ms) is not idle: write completions count as activity */
-	int small = 4096;
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	assert_true(fd >= 0);
-	set_timeout(fd);
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
-	assert_int_equal(connect(fd, (struct sockaddr *)&sa, ss_len(&sa)), 0);
+	fd = small_window_client(&sa);
 	len = 0;
 	for (int i = 0; i < 5; i++)
 		len = frame(out, len, "X");
