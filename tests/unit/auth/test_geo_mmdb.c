@@ -25,6 +25,7 @@
 #include "authd_geo_load.h"
 #include "geo_mmdb.h"
 #include "mapc_writer.h"
+#include "dns_file.h"
 #include "dns_mem.h"
 #include "test_mm.h"
 #include <unistd.h>
@@ -539,12 +540,10 @@ static void test_mapc_database(void **state)
 static void test_corrupt_tree(void **state)
 {
 	(void)state;
-	FILE *in = fopen(LITE, "rb");
-	assert_non_null(in);
-	static uint8_t buf[64 * 1024];
-	size_t n = fread(buf, 1, sizeof(buf), in);
-	fclose(in);
-	assert_true(n > 1000 && n < sizeof(buf));
+	char *buf;
+	size_t n;
+	assert_int_equal(dns_file_read(LITE, 64 * 1024, &tmm, &buf, &n), 0);
+	assert_true(n > 1000 && n < 64 * 1024);
 	/* node 1's records (28-bit records: 7 bytes a node) */
 	memset(buf + 7, 0xff, 7);
 	char dir[] = "/tmp/cairn-geo-XXXXXX";
@@ -556,6 +555,7 @@ static void test_corrupt_tree(void **state)
 	assert_non_null(f);
 	assert_int_equal(fwrite(buf, 1, n, f), n);
 	assert_int_equal(fclose(f), 0);
+	mm_free(&tmm, buf);
 	static const char json[] = "{\"geoip\": \"bad.mmdb\", \"datacenters\": [{\"name\": \"a\","
 		" \"lat\": 0, \"lon\": 0, \"replicas\": [{\"address\": \"127.60.1.1\"}]}]}";
 	struct geo_map *m = NULL;
