@@ -22,68 +22,39 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int main(int argc, char **argv)
+#include "tool_addr.h"
+
+/* All of stdin in *in (malloc'd, the caller frees; NULL when empty), *inlen bytes;
+ * a read error ends the input like EOF. 0 or -ENOMEM. */
+static int read_stdin(char **in, size_t *inlen)
 {
-	int timeout = 5000, shut = 1, i = 1, fd;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	char *in = NULL, buf[65536];
-	size_t inlen = 0, incap = 0;
+	char buf[65536];
+	size_t incap = 0;
 	ssize_t n;
 
-	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
-		if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
-			timeout = atoi(argv[++i]);
-		else if (strcmp(argv[i], "--no-shutdown") == 0)
-			shut = 0;
-		else
-			break;
-	}
-	if (argc - i != 2) {
-		fprintf(stderr, "usage: cairn-httppipe [--timeout MS] [--no-shutdown] ADDR PORT < REQUESTS\n");
-		return 1;
-	}
-	memset(&ss, 0, sizeof(ss));
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, argv[i], &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((unsigned short)atoi(argv[i + 1]));
-		sl = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, argv[i], &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((unsigned short)atoi(argv[i + 1]));
-		sl = sizeof(*s6);
-	} else {
-		fprintf(stderr, "cairn-httppipe: bad address %s\n", argv[i]);
-		return 1;
-	}
+	*in = NULL;
+	*inlen = 0;
 	while ((n = read(0, buf, sizeof(buf))) > 0) {
-		if (inlen + (size_t)n > incap) {
-			incap = (inlen + (size_t)n) * 2;
-			char *p = realloc(in, incap);
+		if (*inlen + (size_t)n > incap) {
+			incap = (*inlen + (size_t)n) * 2;
+			char *p = realloc(*in, incap);
 			if (!p)
-				return 1;
-			in = p;
+				return -ENOMEM;
+			*in = p;
 		}
-		memcpy(in + inlen, buf, (size_t)n);
-		inlen += (size_t)n;
+		memcpy(*in + *inlen, buf, (size_t)n);
+		*inlen += (size_t)n;
 	}
-	fd = socket(ss.ss_family, SOCK_STREAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl) < 0) {
-		perror("cairn-httppipe: connect");
-		free(in);
-		return 1;
-	}
-	if (inlen && send(fd, in, inlen, 0) != (ssize_t)inlen) {
-		perror("cairn-httppipe: send");
-		free(in);
-		return 1;
-	}
-	free(in);
-	in = NULL;
-	if (shut)
-		shutdown(fd, SHUT_WR);
+	return 0;
+}
+
+/* Copy what the server sends on fd to stdout until it closes (or resets): exit
+ * status 0; 2 after timeout ms without data; 1 on an error. */
+static int relay(int fd, int timeout)
+{
+	char buf[65536];
+	ssize_t n;
+
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
 		int r = poll(&p, 1, timeout);
@@ -106,6 +77,51 @@ int main(int argc, char **argv)
 		fwrite(buf, 1, (size_t)n, stdout);
 	}
 	fflush(stdout);
-	close(fd);
 	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	int timeout = 5000, shut = 1, i = 1, fd, rc;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char *in = NULL;
+	size_t inlen = 0;
+
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
+		if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+			timeout = atoi(argv[++i]);
+		else if (strcmp(argv[i], "--no-shutdown") == 0)
+			shut = 0;
+		else
+			break;
+	}
+	if (argc - i != 2) {
+		fprintf(stderr, "usage: cairn-httppipe [--timeout MS] [--no-shutdown] ADDR PORT < REQUESTS\n");
+		return 1;
+	}
+	if (tool_addr_parse(argv[i], argv[i + 1], &ss, &sl) < 0) {
+		fprintf(stderr, "cairn-httppipe: bad address %s\n", argv[i]);
+		return 1;
+	}
+	if (read_stdin(&in, &inlen) < 0)
+		return 1;
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl) < 0) {
+		perror("cairn-httppipe: connect");
+		free(in);
+		return 1;
+	}
+	if (inlen && send(fd, in, inlen, 0) != (ssize_t)inlen) {
+		perror("cairn-httppipe: send");
+		free(in);
+		return 1;
+	}
+	free(in);
+	in = NULL;
+	if (shut)
+		shutdown(fd, SHUT_WR);
+	rc = relay(fd, timeout);
+	close(fd);
+	return rc;
 }

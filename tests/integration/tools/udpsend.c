@@ -41,6 +41,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "tool_addr.h"
+
 #define MSG_MAX 65535
 
 static int read_hex(const char *path, uint8_t *buf, size_t *len)
@@ -100,6 +102,18 @@ static int ms_left(const struct timespec *deadline)
 	return ms < 0 ? 0 : (int)ms;
 }
 
+/* *deadline = now (CLOCK_MONOTONIC) + ms milliseconds. */
+static void deadline_in(int ms, struct timespec *deadline)
+{
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	deadline->tv_sec += ms / 1000;
+	deadline->tv_nsec += (long)(ms % 1000) * 1000000;
+	if (deadline->tv_nsec >= 1000000000) {
+		deadline->tv_sec++;
+		deadline->tv_nsec -= 1000000000;
+	}
+}
+
 /* Wait until fd is readable; 1 readable, 0 timeout, negative errno. */
 static int wait_readable(int fd, const struct timespec *deadline)
 {
@@ -140,22 +154,22 @@ static ssize_t read_full(int fd, uint8_t *buf, size_t n,
 	return (ssize_t)got;
 }
 
-/* Skip a (possibly compressed) name at *off; -1 when malformed. */
+/* Skip a (possibly compressed) name at *off; 0, or -EBADMSG when malformed. */
 static int skip_name(const uint8_t *m, size_t len, size_t *off)
 {
 	size_t o = *off;
 
 	for (;;) {
 		if (o >= len)
-			return -1;
+			return -EBADMSG;
 		if ((m[o] & 0xc0) == 0xc0) {
 			if (o + 2 > len)
-				return -1;
+				return -EBADMSG;
 			*off = o + 2;
 			return 0;
 		}
 		if (m[o] & 0xc0)
-			return -1;
+			return -EBADMSG;
 		if (m[o] == 0) {
 			*off = o + 1;
 			return 0;
@@ -164,7 +178,8 @@ static int skip_name(const uint8_t *m, size_t len, size_t *off)
 	}
 }
 
-/* Find the OPT RR of a reply; its extended RCODE bits, or -1 if none. */
+/* Find the OPT RR of a reply; its extended RCODE bits, -ENOENT if there is
+ * none, -EBADMSG if the reply is malformed before it. */
 static int opt_ext_rcode(const uint8_t *m, size_t len)
 {
 	unsigned qd = m[4] << 8 | m[5];
@@ -175,21 +190,21 @@ static int opt_ext_rcode(const uint8_t *m, size_t len)
 
 	for (i = 0; i < qd; i++) {
 		if (skip_name(m, len, &off) < 0 || off + 4 > len)
-			return -1;
+			return -EBADMSG;
 		off += 4;
 	}
 	for (i = 0; i < rrs + ar; i++) {
 		unsigned type, rdlen;
 
 		if (skip_name(m, len, &off) < 0 || off + 10 > len)
-			return -1;
+			return -EBADMSG;
 		type = m[off] << 8 | m[off + 1];
 		rdlen = m[off + 8] << 8 | m[off + 9];
 		if (i >= rrs && type == 41) /* OPT: TTL = ext-rcode, version, flags */
 			return m[off + 4];
 		off += 10u + rdlen;
 	}
-	return -1;
+	return -ENOENT;
 }
 
 static const char *rcode_name(int rcode, char *tmp, size_t tmplen)
@@ -278,10 +293,7 @@ static int send_mutations(int fd, const uint8_t *msg, size_t len, long n,
 			perror("send");
 			return 1;
 		}
-		clock_gettime(CLOCK_MONOTONIC, &dl);
-		dl.tv_nsec += (long)timeout_ms * 1000000;
-		dl.tv_sec += dl.tv_nsec / 1000000000;
-		dl.tv_nsec %= 1000000000;
+		deadline_in(timeout_ms, &dl);
 		if (wait_readable(fd, &dl) > 0 &&
 		    recv(fd, reply, sizeof(reply), 0) > 0)
 			replies++;
@@ -298,19 +310,87 @@ static int usage(void)
 	return 1;
 }
 
+/* Send msg[2..2+len) over TCP with its length prefix in msg[0..2), print the
+ * reply; the exit status (0 reply, 2 timeout/closed, 1 error). */
+static int ask_tcp(int fd, uint8_t *msg, size_t len, const struct timespec *deadline)
+{
+	static uint8_t reply[MSG_MAX];
+	uint8_t pfx[2];
+	ssize_t r;
+
+	msg[0] = (uint8_t)(len >> 8);
+	msg[1] = (uint8_t)len;
+	if (write(fd, msg, len + 2) != (ssize_t)(len + 2)) {
+		perror("write");
+		return 1;
+	}
+	r = read_full(fd, pfx, 2, deadline);
+	if (r == 2) {
+		size_t n = (size_t)(pfx[0] << 8 | pfx[1]);
+
+		r = read_full(fd, reply, n, deadline);
+		if (r == (ssize_t)n) {
+			print_reply(reply, n);
+			return 0;
+		}
+	}
+	if (r == -ETIMEDOUT) {
+		printf("timeout\n");
+		return 2;
+	}
+	if (r >= 0) {
+		printf("closed\n");
+		return 2;
+	}
+	fprintf(stderr, "read: %s\n", strerror((int)-r));
+	return 1;
+}
+
+/* Send msg[0..len) over the connected UDP socket, print the reply; the exit
+ * status (0 reply, 2 timeout, 1 error). */
+static int ask_udp(int fd, const uint8_t *msg, size_t len, const struct timespec *deadline)
+{
+	static uint8_t reply[MSG_MAX];
+	ssize_t r;
+	int rc;
+
+	if (send(fd, msg, len, 0) != (ssize_t)len) {
+		perror("send");
+		return 1;
+	}
+	for (;;) {
+		rc = wait_readable(fd, deadline);
+		if (rc < 0) {
+			fprintf(stderr, "poll: %s\n", strerror(-rc));
+			return 1;
+		}
+		if (rc == 0) {
+			printf("timeout\n");
+			return 2;
+		}
+		r = recv(fd, reply, sizeof(reply), 0);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r < 0) {
+			/* ICMP port unreachable: nothing listens there. */
+			fprintf(stderr, "recv: %s\n", strerror(errno));
+			return 1;
+		}
+		print_reply(reply, (size_t)r);
+		return 0;
+	}
+}
+
 int main(int argc, char **argv)
 {
-	static uint8_t msg[MSG_MAX + 2], reply[MSG_MAX];
+	static uint8_t msg[MSG_MAX + 2];
 	struct sockaddr_storage ss;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	struct timespec deadline;
 	socklen_t slen;
 	int tcp = 0, timeout_ms = -1, fd = -1, rc, i, ret = 1;
 	long mutate = 0;
 	uint32_t seed = 0;
 	size_t len = 0;
-	ssize_t r;
 
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1] == '-'; i++) {
 		if (strcmp(argv[i], "--tcp") == 0)
@@ -327,16 +407,7 @@ int main(int argc, char **argv)
 	if (argc - i != 3)
 		return usage();
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, argv[i], &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)atoi(argv[i + 1]));
-		slen = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, argv[i], &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)atoi(argv[i + 1]));
-		slen = sizeof(*s6);
-	} else {
+	if (tool_addr_parse(argv[i], argv[i + 1], &ss, &slen) < 0) {
 		fprintf(stderr, "bad address: %s\n", argv[i]);
 		return 1;
 	}
@@ -348,83 +419,17 @@ int main(int argc, char **argv)
 
 	if (timeout_ms < 0)
 		timeout_ms = mutate > 0 ? 20 : 700;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
+	deadline_in(timeout_ms, &deadline);
 
 	fd = socket(ss.ss_family, tcp ? SOCK_STREAM : SOCK_DGRAM, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, slen) < 0) {
+	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, slen) < 0)
 		perror("socket/connect");
-		goto out;
-	}
-	if (mutate > 0 && !tcp) {
+	else if (mutate > 0 && !tcp)
 		ret = send_mutations(fd, msg + 2, len, mutate, seed, timeout_ms);
-		goto out;
-	}
-	if (tcp) {
-		uint8_t pfx[2];
-
-		msg[0] = (uint8_t)(len >> 8);
-		msg[1] = (uint8_t)len;
-		if (write(fd, msg, len + 2) != (ssize_t)(len + 2)) {
-			perror("write");
-			goto out;
-		}
-		r = read_full(fd, pfx, 2, &deadline);
-		if (r == 2) {
-			size_t n = (size_t)(pfx[0] << 8 | pfx[1]);
-
-			r = read_full(fd, reply, n, &deadline);
-			if (r == (ssize_t)n) {
-				print_reply(reply, n);
-				ret = 0;
-				goto out;
-			}
-		}
-		if (r == -ETIMEDOUT) {
-			printf("timeout\n");
-			ret = 2;
-		} else if (r >= 0) {
-			printf("closed\n");
-			ret = 2;
-		} else {
-			fprintf(stderr, "read: %s\n", strerror((int)-r));
-		}
-		goto out;
-	}
-
-	if (send(fd, msg + 2, len, 0) != (ssize_t)len) {
-		perror("send");
-		goto out;
-	}
-	for (;;) {
-		rc = wait_readable(fd, &deadline);
-		if (rc < 0) {
-			fprintf(stderr, "poll: %s\n", strerror(-rc));
-			goto out;
-		}
-		if (rc == 0) {
-			printf("timeout\n");
-			ret = 2;
-			goto out;
-		}
-		r = recv(fd, reply, sizeof(reply), 0);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (r < 0) {
-			/* ICMP port unreachable: nothing listens there. */
-			fprintf(stderr, "recv: %s\n", strerror(errno));
-			goto out;
-		}
-		print_reply(reply, (size_t)r);
-		ret = 0;
-		goto out;
-	}
-out:
+	else if (tcp)
+		ret = ask_tcp(fd, msg, len, &deadline);
+	else
+		ret = ask_udp(fd, msg + 2, len, &deadline);
 	if (fd >= 0)
 		close(fd);
 	return ret;

@@ -25,6 +25,7 @@
 #include "authd_geo_load.h"
 #include "geo_mmdb.h"
 #include "mapc_writer.h"
+#include "dns_file.h"
 #include "dns_mem.h"
 #include "test_mm.h"
 #include <unistd.h>
@@ -157,18 +158,14 @@ static int cmp_net(const void *x, const void *y)
 	return c ? c : (int)a->len - (int)b->len;
 }
 
-static void walk_db(const char *path)
+/* The walked networks w of s, sorted: each well-formed, disjoint from the next,
+ * both its ends looking up to it. Returns how many are IPv4 networks. */
+static size_t check_walked(struct geo_source *s, const struct walk *w)
 {
-	struct geo_source s = open_db(path);
-	struct walk w = {0};
-	assert_int_equal(s.foreach(s.ctx, collect, &w), 0);
-	print_message("%s: %zu networks\n", path, w.n);
-	assert_true(w.n > 100);
-	qsort(w.v, w.n, sizeof(*w.v), cmp_net);
 	static const uint8_t v4c[12] = {0};
 	size_t v4 = 0;
-	for (size_t i = 0; i < w.n; i++) {
-		struct net *n = &w.v[i];
+	for (size_t i = 0; i < w->n; i++) {
+		struct net *n = &w->v[i];
 		/* host bits zero */
 		for (unsigned b = n->len; b < 128; b++)
 			assert_false((n->a[b >> 3] >> (7 - (b & 7))) & 1);
@@ -179,12 +176,12 @@ static void walk_db(const char *path)
 		if (n->a[10] == 0xff && n->a[11] == 0xff && memcmp(n->a, v4c, 10) == 0)
 			v4++;
 		/* disjoint from the next one: each address once */
-		if (i + 1 < w.n) {
+		if (i + 1 < w->n) {
 			uint8_t end[16];
 			memcpy(end, n->a, 16);
 			for (unsigned b = n->len; b < 128; b++)
 				end[b >> 3] |= (uint8_t)(0x80 >> (b & 7));
-			assert_true(memcmp(end, w.v[i + 1].a, 16) < 0);
+			assert_true(memcmp(end, w->v[i + 1].a, 16) < 0);
 		}
 		/* both ends of the network look up to the same record and prefix */
 		for (int e = 0; e < 2; e++) {
@@ -195,7 +192,7 @@ static void walk_db(const char *path)
 			if (e)
 				for (unsigned b = n->len; b < 128; b++)
 					a[b >> 3] |= (uint8_t)(0x80 >> (b & 7));
-			assert_int_equal(s.lookup(s.ctx, a, &p, &l), 1);
+			assert_int_equal(s->lookup(s->ctx, a, &p, &l), 1);
 			assert_int_equal(l, n->len);
 			assert_string_equal(p.city, n->p.city);
 			assert_string_equal(p.country, n->p.country);
@@ -206,11 +203,14 @@ static void walk_db(const char *path)
 			}
 		}
 	}
-	print_message("%s: %zu IPv4 networks\n", path, v4);
-	assert_true(v4 > 10);
-	/* the other way round: an address the database knows lies in a reported
-	 * network of the same prefix (random addresses, most of them in the
-	 * IPv4 space and in 2001::/16 where the test data lives) */
+	return v4;
+}
+
+/* The other way round: an address the database knows lies in a reported network
+ * of the same prefix (random addresses, most of them in the IPv4 space and in
+ * 2001::/16 where the test data lives). Returns how many s found. */
+static size_t check_random_lookups(struct geo_source *s, const struct walk *w)
+{
 	struct dns_rng rng;
 	struct dns_rng_seeded st;
 	dns_rng_seeded_init(&rng, &st, 5);
@@ -230,24 +230,24 @@ static void walk_db(const char *path)
 			a[1] = k % 2 ? 0x01 : 0x02; /* 2002::/16: the 6to4 alias, never reported */
 			a[2] = k % 4 < 2 ? 0x04 : 0x02;
 		}
-		int f = s.lookup(s.ctx, a, &p, &l);
+		int f = s->lookup(s->ctx, a, &p, &l);
 		assert_true(f >= 0);
 		bool is6to4 = a[0] == 0x20 && a[1] == 0x02;
 		struct net key;
 		memcpy(key.a, a, 16);
 		key.len = 128;
 		/* the last network starting at or before a */
-		size_t lo = 0, hi = w.n;
+		size_t lo = 0, hi = w->n;
 		while (lo < hi) {
 			size_t mid = (lo + hi) / 2;
-			if (cmp_net(&w.v[mid], &key) <= 0)
+			if (cmp_net(&w->v[mid], &key) <= 0)
 				lo = mid + 1;
 			else
 				hi = mid;
 		}
 		bool inside = false;
 		if (lo > 0) {
-			const struct net *n = &w.v[lo - 1];
+			const struct net *n = &w->v[lo - 1];
 			inside = true;
 			for (unsigned b = 0; b < n->len; b++)
 				if (((a[b >> 3] ^ n->a[b >> 3]) >> (7 - (b & 7))) & 1)
@@ -261,6 +261,21 @@ static void walk_db(const char *path)
 			assert_int_equal(inside, f == 1);
 		found += f == 1;
 	}
+	return found;
+}
+
+static void walk_db(const char *path)
+{
+	struct geo_source s = open_db(path);
+	struct walk w = {0};
+	assert_int_equal(s.foreach(s.ctx, collect, &w), 0);
+	print_message("%s: %zu networks\n", path, w.n);
+	assert_true(w.n > 100);
+	qsort(w.v, w.n, sizeof(*w.v), cmp_net);
+	size_t v4 = check_walked(&s, &w);
+	print_message("%s: %zu IPv4 networks\n", path, v4);
+	assert_true(v4 > 10);
+	size_t found = check_random_lookups(&s, &w);
 	print_message("%s: %zu of 50000 random addresses found\n", path, found);
 	assert_true(found > 100);
 	/* a callback's non-zero return stops the walk and is returned */
@@ -278,9 +293,23 @@ static void test_foreach(void **state)
 	walk_db(CITY);
 }
 
-static void test_map_with_mmdb(void **state)
+/* A client at address ip (IPv4 or IPv6), the whole address. */
+static void client_at(struct geo_client *c, const char *ip)
 {
-	(void)state;
+	memset(c->addr, 0, 16);
+	if (inet_pton(AF_INET, ip, c->addr) == 1) {
+		c->family = 4;
+		c->prefix = 32;
+	} else {
+		assert_int_equal(inet_pton(AF_INET6, ip, c->addr), 1);
+		c->family = 6;
+		c->prefix = 128;
+	}
+}
+
+/* A map over GeoLite2-City-Test.mmdb, named relative to the map file. */
+static struct geo_map *load_lite_map(void)
+{
 	static const char json[] =
 		"{\"geoip\": \"GeoLite2-City-Test.mmdb\",\n"
 		" \"datacenters\": [\n"
@@ -300,15 +329,13 @@ static void test_map_with_mmdb(void **state)
 	geo_map_tree_size(m, &nodes, &leaves);
 	print_message("tree: %zu nodes, %zu leaves (%zu bytes)\n", nodes, leaves, nodes * 8);
 	assert_true(nodes > 100 && leaves == nodes + 1);
+	return m;
+}
 
-	uint8_t wire[DNS_NAME_MAX];
-	size_t wl;
-	assert_int_equal(dns_name_from_str("www.cdn.test", NULL, wire, &wl), 0);
-	const struct geo_name *n = geo_map_find(m, wire, wl);
-	assert_non_null(n);
-	struct dns_rng rng;
-	struct dns_rng_seeded st;
-	dns_rng_seeded_init(&rng, &st, 1);
+/* Clients of the test data placed by GeoIP, their scopes; one outside it. */
+static void check_lite_selection(const struct geo_map *m, const struct geo_name *n,
+	const struct dns_rng *rng)
+{
 	struct geo_client c = {.family = 4, .prefix = 32, .from = GEO_FROM_SOURCE};
 	struct geo_answer a;
 	struct geo_health_view h = {NULL};
@@ -324,16 +351,8 @@ static void test_map_with_mmdb(void **state)
 		{"2002:5102:458e::1", "london"}, /* 6to4 of 81.2.69.142 */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		memset(c.addr, 0, 16);
-		if (inet_pton(AF_INET, cases[i].ip, c.addr) == 1) {
-			c.family = 4;
-			c.prefix = 32;
-		} else {
-			assert_int_equal(inet_pton(AF_INET6, cases[i].ip, c.addr), 1);
-			c.family = 6;
-			c.prefix = 128;
-		}
-		assert_int_equal(geo_select(m, n, 1, &c, h, &rng, &a), 0);
+		client_at(&c, cases[i].ip);
+		assert_int_equal(geo_select(m, n, 1, &c, h, rng, &a), 0);
 		assert_int_equal(a.n, 1);
 		assert_string_equal(geo_map_dc(m, a.dc[0])->name, cases[i].dc);
 		assert_int_equal(a.by, GEO_BY_GEOIP);
@@ -344,24 +363,35 @@ static void test_map_with_mmdb(void **state)
 		assert_true(a.scope <= (c.family == 4 ? 32 : 128));
 	}
 	/* 81.2.69.142 is in 81.2.69.142/31 (London); the scope covers at least that */
-	memset(c.addr, 0, 16);
-	inet_pton(AF_INET, "81.2.69.142", c.addr);
-	c.family = 4;
-	c.prefix = 32;
-	assert_int_equal(geo_select(m, n, 1, &c, h, &rng, &a), 0);
+	client_at(&c, "81.2.69.142");
+	assert_int_equal(geo_select(m, n, 1, &c, h, rng, &a), 0);
 	assert_true(a.scope <= 31);
 	/* not in the database: default order, short scope */
 	inet_pton(AF_INET, "10.0.0.1", c.addr);
-	assert_int_equal(geo_select(m, n, 1, &c, h, &rng, &a), 0);
+	assert_int_equal(geo_select(m, n, 1, &c, h, rng, &a), 0);
 	assert_int_equal(a.by, GEO_BY_DEFAULT);
 	assert_string_equal(geo_map_dc(m, a.dc[0])->name, "sf");
 	assert_true(a.scope <= 8);
+}
+
+static void test_map_with_mmdb(void **state)
+{
+	(void)state;
+	struct geo_map *m = load_lite_map();
+	uint8_t wire[DNS_NAME_MAX];
+	size_t wl;
+	assert_int_equal(dns_name_from_str("www.cdn.test", NULL, wire, &wl), 0);
+	const struct geo_name *n = geo_map_find(m, wire, wl);
+	assert_non_null(n);
+	struct dns_rng rng;
+	struct dns_rng_seeded st;
+	dns_rng_seeded_init(&rng, &st, 1);
+	check_lite_selection(m, n, &rng);
 
 	char buf[2048];
-	c.prefix = 32;
-	c.from = GEO_FROM_SOURCE;
-	memset(c.addr, 0, 16);
-	inet_pton(AF_INET, "81.2.69.142", c.addr);
+	struct geo_client c = {.from = GEO_FROM_SOURCE};
+	struct geo_health_view h = {NULL};
+	client_at(&c, "81.2.69.142");
 	geo_explain(m, n, 1, &c, h, &rng, buf, sizeof(buf));
 	print_message("%s", buf);
 	assert_non_null(strstr(buf, "placed by geoip: GeoIP 81.2.69.142/31 London GB EU (51.5142, -0.0931); tree prefix /31 -> scope 31\n"));
@@ -386,9 +416,9 @@ static void add_net(struct mapc_writer *w, const char *cidr, const struct mapc_r
 	assert_int_equal(mapc_writer_add(w, a, len, r), 0);
 }
 
-static void test_mapc_database(void **state)
+/* Write a database of five networks to path with cairn-mapc's writer. */
+static void write_mapc_db(const char *path)
 {
-	(void)state;
 	struct mapc_writer *w = NULL;
 	assert_int_equal(mapc_writer_new(dns_mm_std(), &w), 0);
 	struct mapc_record paris = {.has_location = true, .lat = 48.85, .lon = 2.35,
@@ -409,18 +439,17 @@ static void test_mapc_database(void **state)
 	struct mapc_buf out = {.mm = dns_mm_std()};
 	assert_int_equal(mapc_writer_build(w, &meta, &out, NULL), 0);
 	mapc_writer_free(w);
-	char dir[] = "/tmp/cairn-geo-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char path[128], mpath[128];
-	snprintf(path, sizeof(path), "%s/net.mmdb", dir);
-	snprintf(mpath, sizeof(mpath), "%s/map.json", dir);
 	FILE *f = fopen(path, "wb");
 	assert_non_null(f);
 	assert_int_equal(fwrite(out.data, 1, out.len, f), out.len);
 	assert_int_equal(fclose(f), 0);
 	mapc_buf_deinit(&out);
+}
 
-	/* the walk: each network once, IPv4 at ::ffff:0:0/96, the alias skipped */
+/* The walk of write_mapc_db()'s database: each network once, IPv4 at
+ * ::ffff:0:0/96, the alias skipped. */
+static void check_mapc_walk(const char *path)
+{
 	struct geo_source s = open_db(path);
 	struct walk wk = {0};
 	assert_int_equal(s.foreach(s.ctx, collect, &wk), 0);
@@ -440,8 +469,12 @@ static void test_mapc_database(void **state)
 	assert_string_equal(wk.v[2].p.country, "SE");
 	free(wk.v);
 	authd_geoip_close(&s);
+}
 
-	/* and a map placing with it */
+/* A map (file name mpath) placing with write_mapc_db()'s database next to it:
+ * the record's datacenter, country and continent defaults. */
+static void check_mapc_map(const char *mpath)
+{
 	static const char json[] =
 		"{\"geoip\": \"net.mmdb\",\n"
 		" \"datacenters\": [\n"
@@ -478,14 +511,7 @@ static void test_mapc_database(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct geo_client c = {.from = GEO_FROM_SOURCE};
 		struct geo_answer a;
-		if (inet_pton(AF_INET, cases[i].ip, c.addr) == 1) {
-			c.family = 4;
-			c.prefix = 32;
-		} else {
-			assert_int_equal(inet_pton(AF_INET6, cases[i].ip, c.addr), 1);
-			c.family = 6;
-			c.prefix = 128;
-		}
+		client_at(&c, cases[i].ip);
 		assert_int_equal(geo_select(m, n, 1, &c, h, &rng, &a), 0);
 		assert_int_equal(a.by, cases[i].by);
 		assert_int_equal(a.n, 3);
@@ -494,20 +520,30 @@ static void test_mapc_database(void **state)
 		assert_int_equal(a.scope, cases[i].scope);
 	}
 	geo_map_free(m);
+}
+
+static void test_mapc_database(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/cairn-geo-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[128], mpath[128];
+	snprintf(path, sizeof(path), "%s/net.mmdb", dir);
+	snprintf(mpath, sizeof(mpath), "%s/map.json", dir);
+	write_mapc_db(path);
+	check_mapc_walk(path);
+	check_mapc_map(mpath);
 	unlink(path);
 	rmdir(dir);
 }
 
-/* A search tree whose first records point nowhere: refused when the map loads. */
 static void test_corrupt_tree(void **state)
 {
 	(void)state;
-	FILE *in = fopen(LITE, "rb");
-	assert_non_null(in);
-	static uint8_t buf[64 * 1024];
-	size_t n = fread(buf, 1, sizeof(buf), in);
-	fclose(in);
-	assert_true(n > 1000 && n < sizeof(buf));
+	char *buf;
+	size_t n;
+	assert_int_equal(dns_file_read(LITE, 64 * 1024, &tmm, &buf, &n), 0);
+	assert_true(n > 1000 && n < 64 * 1024);
 	/* node 1's records (28-bit records: 7 bytes a node) */
 	memset(buf + 7, 0xff, 7);
 	char dir[] = "/tmp/cairn-geo-XXXXXX";
@@ -519,6 +555,7 @@ static void test_corrupt_tree(void **state)
 	assert_non_null(f);
 	assert_int_equal(fwrite(buf, 1, n, f), n);
 	assert_int_equal(fclose(f), 0);
+	mm_free(&tmm, buf);
 	static const char json[] = "{\"geoip\": \"bad.mmdb\", \"datacenters\": [{\"name\": \"a\","
 		" \"lat\": 0, \"lon\": 0, \"replicas\": [{\"address\": \"127.60.1.1\"}]}]}";
 	struct geo_map *m = NULL;
