@@ -129,19 +129,9 @@ bg_log_tail() {
 # status (128+signal if it died by a signal), so a test can assert a clean
 # shutdown: `stop_bg "$pid" || fail "exit status $?"`.
 stop_bg() {
-	local pid=$1 sig=${2:-TERM} i rc=0
+	local pid=$1 sig=${2:-TERM}
 	kill -"$sig" -- "-$pid" 2>/dev/null || kill -"$sig" "$pid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
-		bg_alive "$pid" || break
-		sleep 0.1
-	done
-	if bg_alive "$pid"; then
-		say "pid $pid did not exit after SIG$sig; killing it"
-		kill -KILL -- "-$pid" 2>/dev/null
-	fi
-	wait "$pid" 2>/dev/null || rc=$?
-	bg_forget "$pid"
-	return "$rc"
+	wait_exit "$pid" 10
 }
 
 # bg_forget PID: take PID off the cleanup list (it has been waited for).
