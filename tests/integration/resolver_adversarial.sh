@@ -105,8 +105,8 @@ pid_rsv=$HIER_PID_RSV
 out=$(q slow.evil.test A +noall +comments +answer)
 [ "$(status_of "$out")" = NOERROR ] && grep -Eq 'A[[:space:]]+192\.0\.2\.77$' <<<"$out" &&
 	! grep -q '6\.6\.6\.6' <<<"$out" || { printf '%s\n' "$out" >&2; fail "slow.evil.test: forged reply used"; }
-forged=$(metric 'cairn_resolver_replies_dropped_total{reason="forged"}')
-case0x20=$(metric 'cairn_resolver_replies_dropped_total{reason="case"}')
+metric_get forged 'cairn_resolver_replies_dropped_total{reason="forged"}'
+metric_get case0x20 'cairn_resolver_replies_dropped_total{reason="case"}'
 ((forged >= 1)) || fail "wrong-ID reply not counted as forged ($forged)"
 ((case0x20 >= 1)) || fail "wrong-case reply not counted ($case0x20)"
 out=$(q slow.evil.test A +noall +answer)
@@ -126,16 +126,18 @@ grep -Eq "A[[:space:]]+${TLD//./\\.}\$" <<<"$out" && ! grep -q '6\.6\.6\.6' <<<"
 out=$(q test NS +noall +comments +answer)
 grep -q 'ns1\.test\.$' <<<"$out" && ! grep -q 'ns\.evil\.test' <<<"$out" ||
 	{ printf '%s\n' "$out" >&2; fail "test. NS taken from evil.test's promiscuous NS set"; }
-scrubbed=$(metric cairn_resolver_scrubbed_records_total)
+metric_get scrubbed cairn_resolver_scrubbed_records_total
 ((scrubbed >= 1)) || fail "no scrubbed record counted"
 say "(2) out-of-bailiwick records and the promiscuous NS set not used ($scrubbed scrubbed)"
 
 # (3) 100 glueless name servers: bounded work
-up0=$(metric 'cairn_resolver_upstream_queries_total{transport="udp"}')
+metric_get up0 'cairn_resolver_upstream_queries_total{transport="udp"}'
 t0=$SECONDS
 out=$(q x.sub.evil.test A +noall +comments)
-[ -n "$(status_of "$out")" ] || { printf '%s\n' "$out" >&2; fail "x.sub.evil.test: no answer"; }
-up1=$(metric 'cairn_resolver_upstream_queries_total{transport="udp"}')
+# docs/cairn-resolver.md: a handful of upstream queries, then SERVFAIL
+[ "$(status_of "$out")" = SERVFAIL ] ||
+	{ printf '%s\n' "$out" >&2; fail "x.sub.evil.test: not SERVFAIL"; }
+metric_get up1 'cairn_resolver_upstream_queries_total{transport="udp"}'
 ((up1 - up0 <= 45)) || fail "100 glueless NS caused $((up1 - up0)) upstream queries"
 ((SECONDS - t0 <= 14)) || fail "x.sub.evil.test took $((SECONDS - t0)) s"
 say "(3) referral to 100 glueless NS: $((up1 - up0)) upstream queries, $(status_of "$out")"

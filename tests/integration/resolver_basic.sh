@@ -25,7 +25,6 @@ DENIED=127.57.9.99   # in --deny 127.57.9.96/28
 EXCEPT=127.57.9.98   # also in --allow 127.57.9.98/32: the longer prefix wins
 METRICS_PORT=9357
 HIER_QUERY_TIME=5          # q: short timeouts
-HIER_METRIC_ABSENT=missing # metric: an absent counter is reported, not read as 0
 
 for a in $ROOT $TLD $LEAF $RSV; do wait_port_free $a $PORT; done
 wait_port_free $RSV $METRICS_PORT
@@ -101,19 +100,19 @@ out=$(q www.leaf.test TXT +noall +comments +authority)
 say "NXDOMAIN and NODATA"
 
 # A repeat comes from the message cache: the hit counter moves, the upstream count does not.
-hits0=$(metric 'cairn_resolver_cache_hits_total{cache="message"}')
-up0=$(metric 'cairn_resolver_upstream_queries_total{transport="udp"}')
+metric_get hits0 'cairn_resolver_cache_hits_total{cache="message"}'
+metric_get up0 'cairn_resolver_upstream_queries_total{transport="udp"}'
 [ "$hits0" != missing ] && [ "$up0" != missing ] || fail "metrics endpoint lacks the cache/upstream counters"
 for i in 1 2 3; do expect_answer www.leaf.test A '192\.0\.2\.20$'; done
 # different case (0x20 in the client's own question) is the same entry, echoed as asked
 out=$(q WwW.LeAf.TeSt A +noall +comments +question +answer)
 grep -q '^;WwW\.LeAf\.TeSt\.' <<<"$out" && grep -Eq '^WwW\.LeAf\.TeSt\..*192\.0\.2\.20$' <<<"$out" ||
 	{ printf '%s\n' "$out" >&2; fail "cached answer does not echo the client's case"; }
-hits1=$(metric 'cairn_resolver_cache_hits_total{cache="message"}')
-up1=$(metric 'cairn_resolver_upstream_queries_total{transport="udp"}')
+metric_get hits1 'cairn_resolver_cache_hits_total{cache="message"}'
+metric_get up1 'cairn_resolver_upstream_queries_total{transport="udp"}'
 ((hits1 >= hits0 + 4)) || fail "message cache hits went from $hits0 to $hits1 for 4 repeats"
 ((up1 == up0)) || fail "repeats caused upstream queries ($up0 -> $up1)"
-lat=$(metric 'cairn_resolver_answer_latency_seconds_count')
+metric_get lat 'cairn_resolver_answer_latency_seconds_count'
 [ "$lat" != missing ] && ((lat > 0)) || fail "latency histogram empty"
 say "repeats answered from the cache ($hits0 -> $hits1 hits, no upstream query)"
 
@@ -124,7 +123,7 @@ out=$(q www.leaf.test A -b $EXCEPT +noall +comments)
 [ "$(status_of "$out")" = NOERROR ] || { printf '%s\n' "$out" >&2; fail "client allowed by a longer prefix not served"; }
 out=$(q www.leaf.test A +tcp +noall +comments +answer)
 [ "$(status_of "$out")" = NOERROR ] || { printf '%s\n' "$out" >&2; fail "TCP query failed"; }
-refused=$(metric cairn_resolver_refused_acl_total)
+metric_get refused cairn_resolver_refused_acl_total
 ((refused >= 1)) || fail "refused_acl_total is $refused"
 say "access list: $DENIED refused, $EXCEPT served (longest prefix), TCP served"
 

@@ -141,8 +141,8 @@ if [ "$(status_of "$out")" != NOERROR ] || ! grep -Eq "A[[:space:]]+${TRUE_ADDR/
 fi
 say "under the flood ($ports upstream ports flooded) the client got $TRUE_ADDR in ${took}s"
 
-forged=$(metric 'cairn_resolver_replies_dropped_total{reason="forged"}')
-case0x20=$(metric 'cairn_resolver_replies_dropped_total{reason="case"}')
+metric_get forged 'cairn_resolver_replies_dropped_total{reason="forged"}'
+metric_get case0x20 'cairn_resolver_replies_dropped_total{reason="case"}'
 dropped=$((forged + case0x20))
 ((forged > 0)) || fail "no forged reply counted (forged=$forged case=$case0x20)"
 if [ -n "$lucky" ]; then
@@ -151,9 +151,9 @@ fi
 say "dropped replies counted: $forged forged, $case0x20 wrong case"
 
 # From the cache: the true answer, no upstream query, never the poison.
-up0=$(metric 'cairn_resolver_upstream_queries_total{transport="udp"}')
+metric_get up0 'cairn_resolver_upstream_queries_total{transport="udp"}'
 out=$(q $QNAME A +noall +comments +answer)
-up1=$(metric 'cairn_resolver_upstream_queries_total{transport="udp"}')
+metric_get up1 'cairn_resolver_upstream_queries_total{transport="udp"}'
 grep -q "$POISON" <<<"$out" && { printf '%s\n' "$out" >&2; fail "$QNAME: the cache holds the forged answer"; }
 grep -Eq "A[[:space:]]+${TRUE_ADDR//./\\.}\$" <<<"$out" ||
 	{ printf '%s\n' "$out" >&2; fail "$QNAME: the cached answer is not $TRUE_ADDR"; }

@@ -231,6 +231,8 @@ while read -r subnet kind expect margin <&3 && read -r cst caddr cscope <&4 &&
 	[ "$verbose" = 1 ] &&
 		printf '  %-42s %-8s cairn %-16s /%-4s gdnsd %-16s /%-4s expected %s (margin %s km)\n' \
 			"$subnet" "$kind" "$c" "$cscope" "$g" "$gscope" "$expect" "$margin" >&2
+	# two servers that both gave no answer do not agree: both failed
+	[ "$c" = TIMEOUT ] && [ "$g" = TIMEOUT ] && fail "$subnet: neither cairn-auth nor gdnsd answered"
 	if [ "$c" = "$g" ]; then
 		same=$((same + 1))
 		KIND_SAME[$kind]=$(( ${KIND_SAME[$kind]:-0} + 1 ))

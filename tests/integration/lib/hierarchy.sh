@@ -16,7 +16,7 @@
 #   pid_rsv=$HIER_PID_RSV
 #   out=$(q www.leaf.test A +noall +comments +answer)   # ask the resolver
 #   [ "$(status_of "$out")" = NOERROR ] ...
-#   n=$(metric cairn_resolver_joined_total)             # read one of its counters
+#   metric_get n cairn_resolver_joined_total            # read one of its counters
 #   ...
 #   stop_resolver "$tmp"                                # SIGTERM, clean exit, no sanitizer report
 #
@@ -35,9 +35,8 @@ HIER_PID_RSV=
 HIER_RSV=
 HIER_PORT=
 HIER_METRICS_PORT=
-# The dig timeout of q (seconds); what metric prints for a counter that is absent.
+# The dig timeout of q (seconds).
 : "${HIER_QUERY_TIME:=15}"
-: "${HIER_METRIC_ABSENT:=0}"
 
 # hier_need [CMD...]: skip the test (exit 77) unless dig, curl and every CMD are on
 # PATH and cairn-auth and cairn-resolver are built; sets CAIRN_AUTH and CAIRN_RESOLVER.
@@ -115,12 +114,15 @@ q() {
 # status_of DIG_OUTPUT: the rcode of the first header in it (NOERROR, SERVFAIL...).
 status_of() { sed -n 's/.*status: \([A-Z]*\),.*/\1/p' <<<"$1" | head -n1; }
 
-# metric NAME: the value of the resolver's metric NAME (with its labels, exactly as
-# exposed), or HIER_METRIC_ABSENT when it is not there.
-metric() {
-	curl -s --max-time 5 "http://$HIER_RSV:$HIER_METRICS_PORT/metrics" |
-		awk -v m="$1" -v absent="$HIER_METRIC_ABSENT" \
-			'$1 == m { print $2; found = 1 } END { if (!found) print absent }'
+# metric_get VAR NAME: set VAR to the value of the resolver's metric NAME (with its
+# labels, exactly as exposed). The test fails when the endpoint does not answer or does
+# not expose NAME: a renamed or vanished counter must not read as 0.
+metric_get() {
+	local value
+	value=$(curl -s --max-time 5 "http://$HIER_RSV:$HIER_METRICS_PORT/metrics" |
+		awk -v m="$2" '$1 == m { print $2; found = 1 } END { exit !found }') ||
+		fail "metric $2 is not exposed"
+	printf -v "$1" '%s' "$value"
 }
 
 # stop_resolver DIR: SIGTERM the resolver started by start_resolver and fail the test
