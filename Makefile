@@ -3,7 +3,7 @@
 # when all are there), so these commands work on a fresh Debian 12 machine.
 #
 #   make test     build with -Werror, ASan and UBSan (build/test), run the unit tests,
-#                 then the integration tests
+#                 replay every fuzz target's seed corpus, then the integration tests
 #   make build    Release build of the programs (build/release/bin)
 #   make demo     the whole stack (scripts/demo): the demo internet (zones/) served by
 #                 cairn-auth on 127.53.x.y, cairn-resolver on 127.0.0.1@5353, origins and
@@ -45,6 +45,7 @@ test: deps
 		-DCAIRN_SANITIZE=ON -DCAIRN_WERROR=ON
 	$(RUNLOCK)cmake --build build/test -j$(JOBS)
 	cd build/test && $(SANITIZER_ENV) $(RUNLOCK)$(CTEST) -j$(JOBS) -L '^unit$$'
+	cd build/test && $(SANITIZER_ENV) $(RUNLOCK)$(CTEST) -j$(JOBS) -L '^fuzz$$'
 	cd build/test && $(SANITIZER_ENV) $(RUNLOCK)$(CTEST) -L '^integration$$'
 
 demo: build
