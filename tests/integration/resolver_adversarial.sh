@@ -144,4 +144,5 @@ say "(3) referral to 100 glueless NS: $((up1 - up0)) upstream queries, $(status_
 
 check_alive $pid_root $pid_tld $pid_evil $pid_rsv
 stop_resolver "$tmp"
+stop_hierarchy "$tmp"
 say "PASS"

@@ -130,4 +130,6 @@ say "access list: $DENIED refused, $EXCEPT served (longest prefix), TCP served"
 check_alive $pid_root $pid_tld $pid_leaf $pid_rsv
 stop_resolver "$tmp"
 say "SIGTERM: clean exit"
+stop_hierarchy "$tmp"
+stop_checked "$pid_leaf" "$tmp/leaf.log" "cairn-auth for leaf.test."
 say "PASS"

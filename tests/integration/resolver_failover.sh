@@ -151,4 +151,5 @@ wait $qpid || fail "the in-flight client got no answer (dig exit $?)"
 [ "$(status_of "$(cat "$tmp/inflight")")" = SERVFAIL ] ||
 	{ cat "$tmp/inflight" >&2; fail "the in-flight client on SIGTERM: not SERVFAIL"; }
 say "SIGTERM: the in-flight client got SERVFAIL, clean exit"
+stop_hierarchy "$tmp"
 say "PASS"

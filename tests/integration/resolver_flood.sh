@@ -162,4 +162,5 @@ say "the cache holds only $TRUE_ADDR"
 
 check_alive "$pid_root" "$pid_tld" "$pid_slow" "$pid_rsv"
 stop_resolver "$tmp"
+stop_hierarchy "$tmp"
 say "PASS ($dropped forged replies dropped)"

@@ -140,6 +140,17 @@ stop_bg() {
 	wait_exit "$pid" 10
 }
 
+# stop_checked PID LOG WHAT: stop_bg PID and fail the test unless it exited 0 and its
+# LOG holds no sanitizer report (LeakSanitizer writes at exit: read LOG only after).
+stop_checked() {
+	stop_bg "$1" || fail "$3 exited with status $? on SIGTERM"
+	if grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error' "$2"; then
+		cat "$2" >&2
+		fail "sanitizer report in the log of $3"
+	fi
+	return 0
+}
+
 # bg_forget PID: take PID off the cleanup list (it has been waited for).
 bg_forget() {
 	local keep=() p

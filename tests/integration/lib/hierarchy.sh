@@ -19,6 +19,7 @@
 #   metric_get n cairn_resolver_joined_total            # read one of its counters
 #   ...
 #   stop_resolver "$tmp"                                # SIGTERM, clean exit, no sanitizer report
+#   stop_hierarchy "$tmp"                               # the same for its cairn-auth servers
 #
 # Why every server shares one port: the iterator asks each server on the port of the
 # first root hint (--upstream-port), so all of the tree lives on PORT, on distinct
@@ -128,8 +129,12 @@ metric_get() {
 # stop_resolver DIR: SIGTERM the resolver started by start_resolver and fail the test
 # unless it exits with status 0 and DIR/resolver.log holds no sanitizer report.
 stop_resolver() {
-	stop_bg "$HIER_PID_RSV" || fail "cairn-resolver exited with status $? on SIGTERM"
-	grep -Eq 'ERROR: (Address|Leak)Sanitizer|runtime error' "$1/resolver.log" &&
-		{ cat "$1/resolver.log" >&2; fail "sanitizer report in the resolver log"; }
-	return 0
+	stop_checked "$HIER_PID_RSV" "$1/resolver.log" cairn-resolver
+}
+
+# stop_hierarchy DIR: SIGTERM the cairn-auth servers of start_hierarchy (root, test.)
+# and fail the test unless both exit 0 with no sanitizer report in their logs.
+stop_hierarchy() {
+	stop_checked "$HIER_PID_ROOT" "$1/root.log" "cairn-auth for ."
+	stop_checked "$HIER_PID_TLD" "$1/test.log" "cairn-auth for test."
 }
