@@ -384,7 +384,7 @@ static int cmd_timeout(struct run *r)
 	return 0;
 }
 
-/* Records of a section as sorted canonical strings without TTL. */
+/* Records of a section as sorted canonical strings, TTLs included. */
 static char *section_text(ldns_rr_list *l)
 {
 	size_t n = ldns_rr_list_rr_count(l);
@@ -392,7 +392,6 @@ static char *section_text(ldns_rr_list *l)
 	size_t total = 1;
 	for (size_t i = 0; i < n; i++) {
 		ldns_rr *c = ldns_rr_clone(ldns_rr_list_rr(l, i));
-		ldns_rr_set_ttl(c, 0);
 		ldns_rr2canonical(c);
 		s[i] = ldns_rr2str(c);
 		total += strlen(s[i]) + 1;

@@ -23,7 +23,7 @@
  *   STEP n CHECK_TIME ms               ms elapsed since the QUERY
  *   STEP n CHECK_TIMEOUT ms            the timeout the iterator set for the last query
  *   CHECK_ANSWER                       the request must be done, with this answer
- *     RCODE X / sections / records     (records compared without TTL, any order)
+ *     RCODE X / sections / records     (records compared with their TTLs, any order)
  *   END
  *   CHECK_TRUNCATED cap                the answer written in cap bytes has TC set and fits
  *   CHECK_STATS key n                  upstream|timeouts|forged|case_drop|scrubbed|cache_hits

@@ -58,8 +58,13 @@ static void test_runner_catches_differences(void **state)
 	static char err[65536];
 	/* the passing baseline */
 	assert_int_equal(run_text(HEAD "STEP 1 QUERY_EXPECT 198.51.100.1 A www.example.com.\n"
-		GOOD_REPLY "CHECK_ANSWER\n ANSWER\n www.example.com. 1 IN A 192.0.2.7\nEND\n",
+		GOOD_REPLY "CHECK_ANSWER\n ANSWER\n www.example.com. 300 IN A 192.0.2.7\nEND\n",
 		err, sizeof(err)), 0);
+	/* another TTL: TTLs are compared, so caps and the countdown are tested */
+	assert_int_equal(run_text(HEAD "STEP 1 QUERY_EXPECT 198.51.100.1 A www.example.com.\n"
+		GOOD_REPLY "CHECK_ANSWER\n ANSWER\n www.example.com. 299 IN A 192.0.2.7\nEND\n",
+		err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "ANSWER section differs"));
 	/* another server than expected */
 	assert_int_equal(run_text(HEAD "STEP 1 QUERY_EXPECT 198.51.100.2 A www.example.com.\n",
 		err, sizeof(err)), -1);
