@@ -84,8 +84,8 @@ echo 'new IN A 192.0.2.2' >>"$tmp/ops.zone.new"
 mv "$tmp/ops.zone.new" "$tmp/ops.zone"
 touch "$tmp/big.zone" # changed: reloaded too, which takes a while
 kill -HUP "$pid"
-for _ in $(seq 100); do [ "$(serial)" = 2 ] && break; done
-[ "$(serial)" = 2 ] || fail "serial after good reload: $(serial)"
+serial_is() { [ "$(serial)" = "$1" ]; }
+poll_until "serial 2 after a good reload" serial_is 2
 [ "$(dig +short +norec @"$A4" -p "$PORT" new.ops.test A)" = 192.0.2.2 ] || fail "new record not served"
 say "good reload: serial 2 serving"
 
@@ -93,7 +93,8 @@ say "good reload: serial 2 serving"
 cp "$fx/bad-cname.zone" "$tmp/ops.zone"
 touch "$tmp/big.zone"
 kill -HUP "$pid"
-for _ in $(seq 200); do [ "$(grep -c 'reload done' "$tmp/auth.log")" -ge 2 ] && break; sleep 0.05; done
+reloads_done() { [ "$(grep -c 'reload done' "$tmp/auth.log")" -ge "$1" ]; }
+poll_until "the second reload" reloads_done 2
 grep -q "ops.zone:7: .*CNAME" "$tmp/auth.log" || { bg_log_tail "$pid"; fail "bad reload error not logged as file:line"; }
 grep -q "keeping serial 2" "$tmp/auth.log" || fail "bad reload did not say it keeps serial 2"
 [ "$(serial)" = 2 ] || fail "serial after bad reload: $(serial)"
@@ -127,7 +128,7 @@ start_bg "$tmp/sec.log" "$CAIRN_AUTH" --listen "$A4@$PORT" --zone "ops.test=$fx/
 	--zone "sec.test=$tmp/sec.zone" --primary "sec.test=127.54.2.9@$PORT"
 pid=$LAST_BG_PID
 wait_udp "$A4" "$PORT" ops.test.
-for _ in $(seq 200); do grep -q "expired, answering SERVFAIL" "$tmp/sec.log" && break; sleep 0.05; done
+wait_log "$pid" "expired, answering SERVFAIL"
 st=$(dig +norec @"$A4" -p "$PORT" www.sec.test A | grep -o 'status: [A-Z]*')
 [ "$st" = "status: SERVFAIL" ] || { bg_log_tail "$pid"; fail "expired secondary: $st"; }
 [ "$(dig +short +norec @"$A4" -p "$PORT" www.ops.test A)" = 192.0.2.1 ] || fail "other zone after expiry"

@@ -266,6 +266,18 @@ wait_port_free() {
 	done
 }
 
+# poll_until WHAT CMD...: run CMD every 0.05 s until it succeeds; fail the test with
+# WHAT once CAIRN_WAIT_SECS have passed. Bounded by time, not by a count of tries
+# (how fast a try is depends on the machine and the build).
+poll_until() {
+	local what=$1 deadline=$((SECONDS + CAIRN_WAIT_SECS))
+	shift
+	until "$@"; do
+		((SECONDS < deadline)) || fail "$what: not within ${CAIRN_WAIT_SECS} s"
+		sleep 0.05
+	done
+}
+
 # wait_log PID REGEX: poll PID's log (from start_bg) until a line matches the
 # extended regex REGEX; fails after CAIRN_WAIT_SECS or when PID has died.
 wait_log() {
