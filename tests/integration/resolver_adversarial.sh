@@ -132,14 +132,12 @@ say "(2) out-of-bailiwick records and the promiscuous NS set not used ($scrubbed
 
 # (3) 100 glueless name servers: bounded work
 metric_get up0 'cairn_resolver_upstream_queries_total{transport="udp"}'
-t0=$SECONDS
 out=$(q x.sub.evil.test A +noall +comments)
 # docs/cairn-resolver.md: a handful of upstream queries, then SERVFAIL
 [ "$(status_of "$out")" = SERVFAIL ] ||
 	{ printf '%s\n' "$out" >&2; fail "x.sub.evil.test: not SERVFAIL"; }
 metric_get up1 'cairn_resolver_upstream_queries_total{transport="udp"}'
 ((up1 - up0 <= 45)) || fail "100 glueless NS caused $((up1 - up0)) upstream queries"
-((SECONDS - t0 <= 14)) || fail "x.sub.evil.test took $((SECONDS - t0)) s"
 say "(3) referral to 100 glueless NS: $((up1 - up0)) upstream queries, $(status_of "$out")"
 
 check_alive $pid_root $pid_tld $pid_evil $pid_rsv

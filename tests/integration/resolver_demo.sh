@@ -108,7 +108,6 @@ for server in "${servers[@]}"; do
 	expect SERVFAIL www.broken.test A
 	expect SERVFAIL www.unreachable.test A
 	expect SERVFAIL loop.chain.test A
-	((SECONDS - t0 <= 30)) || fail "[$server] the failing names took $((SECONDS - t0)) s"
 	say "[$server] lame-only, all-dead and CNAME loop: SERVFAIL in $((SECONDS - t0)) s"
 
 	check_alive $pid_rsv
