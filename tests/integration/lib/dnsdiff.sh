@@ -27,7 +27,10 @@
 # Categories (TEST is the program under test, REF the reference peer):
 #   timeout-test / timeout-ref   one side did not answer
 #   opcode status flags edns opt warn question   a header/pseudo-section field
-#   ede                Extended DNS Error lines (RFC 8914) differ
+#   ede:C1,C2          REF sends Extended DNS Errors with codes C1,C2 (RFC 8914),
+#                      TEST none
+#   ede                the Extended DNS Error lines differ otherwise
+#   opt-ecs0           TEST alone echoes the ECS option, with SCOPE 0 (RFC 7871)
 #   edns-size          only the OPT record's advertised UDP size differs
 #   edns               the OPT record's presence, version or flags differ
 #   S-order            section S (an, ns, ar) has the same RRs in another
@@ -112,11 +115,29 @@ dnsdiff_classify() {
 			echo edns
 		fi
 	fi
-	# Extended DNS Errors (RFC 8914) are optional: told apart from the
-	# other OPT pseudo-section lines so that a rule can name them alone.
-	[ "$(grep '^O ' "$t" | grep -v '^O ; EDE:')" = \
-		"$(grep '^O ' "$r" | grep -v '^O ; EDE:')" ] || echo opt
-	[ "$(grep '^O ; EDE:' "$t")" = "$(grep '^O ; EDE:' "$r")" ] || echo ede
+	# The OPT pseudo-section. Extended DNS Errors (RFC 8914) are told apart
+	# from the other lines, and an ECS option that TEST alone echoes with
+	# SCOPE 0 from the rest, so that a rule can name exactly those.
+	local to ro te re
+	to=$(grep '^O ' "$t" | grep -v '^O ; EDE:')
+	ro=$(grep '^O ' "$r" | grep -v '^O ; EDE:')
+	if [ "$to" != "$ro" ]; then
+		if [ "$(grep -v '^O ; CLIENT-SUBNET: .*/0$' <<<"$to")" = "$ro" ] &&
+			! grep -q '^O ; CLIENT-SUBNET:' <<<"$ro"; then
+			echo opt-ecs0
+		else
+			echo opt
+		fi
+	fi
+	te=$(grep '^O ; EDE:' "$t")
+	re=$(grep '^O ; EDE:' "$r")
+	if [ "$te" != "$re" ]; then
+		if [ -z "$te" ]; then
+			echo "ede:$(sed 's/^O ; EDE: \([0-9]*\).*/\1/' <<<"$re" | sort -u | paste -sd, -)"
+		else
+			echo ede
+		fi
+	fi
 	[ "$(grep '^W ' "$t")" = "$(grep '^W ' "$r")" ] || echo warn
 	[ "$(grep '^Q ' "$t")" = "$(grep '^Q ' "$r")" ] || echo question
 	for S in AN NS AR; do
