@@ -23,6 +23,7 @@
 
 #include "dns_config.h"
 #include "dns_err.h"
+#include "hints_fixture.h"
 #include "rsvd.h"
 
 /* Parse argv (NULL-terminated) into cfg and finish it; returns finish's result. */
@@ -232,14 +233,7 @@ static void test_hints_load(void **state)
 	(void)state;
 	struct rsv_hints h;
 	unsigned line = 0;
-	const char *text =
-		"; test hints\n"
-		".                        3600000      NS    A.ROOT.TEST.\n"
-		"A.ROOT.TEST.             3600000      A     127.53.0.1\n"
-		"A.ROOT.TEST.             3600000      AAAA  ::1\n"
-		".                        3600000      NS    B.ROOT.TEST.\n"
-		"B.ROOT.TEST.             3600000      A     127.53.0.2\n"
-		"unrelated.test.          3600000      A     192.0.2.9\n";
+	const char *text = HINTS_FIXTURE;
 	char path[] = "/tmp/rsv_hintsXXXXXX";
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);

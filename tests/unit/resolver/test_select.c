@@ -15,6 +15,7 @@
 #include "dns_err.h"
 #include "dns_mem.h"
 #include "dns_name.h"
+#include "hints_fixture.h"
 #include "rsv_hints.h"
 #include "rsv_select.h"
 #include "test_mm.h"
@@ -278,14 +279,7 @@ static void test_hints_parse(void **state)
 	(void)state;
 	struct rsv_hints h;
 	unsigned line = 0;
-	const char *text =
-		"; test hints\n"
-		".                        3600000      NS    A.ROOT.TEST.\n"
-		"A.ROOT.TEST.             3600000      A     127.53.0.1\n"
-		"A.ROOT.TEST.             3600000      AAAA  ::1\n"
-		".                        3600000      NS    B.ROOT.TEST.\n"
-		"B.ROOT.TEST.             3600000      A     127.53.0.2\n"
-		"unrelated.test.          3600000      A     192.0.2.9\n";
+	const char *text = HINTS_FIXTURE;
 	assert_int_equal(rsv_hints_parse(&h, text, 5300, &line), 0);
 	assert_int_equal(h.count, 3);
 	char buf[64], nb[DNS_NAME_TEXT_MAX];
