@@ -27,11 +27,7 @@ static int fail_mark(struct rsv_cache *c, const uint8_t *key, size_t klen, uint8
 			goto out;
 		}
 		memset(e, 0, sizeof(*e));
-		memcpy(e->key, key, klen);
-		e->klen = (uint16_t)klen;
-		e->kind = kind;
-		e->hash = h;
-		e->stored = now;
+		rsv_entry_key_set(e, key, klen, kind, h, now);
 		e->charge = (uint32_t)charge;
 		e->v.fail_until = now + c->o.fail_min_ms;
 		e->fail_count = 1;

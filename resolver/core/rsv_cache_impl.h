@@ -148,6 +148,17 @@ static inline uint32_t ttl_sane(uint32_t ttl)
 
 /* ---- rsv_cache.c: the table (shard lock held unless said) ---- */
 
+/* An entry's identity: its key (klen bytes), kind, the key's hash, the time stored. */
+static inline void rsv_entry_key_set(struct entry *e, const uint8_t *key, size_t klen,
+	uint8_t kind, uint64_t hash, uint64_t now)
+{
+	memcpy(e->key, key, klen);
+	e->klen = (uint16_t)klen;
+	e->kind = kind;
+	e->hash = hash;
+	e->stored = now;
+}
+
 /* Move e to the most recently used end of its shard's LRU list. */
 void rsv_lru_touch(struct shard *s, struct entry *e);
 /* Free an entry that is not linked (drops its RRset reference). */

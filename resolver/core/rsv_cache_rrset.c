@@ -124,11 +124,7 @@ static int rrset_store(struct rsv_cache *c, const uint8_t *key, size_t klen,
 		return -ENOMEM;
 	}
 	memset(e, 0, sizeof(*e));
-	memcpy(e->key, key, klen);
-	e->klen = (uint16_t)klen;
-	e->kind = E_RRSET;
-	e->hash = h;
-	e->stored = now;
+	rsv_entry_key_set(e, key, klen, E_RRSET, h, now);
 	e->ttl = rr->ttl;
 	e->expire = now + (uint64_t)rr->ttl * 1000;
 	e->charge = (uint32_t)charge;

@@ -163,11 +163,7 @@ int rsv_msgcache_insert(struct rsv_cache *c, const uint8_t *resp, size_t len, ui
 	}
 
 	key[klen - 1] = sc.flags;
-	memcpy(e->key, key, klen);
-	e->klen = (uint16_t)klen;
-	e->kind = E_MSG;
-	e->hash = hash_key(c, key, klen);
-	e->stored = now;
+	rsv_entry_key_set(e, key, klen, E_MSG, hash_key(c, key, klen), now);
 	e->ttl = sc.min_ttl;
 	e->expire = now + (uint64_t)sc.min_ttl * 1000;
 	e->charge = (uint32_t)(size + ENTRY_OVERHEAD);
